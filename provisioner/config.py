@@ -1,0 +1,111 @@
+"""Settings, built once: flag > PROVISIONER_* environment > config file > default."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from provisioner.errors import ConfigError
+
+ENV_PREFIX = "PROVISIONER_"
+
+
+def _data_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "provisioner"
+
+
+def _cache_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "provisioner"
+
+
+def _config_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "provisioner"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the library needs to know about where things are.
+
+    Attributes:
+        db: the state database (SQLite file).
+        inventories: the folder of per-school Ansible inventories.
+        cache_dir: downloaded and built artefacts (the lab's base root filesystem).
+        lab_dir: the running lab's state, credentials and per-host files.
+        playbooks: the folder of site playbooks.
+    """
+
+    db: Path
+    inventories: Path
+    cache_dir: Path
+    lab_dir: Path
+    playbooks: Path
+
+    @classmethod
+    def defaults(cls, env: Mapping[str, str]) -> Settings:
+        """Settings with nothing given: per-user data dirs, the current folder's inventories."""
+        data = _data_home(env)
+        return cls(
+            db=data / "provisioner.db",
+            inventories=Path("inventories"),
+            cache_dir=_cache_home(env),
+            lab_dir=data / "lab",
+            playbooks=Path("playbooks"),
+        )
+
+
+def _from_file(path: Path) -> dict[str, Path]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc}); fix or remove it") from exc
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            f"known are {', '.join(sorted(known))}"
+        )
+    return {key: Path(str(value)).expanduser() for key, value in raw.items()}
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for f in fields(Settings):
+        value = env.get(ENV_PREFIX + f.name.upper())
+        if value:
+            found[f.name] = Path(value).expanduser()
+    return found
+
+
+def load_settings(
+    flags: Mapping[str, Path | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build the settings from flags, environment, an optional config file and defaults.
+
+    Args:
+        flags: values given on the command line; None means "not given".
+        env: the environment to read PROVISIONER_* from (default: os.environ).
+        config_file: a TOML file; default `$XDG_CONFIG_HOME/provisioner/config.toml` if present.
+
+    Raises:
+        ConfigError: the config file is unreadable or names unknown settings.
+    """
+    env = os.environ if env is None else env
+    settings = Settings.defaults(env)
+    explicit_file = config_file or (Path(p) if (p := env.get(ENV_PREFIX + "CONFIG")) else None)
+    path = explicit_file or _config_home(env) / "config.toml"
+    if explicit_file is not None and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; create it or drop --config")
+    if path.is_file():
+        settings = replace(settings, **_from_file(path))
+    settings = replace(settings, **_from_env(env))
+    given = {key: value for key, value in (flags or {}).items() if value is not None}
+    return replace(settings, **given)

@@ -1,0 +1,133 @@
+"""The error tree and the exit statuses of the `provision` command.
+
+Every error the library raises on purpose is a `ProvisionerError`; its message
+says what is wrong and what to do next. The CLI maps each class to one exit
+status here, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitStatus(IntEnum):
+    """Exit statuses of `provision`; documented in the README."""
+
+    OK = 0
+    ERROR = 1  # an unexpected failure
+    USAGE = 2  # bad arguments (click's own code)
+    INVALID_INPUT = 3  # a plan file or inventory that does not validate
+    NOT_FOUND = 4  # an unknown school, file or device
+    DATABASE = 5  # the state database cannot be opened or migrated
+    ENVIRONMENT = 6  # missing root rights, system packages or lab parts
+    DEVICES_FAILED = 7  # the command ran, but one or more devices failed
+
+
+class ProvisionerError(Exception):
+    """Root of every error the library raises on purpose."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+
+class ConfigError(ProvisionerError):
+    """A setting or config file is wrong."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class DatabaseError(ProvisionerError):
+    """The state database cannot be opened, migrated or written."""
+
+    exit_status = ExitStatus.DATABASE
+
+
+class NotFoundError(ProvisionerError):
+    """A named thing (school, file, device) does not exist."""
+
+    exit_status = ExitStatus.NOT_FOUND
+
+
+class UnknownSchoolError(NotFoundError):
+    """A school id that is neither in the plan nor in the inventories."""
+
+    def __init__(self, school_id: str) -> None:
+        self.school_id = school_id
+        super().__init__(
+            f"unknown school {school_id!r}: list the known ones with 'provision schools' "
+            "or import a plan that contains it with 'provision plan import FILE'"
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in an input file, located as precisely as known."""
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column!r}"
+        return f"{where}: {self.message}"
+
+
+class InvalidInputError(ProvisionerError):
+    """An input file (plan, inventory) has problems; all of them are carried."""
+
+    exit_status = ExitStatus.INVALID_INPUT
+
+    def __init__(self, path: Path | str, problems: list[Problem]) -> None:
+        self.path = Path(path)
+        self.problems = problems
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(
+            f"{self.path}: {count} {noun} found, nothing was written; fix them and run again"
+        )
+
+
+class EnvironmentProblemError(ProvisionerError):
+    """The machine lacks something the command needs (root, a package, a tool)."""
+
+    exit_status = ExitStatus.ENVIRONMENT
+
+
+class LabError(ProvisionerError):
+    """The built-in lab could not be built, started, inspected or removed."""
+
+    exit_status = ExitStatus.ENVIRONMENT
+
+
+class DeviceError(ProvisionerError):
+    """Root of failures talking to one device; carried as data per device."""
+
+    def __init__(self, host: str, message: str) -> None:
+        self.host = host
+        super().__init__(f"{host}: {message}")
+
+
+class ConnectionFailedError(DeviceError):
+    """The device cannot be reached (refused, no route, timeout)."""
+
+
+class AuthenticationFailedError(DeviceError):
+    """The device rejected the credentials."""
+
+
+class HostKeyMismatchError(DeviceError):
+    """The device's SSH host key is not the pinned one."""
+
+
+class DeviceTimeoutError(DeviceError):
+    """The device did not answer in time."""
+
+
+class CommandFailedError(DeviceError):
+    """The device refused or failed a command."""

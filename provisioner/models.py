@@ -1,0 +1,115 @@
+"""The domain model: schools, their plan, their devices, runs and health. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+
+class Measure(str, Enum):
+    """Kinds of measure (Maßnahme) in a media development plan."""
+
+    CABLING = "cabling"
+    WLAN = "wlan"
+    SERVERS = "servers"
+    SWITCHES = "switches"
+    ACCESS_POINTS = "access_points"
+    DISPLAYS = "displays"
+    END_DEVICES = "end_devices"
+
+    @property
+    def german(self) -> str:
+        """The name German plans use for this measure."""
+        return MEASURE_GERMAN[self]
+
+
+MEASURE_GERMAN: dict[Measure, str] = {
+    Measure.CABLING: "Verkabelung",
+    Measure.WLAN: "WLAN",
+    Measure.SERVERS: "Server",
+    Measure.SWITCHES: "Switches",
+    Measure.ACCESS_POINTS: "Access Points",
+    Measure.DISPLAYS: "Präsentationstechnik",
+    Measure.END_DEVICES: "Endgeräte",
+}
+
+
+class Role(str, Enum):
+    """What a managed device is in a school's network; also its inventory group."""
+
+    SERVER = "server"
+    SWITCH = "switch"
+    ACCESS_POINT = "access_point"
+
+    @property
+    def group(self) -> str:
+        """The Ansible inventory group of this role."""
+        return ROLE_GROUPS[self]
+
+
+ROLE_GROUPS: dict[Role, str] = {
+    Role.SERVER: "servers",
+    Role.SWITCH: "switches",
+    Role.ACCESS_POINT: "access_points",
+}
+
+# Which plan measure counts the devices of a role (for plan-vs-inventory checks).
+ROLE_MEASURE: dict[Role, Measure] = {
+    Role.SERVER: Measure.SERVERS,
+    Role.SWITCH: Measure.SWITCHES,
+    Role.ACCESS_POINT: Measure.ACCESS_POINTS,
+}
+
+
+class FundingStatus(str, Enum):
+    """Where a measure's funding stands (Förderstatus)."""
+
+    PLANNED = "planned"  # geplant
+    APPLIED = "applied"  # beantragt
+    APPROVED = "approved"  # bewilligt
+    REJECTED = "rejected"  # abgelehnt
+    PAID = "paid"  # ausgezahlt / abgerechnet
+    NOT_FUNDED = "not_funded"  # Eigenmittel
+
+
+@dataclass(frozen=True)
+class School:
+    """A school (Schule) identified by its official 6-digit Schulnummer."""
+
+    school_id: str
+    name: str
+    school_type: str = ""
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One line of the media development plan: a measure at a school in a year."""
+
+    school_id: str
+    measure: Measure
+    year: int
+    quantity: int | None
+    budget_eur: Decimal
+    funding: str = ""
+    funding_status: FundingStatus | None = None
+    spent_eur: Decimal | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """What makes a plan item unique: school × measure × year."""
+        return (self.school_id, self.measure.value, self.year)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A managed device of a school, as its Ansible inventory describes it."""
+
+    school_id: str
+    name: str
+    role: Role
+    platform: str
+    address: str
+    serial: str = ""
+    room: str = ""
+    vars: dict[str, object] = field(default_factory=dict, compare=False)
