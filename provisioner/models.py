@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 
-class Measure(str, Enum):
+class Measure(StrEnum):
     """Kinds of measure (Maßnahme) in a media development plan."""
 
     CABLING = "cabling"
@@ -35,7 +35,7 @@ MEASURE_GERMAN: dict[Measure, str] = {
 }
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """What a managed device is in a school's network; also its inventory group."""
 
     SERVER = "server"
@@ -62,7 +62,7 @@ ROLE_MEASURE: dict[Role, Measure] = {
 }
 
 
-class FundingStatus(str, Enum):
+class FundingStatus(StrEnum):
     """Where a measure's funding stands (Förderstatus)."""
 
     PLANNED = "planned"  # geplant
@@ -113,3 +113,51 @@ class Device:
     serial: str = ""
     room: str = ""
     vars: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One import of the plan; the plan is updated ("fortgeschrieben") by new imports."""
+
+    version_id: int
+    imported_at: str
+    imported_by: str
+    source: str
+    sha256: str
+    item_count: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A provisioning or check run and how it ended."""
+
+    run_id: int
+    kind: str
+    school_id: str | None
+    started_at: str
+    finished_at: str | None
+    status: str
+    started_by: str
+
+
+@dataclass(frozen=True)
+class HealthSample:
+    """The latest known health of one device."""
+
+    device: str
+    school_id: str
+    sampled_at: str
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the append-only audit log."""
+
+    entry_id: int
+    at: str
+    user: str
+    command: str
+    outcome: str
+    detail: str

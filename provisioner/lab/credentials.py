@@ -65,7 +65,9 @@ def read_secret(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise LabError(f"credential file {path} cannot be read ({exc}); run 'provision lab up'") from exc
+        raise LabError(
+            f"credential file {path} cannot be read ({exc}); run 'provision lab up'"
+        ) from exc
 
 
 def _write_secret(path: Path, value: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from provisioner.models import Role
 
@@ -24,7 +24,7 @@ SWITCH_RECORDING = "network/switch/cisco-c3750"
 AP_RECORDINGS = ("network/wifi/aruba-7010", "network/wifi/ubiquiti-m5")
 
 
-class DeviceKind(str, Enum):
+class DeviceKind(StrEnum):
     """How the lab realises a device."""
 
     DEBIAN_HOST = "debian_host"  # own root fs, real sshd + snmpd (servers, Linux APs)
@@ -97,7 +97,8 @@ def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -
     net = LAB_NETWORK.network_address + (school_no + 1) * 256
     rows: list[tuple[Role, DeviceKind, str, str, str | None]] = []
     rows += [(Role.SERVER, DeviceKind.DEBIAN_HOST, "srv", "debian", None)] * spec.servers
-    rows += [(Role.SWITCH, DeviceKind.IOS_SWITCH, "sw", "cisco_ios", SWITCH_RECORDING)] * spec.switches
+    switch = (Role.SWITCH, DeviceKind.IOS_SWITCH, "sw", "cisco_ios", SWITCH_RECORDING)
+    rows += [switch] * spec.switches
     rows += [(Role.ACCESS_POINT, DeviceKind.DEBIAN_HOST, "ap", "linux_hostapd", None)] * spec.aps
     for n in range(spec.recorded_aps):
         recording = AP_RECORDINGS[n % len(AP_RECORDINGS)]

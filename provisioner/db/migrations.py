@@ -1,0 +1,141 @@
+"""Numbered schema migrations, each applied in its own transaction.
+
+Money is stored as whole cents (INTEGER) so sums are exact; SQLite's REAL would
+round a city's 949.500,00 EUR budget lines.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "provisioner"
+migrations = Migrations(MIGRATION_SET)
+
+
+@migrations()
+def m001_schools_and_plan(db: Database) -> None:
+    """Schools, plan versions (one per import) and their plan items."""
+    db.execute(
+        """
+        CREATE TABLE schools (
+            school_id TEXT PRIMARY KEY CHECK (length(school_id) = 6),
+            name TEXT NOT NULL,
+            school_type TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE plan_versions (
+            id INTEGER PRIMARY KEY,
+            imported_at TEXT NOT NULL,
+            imported_by TEXT NOT NULL,
+            source TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            item_count INTEGER NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE plan_items (
+            version_id INTEGER NOT NULL REFERENCES plan_versions(id),
+            school_id TEXT NOT NULL REFERENCES schools(school_id),
+            measure TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            quantity INTEGER,
+            budget_cents INTEGER NOT NULL CHECK (budget_cents >= 0),
+            funding TEXT NOT NULL DEFAULT '',
+            funding_status TEXT,
+            spent_cents INTEGER CHECK (spent_cents >= 0),
+            PRIMARY KEY (version_id, school_id, measure, year)
+        )"""
+    )
+    db.execute("CREATE INDEX plan_items_school ON plan_items(school_id, version_id)")
+
+
+@migrations()
+def m002_devices(db: Database) -> None:
+    """Devices as the inventories describe them (synced, not edited here)."""
+    db.execute(
+        """
+        CREATE TABLE devices (
+            name TEXT PRIMARY KEY,
+            school_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('server', 'switch', 'access_point')),
+            platform TEXT NOT NULL,
+            address TEXT NOT NULL UNIQUE,
+            serial TEXT NOT NULL DEFAULT '',
+            room TEXT NOT NULL DEFAULT '',
+            synced_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX devices_school ON devices(school_id)")
+
+
+@migrations()
+def m003_runs_and_health(db: Database) -> None:
+    """Provisioning runs with per-host results, and SNMP health samples."""
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            school_id TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            started_by TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE host_results (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            host TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ok INTEGER NOT NULL DEFAULT 0,
+            changed INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            unreachable INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, host)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE health_samples (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            school_id TEXT NOT NULL,
+            sampled_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            uptime_s INTEGER,
+            rtt_ms REAL
+        )"""
+    )
+    db.execute("CREATE INDEX health_device_time ON health_samples(device, sampled_at)")
+    db.execute("CREATE INDEX runs_school ON runs(school_id, started_at)")
+
+
+@migrations()
+def m004_audit_log(db: Database) -> None:
+    """An append-only audit log: triggers refuse updates and deletes."""
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user TEXT NOT NULL,
+            command TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""
+            CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
+        )

@@ -1,0 +1,231 @@
+"""The state database's typed interface: every query the rest of the tool needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from provisioner.db.connection import connect, schema_steps
+from provisioner.errors import UnknownSchoolError
+from provisioner.models import (
+    AuditEntry,
+    Device,
+    FundingStatus,
+    HealthSample,
+    Measure,
+    PlanItem,
+    PlanVersion,
+    Role,
+    RunSummary,
+    School,
+)
+
+_ITEM_COLUMNS = (
+    "school_id, measure, year, quantity, budget_cents, funding, funding_status, spent_cents"
+)
+
+
+def now() -> str:
+    """The current time as the database stores it (UTC, ISO 8601, seconds)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def to_cents(amount: Decimal | None) -> int | None:
+    """EUR as whole cents (half up), None stays None."""
+    if amount is None:
+        return None
+    return int((amount * 100).quantize(Decimal("1"), rounding="ROUND_HALF_UP"))
+
+
+def from_cents(cents: int | None) -> Decimal | None:
+    """Whole cents back to EUR."""
+    return None if cents is None else Decimal(cents) / 100
+
+
+def _item_row(version_id: int, item: PlanItem) -> tuple[Any, ...]:
+    status = item.funding_status.value if item.funding_status else None
+    return (version_id, item.school_id, item.measure.value, item.year, item.quantity,
+            to_cents(item.budget_eur), item.funding, status, to_cents(item.spent_eur))
+
+
+def _item_from_row(row: Sequence[Any]) -> PlanItem:
+    school_id, measure, year, quantity, budget, funding, status, spent = row
+    return PlanItem(
+        school_id=school_id, measure=Measure(measure), year=year, quantity=quantity,
+        budget_eur=from_cents(budget) or Decimal(0), funding=funding,
+        funding_status=FundingStatus(status) if status else None, spent_eur=from_cents(spent),
+    )
+
+
+class Store:
+    """The state database. Opened once by the composition root and passed on."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open and migrate the database at `path` (see `connect`)."""
+        return cls(connect(path), path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def schema_steps(self) -> list[str]:
+        """Applied migrations, oldest first."""
+        return schema_steps(self._db)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._db.execute(sql, list(params)).fetchall())
+
+    # -- plan ------------------------------------------------------------------
+
+    def save_plan(
+        self, schools: Iterable[School], items: Sequence[PlanItem], *, source: str,
+        sha256: str, user: str,
+    ) -> PlanVersion:
+        """Store an imported plan as a new version, all or nothing."""
+        conn = self._db.conn
+        stamp = now()
+        with self._db.atomic():
+            conn.executemany(
+                "INSERT INTO schools (school_id, name, school_type) VALUES (?, ?, ?) "
+                "ON CONFLICT(school_id) DO UPDATE SET name = excluded.name, "
+                "school_type = excluded.school_type",
+                [(s.school_id, s.name, s.school_type) for s in schools],
+            )
+            cursor = conn.execute(
+                "INSERT INTO plan_versions (imported_at, imported_by, source, sha256, item_count)"
+                " VALUES (?, ?, ?, ?, ?)", (stamp, user, source, sha256, len(items)),
+            )
+            version_id = int(cursor.lastrowid or 0)
+            conn.executemany(
+                f"INSERT INTO plan_items (version_id, {_ITEM_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_item_row(version_id, item) for item in items],
+            )
+        return PlanVersion(version_id, stamp, user, source, sha256, len(items))
+
+    def plan_versions(self) -> list[PlanVersion]:
+        """All plan versions, oldest first."""
+        rows = self._rows(
+            "SELECT id, imported_at, imported_by, source, sha256, item_count "
+            "FROM plan_versions ORDER BY id"
+        )
+        return [PlanVersion(*row) for row in rows]
+
+    def latest_version(self) -> PlanVersion | None:
+        """The plan version in force (the last import), if any."""
+        versions = self.plan_versions()
+        return versions[-1] if versions else None
+
+    def plan_items(
+        self, version_id: int | None = None, *, school_id: str | None = None,
+        year: int | None = None,
+    ) -> list[PlanItem]:
+        """Plan items of a version (default: the latest), optionally filtered."""
+        if version_id is None:
+            latest = self.latest_version()
+            if latest is None:
+                return []
+            version_id = latest.version_id
+        sql = f"SELECT {_ITEM_COLUMNS} FROM plan_items WHERE version_id = ?"
+        params: list[Any] = [version_id]
+        if school_id is not None:
+            sql += " AND school_id = ?"
+            params.append(school_id)
+        if year is not None:
+            sql += " AND year = ?"
+            params.append(year)
+        sql += " ORDER BY school_id, year, measure"
+        return [_item_from_row(row) for row in self._rows(sql, params)]
+
+    # -- schools -----------------------------------------------------------------
+
+    def schools(self) -> list[School]:
+        """Every school known from a plan, by id."""
+        rows = self._rows("SELECT school_id, name, school_type FROM schools ORDER BY school_id")
+        return [School(*row) for row in rows]
+
+    def school(self, school_id: str) -> School:
+        """One school by id.
+
+        Raises:
+            UnknownSchoolError: no plan named that school.
+        """
+        rows = self._rows(
+            "SELECT school_id, name, school_type FROM schools WHERE school_id = ?", [school_id]
+        )
+        if not rows:
+            raise UnknownSchoolError(school_id)
+        return School(*rows[0])
+
+    # -- devices -------------------------------------------------------------------
+
+    def replace_devices(self, school_ids: Iterable[str], devices: Sequence[Device]) -> None:
+        """Make the devices of `school_ids` exactly `devices`, all or nothing."""
+        ids = list(school_ids)
+        stamp = now()
+        with self._db.atomic():
+            self._db.conn.executemany(
+                "DELETE FROM devices WHERE school_id = ?", [(i,) for i in ids]
+            )
+            self._db.conn.executemany(
+                "INSERT INTO devices (name, school_id, role, platform, address, serial, room, "
+                "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d.name, d.school_id, d.role.value, d.platform, d.address, d.serial, d.room,
+                  stamp) for d in devices],
+            )
+
+    def devices(self, school_id: str | None = None) -> list[Device]:
+        """Synced devices, optionally of one school, by school and name."""
+        sql = "SELECT school_id, name, role, platform, address, serial, room FROM devices"
+        params: list[Any] = []
+        if school_id is not None:
+            sql += " WHERE school_id = ?"
+            params.append(school_id)
+        rows = self._rows(sql + " ORDER BY school_id, name", params)
+        return [Device(s, n, Role(r), p, a, serial, room) for s, n, r, p, a, serial, room in rows]
+
+    # -- runs and health ---------------------------------------------------------------
+
+    def latest_run(self, school_id: str) -> RunSummary | None:
+        """The most recent run for a school, if any."""
+        rows = self._rows(
+            "SELECT id, kind, school_id, started_at, finished_at, status, started_by FROM runs "
+            "WHERE school_id = ? ORDER BY started_at DESC, id DESC LIMIT 1", [school_id],
+        )
+        return RunSummary(*rows[0]) if rows else None
+
+    def latest_health(self, school_id: str) -> list[HealthSample]:
+        """The newest health sample of each device of a school."""
+        rows = self._rows(
+            "SELECT device, school_id, MAX(sampled_at), state, detail FROM health_samples "
+            "WHERE school_id = ? GROUP BY device ORDER BY device", [school_id],
+        )
+        return [HealthSample(*row) for row in rows]
+
+    # -- audit ------------------------------------------------------------------------
+
+    def audit(self, user: str, command: str, outcome: str, detail: str = "") -> None:
+        """Append one line to the audit log (never secrets: callers pass references)."""
+        with self._db.atomic():
+            self._db.conn.execute(
+                "INSERT INTO audit_log (at, user, command, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+                (now(), user, command, outcome, detail),
+            )
+
+    def audit_entries(self, limit: int = 50) -> list[AuditEntry]:
+        """The newest audit log lines, newest first."""
+        rows = self._rows(
+            "SELECT id, at, user, command, outcome, detail FROM audit_log ORDER BY id DESC "
+            "LIMIT ?", [limit],
+        )
+        return [AuditEntry(*row) for row in rows]

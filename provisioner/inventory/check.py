@@ -1,0 +1,101 @@
+"""Checks of the inventories against each other and against the plan. Pure logic."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from provisioner.errors import Problem
+from provisioner.inventory.loader import HOSTS_FILE, InventoryLoad
+from provisioner.models import ROLE_MEASURE, Device, PlanItem, Role
+
+
+@dataclass(frozen=True)
+class CountComparison:
+    """Devices of one role at a school: how many the plan funds, how many are inventoried."""
+
+    school_id: str
+    role: Role
+    planned: int
+    inventoried: int
+
+    @property
+    def difference(self) -> int:
+        """Inventoried minus planned (negative: still to be installed)."""
+        return self.inventoried - self.planned
+
+
+@dataclass
+class InventoryReport:
+    """The result of `check_inventory`: problems block, comparisons inform."""
+
+    devices: list[Device]
+    problems: list[Problem] = field(default_factory=list)
+    comparisons: list[CountComparison] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No problem was found."""
+        return not self.problems
+
+
+def _hosts_file(root: str, school_id: str) -> str:
+    return f"{root}/{school_id}/{HOSTS_FILE}"
+
+
+def _duplicates(devices: Sequence[Device], attr: str, root: str) -> list[Problem]:
+    seen: dict[str, Device] = {}
+    problems = []
+    for device in devices:
+        value = getattr(device, attr)
+        first = seen.setdefault(value, device)
+        if first is not device:
+            what = "address" if attr == "address" else "host name"
+            problems.append(Problem(
+                _hosts_file(root, device.school_id),
+                f"host {device.name!r} uses {what} {value} already used by host {first.name!r} "
+                f"of school {first.school_id}; each {what} must be unique across all schools",
+            ))
+    return problems
+
+
+def _school_problems(schools: Iterable[str], planned: set[str], root: str) -> list[Problem]:
+    problems = []
+    for school_id in schools:
+        where = _hosts_file(root, school_id)
+        if not (len(school_id) == 6 and school_id.isdigit()):
+            problems.append(Problem(where, f"folder {school_id!r} is not a 6-digit Schulnummer; "
+                                           "rename it to the school's id"))
+        elif school_id not in planned:
+            problems.append(Problem(where, f"school {school_id} is not in the plan; import a "
+                                           "plan that contains it or remove the folder"))
+    return problems
+
+
+def compare_counts(devices: Sequence[Device], items: Sequence[PlanItem],
+                   schools: Iterable[str]) -> list[CountComparison]:
+    """Planned quantities (summed over all years) against inventoried devices, per role."""
+    planned: Counter[tuple[str, Role]] = Counter()
+    measure_role = {measure: role for role, measure in ROLE_MEASURE.items()}
+    for item in items:
+        role = measure_role.get(item.measure)
+        if role is not None and item.quantity:
+            planned[(item.school_id, role)] += item.quantity
+    counted = Counter((d.school_id, d.role) for d in devices)
+    return [
+        CountComparison(school_id, role, planned[(school_id, role)], counted[(school_id, role)])
+        for school_id in sorted(set(schools))
+        for role in Role
+    ]
+
+
+def check_inventory(load: InventoryLoad, plan_items: Sequence[PlanItem],
+                    plan_schools: set[str], root: str) -> InventoryReport:
+    """Check loaded inventories: completeness, uniqueness, and membership in the plan."""
+    report = InventoryReport(devices=load.devices, problems=list(load.problems))
+    report.problems += _school_problems(load.schools, plan_schools, root)
+    report.problems += _duplicates(load.devices, "address", root)
+    report.problems += _duplicates(load.devices, "name", root)
+    report.comparisons = compare_counts(load.devices, plan_items, load.schools)
+    return report
