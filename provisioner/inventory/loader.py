@@ -2,7 +2,8 @@
 
 Layout: `<root>/<school_id>/hosts.yml` (standard Ansible YAML inventory with the
 groups `servers`, `switches`, `access_points`) and `<root>/<school_id>/group_vars/`.
-A host's `platform`, `room` and `serial` may come from its group's vars; host vars win,
+A host's `platform`, `room` and `serial_number` (not `serial`: a reserved Ansible
+word) may come from its group's vars; host vars win,
 as in Ansible.
 """
 
@@ -69,7 +70,7 @@ def _device(
         problems.append(Problem(file, f"host {name!r} has no {key}; add it to its host vars"))
     if missing:
         return None
-    return Device(school_id, name, role, platform, address, _text(hostvars.get("serial")),
+    return Device(school_id, name, role, platform, address, _text(hostvars.get("serial_number")),
                   _text(hostvars.get("room")), vars=dict(hostvars))
 
 

@@ -18,7 +18,7 @@ def _host_entry(device: Device) -> dict[str, Any]:
     if device.room:
         entry["room"] = device.room
     if device.serial:
-        entry["serial"] = device.serial
+        entry["serial_number"] = device.serial
     entry.update(device.vars)
     return entry
 

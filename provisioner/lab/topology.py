@@ -101,9 +101,9 @@ def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -
     rows += [switch] * spec.switches
     rows += [(Role.ACCESS_POINT, DeviceKind.DEBIAN_HOST, "ap", "linux_hostapd", None)] * spec.aps
     for n in range(spec.recorded_aps):
-        recording = AP_RECORDINGS[n % len(AP_RECORDINGS)]
-        platform = "aruba_instant" if "aruba" in recording else "ubiquiti_airos"
-        rows.append((Role.ACCESS_POINT, DeviceKind.RECORDED_AP, "wap", platform, recording))
+        ap_recording = AP_RECORDINGS[n % len(AP_RECORDINGS)]
+        ap_platform = "aruba_instant" if "aruba" in ap_recording else "ubiquiti_airos"
+        rows.append((Role.ACCESS_POINT, DeviceKind.RECORDED_AP, "wap", ap_platform, ap_recording))
     counters: dict[str, int] = {}
     devices = []
     for offset, (role, kind, prefix, platform, recording) in enumerate(rows):

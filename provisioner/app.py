@@ -1,0 +1,69 @@
+"""The composition root: settings, database and backends, built once per command."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.config import Settings, load_settings
+from provisioner.db import Store
+from provisioner.errors import ProvisionerError
+from provisioner.snmp import SnmpBackend
+
+
+def _operator(env: Mapping[str, str]) -> str:
+    # Under sudo the person is SUDO_USER, not root: that is who the audit log must name.
+    return env.get("SUDO_USER") or getpass.getuser()
+
+
+@dataclass
+class App:
+    """What every command works with. Built by `build_app`; nothing else reads the env."""
+
+    settings: Settings
+    user: str
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        """The state database, opened (and migrated) on first use."""
+        if self._store is None:
+            self._store = Store.open(self.settings.db)
+        return self._store
+
+    def snmp(self) -> SnmpBackend:
+        """The SNMP poller."""
+        from provisioner.snmp.pysnmp_backend import PysnmpBackend
+
+        return PysnmpBackend()
+
+    @contextmanager
+    def audited(self, command: str) -> Iterator[None]:
+        """Record `command` and its outcome in the audit log, also when it fails."""
+        try:
+            yield
+        except ProvisionerError as exc:
+            self.store.audit(self.user, command, "failed", type(exc).__name__)
+            raise
+        self.store.audit(self.user, command, "ok")
+
+    def close(self) -> None:
+        """Close what was opened."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def build_app(
+    flags: Mapping[str, Path | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> App:
+    """Build the app from command-line flags, the environment and the config file."""
+    env = os.environ if env is None else env
+    settings = load_settings(flags, env, config_file)
+    return App(settings=settings, user=_operator(env))

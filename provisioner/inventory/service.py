@@ -1,0 +1,43 @@
+"""The inventory use cases: check the inventories, sync their devices into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provisioner.db import Store
+from provisioner.errors import InvalidInputError
+from provisioner.inventory.check import InventoryReport, check_inventory
+from provisioner.inventory.loader import load_inventories
+
+
+def inventory_check(store: Store, root: Path, school_id: str | None = None) -> InventoryReport:
+    """Check the inventories under `root` against each other and the plan in force.
+
+    Raises:
+        NotFoundError: `root` or the school's folder does not exist.
+    """
+    load = load_inventories(root, school_id)
+    # Uniqueness is across ALL schools, so a one-school check still reads the others.
+    everything = load if school_id is None else load_inventories(root)
+    items = store.plan_items()
+    report = check_inventory(everything, items, {s.school_id for s in store.schools()}, str(root))
+    if school_id is not None:
+        report.problems = [p for p in report.problems if f"/{school_id}/" in p.file
+                           or p.file.endswith(f"/{school_id}")]
+        report.devices = load.devices
+        report.comparisons = [c for c in report.comparisons if c.school_id == school_id]
+    return report
+
+
+def inventory_sync(store: Store, root: Path, school_id: str | None = None) -> InventoryReport:
+    """Check, then write the devices of the checked schools into the database.
+
+    Raises:
+        InvalidInputError: the check found problems; nothing was written.
+    """
+    report = inventory_check(store, root, school_id)
+    if not report.ok:
+        raise InvalidInputError(root, report.problems)
+    schools = sorted({d.school_id for d in report.devices} | ({school_id} if school_id else set()))
+    store.replace_devices(schools, report.devices)
+    return report

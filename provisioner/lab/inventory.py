@@ -1,0 +1,78 @@
+"""The lab's Ansible inventories: one folder per lab school, secrets by reference."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from provisioner.inventory.profile import network_profile
+from provisioner.inventory.writer import write_school_inventory
+from provisioner.lab.credentials import DEPLOY_USER, SNMP_USER, SWITCH_USER, LabCredentials
+from provisioner.lab.topology import DeviceKind, LabDevice
+from provisioner.models import Device, Role
+
+_ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Flur"}
+
+
+def _serial(device: LabDevice) -> str:
+    return "LAB" + hashlib.sha1(device.name.encode(), usedforsecurity=False).hexdigest()[:9].upper()
+
+
+def _host_vars(device: LabDevice) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if device.recording:
+        extra["snmp_context"] = device.recording
+    if device.kind is DeviceKind.RECORDED_AP:
+        # Managed by its controller, not by us: SNMP only, never an Ansible target.
+        extra["managed"] = False
+    return extra
+
+
+def _device(device: LabDevice) -> Device:
+    return Device(device.school_id, device.name, device.role, device.platform, device.address,
+                  _serial(device), f"{_ROOMS[device.role]} {device.index % 7}",
+                  vars=_host_vars(device))
+
+
+def _ssh_args(creds: LabCredentials) -> str:
+    return (f"-o UserKnownHostsFile={creds.known_hosts} -o StrictHostKeyChecking=yes "
+            "-o ServerAliveInterval=10")
+
+
+def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str, Any]]:
+    """Group variables of a lab school: network profile, connection and SNMP by reference."""
+    secret = "{{ lookup('ansible.builtin.file', '%s') }}"
+    linux = {"ansible_user": DEPLOY_USER, "ansible_ssh_private_key_file": str(creds.ssh_key),
+             "ansible_ssh_common_args": _ssh_args(creds), "ansible_become": True,
+             "ansible_python_interpreter": "/usr/bin/python3"}
+    snmp = {"snmp_version": 3, "snmp_user": SNMP_USER, "snmp_auth_protocol": "SHA",
+            "snmp_auth_file": str(creds.snmp_auth), "snmp_priv_protocol": "AES",
+            "snmp_priv_file": str(creds.snmp_priv)}
+    return {
+        "all": {**network_profile(school_no), **snmp, "lab": True},
+        "servers": linux,
+        "access_points": linux,
+        "switches": {
+            "ansible_connection": "ansible.netcommon.network_cli",
+            "ansible_network_os": "cisco.ios.ios", "ansible_user": SWITCH_USER,
+            "ansible_password": secret % creds.switch_password,
+            "ansible_become": True, "ansible_become_method": "enable",
+            "ansible_become_password": secret % creds.switch_password,
+            "ansible_host_key_checking": True,
+            "ansible_ssh_known_hosts_file": str(creds.known_hosts),
+        },
+    }
+
+
+def write_lab_inventories(devices: Sequence[LabDevice], creds: LabCredentials,
+                          root: Path) -> list[Path]:
+    """Write `<root>/<school_id>/` for every school of the lab; returns the folders."""
+    schools = list(dict.fromkeys(d.school_id for d in devices))
+    return [
+        write_school_inventory(root, school_id,
+                               [_device(d) for d in devices if d.school_id == school_id],
+                               lab_group_vars(creds, school_no))
+        for school_no, school_id in enumerate(schools, start=1)
+    ]

@@ -1,0 +1,111 @@
+"""Per-school overviews: plan totals beside inventory counts, runs and health."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from provisioner.db import Store
+from provisioner.models import (
+    Device,
+    HealthSample,
+    PlanItem,
+    Role,
+    RunSummary,
+    School,
+)
+
+
+@dataclass(frozen=True)
+class PlanTotals:
+    """Money and items of part of the plan."""
+
+    items: int = 0
+    budget_eur: Decimal = Decimal(0)
+    spent_eur: Decimal = Decimal(0)
+
+    def add(self, item: PlanItem) -> PlanTotals:
+        """These totals with one more item."""
+        return PlanTotals(self.items + 1, self.budget_eur + item.budget_eur,
+                          self.spent_eur + (item.spent_eur or Decimal(0)))
+
+
+def plan_totals(items: Iterable[PlanItem]) -> PlanTotals:
+    """Totals over `items`."""
+    totals = PlanTotals()
+    for item in items:
+        totals = totals.add(item)
+    return totals
+
+
+def totals_by_year(items: Iterable[PlanItem]) -> dict[int, PlanTotals]:
+    """Totals per plan year, years ascending."""
+    years: defaultdict[int, PlanTotals] = defaultdict(PlanTotals)
+    for item in items:
+        years[item.year] = years[item.year].add(item)
+    return dict(sorted(years.items()))
+
+
+@dataclass(frozen=True)
+class SchoolOverview:
+    """One line of `provision schools`."""
+
+    school: School
+    totals: PlanTotals
+    devices: dict[Role, int]
+
+
+@dataclass(frozen=True)
+class SchoolDetail:
+    """Everything `provision school show` tells about one school."""
+
+    school: School
+    items: list[PlanItem]
+    devices: list[Device]
+    latest_run: RunSummary | None
+    health: list[HealthSample] = field(default_factory=list)
+
+    @property
+    def totals(self) -> PlanTotals:
+        """Totals over the school's whole plan."""
+        return plan_totals(self.items)
+
+
+def schools_overview(store: Store) -> list[SchoolOverview]:
+    """Every school in the plan with its totals and inventoried device counts."""
+    items_by_school: defaultdict[str, list[PlanItem]] = defaultdict(list)
+    for item in store.plan_items():
+        items_by_school[item.school_id].append(item)
+    counts: Counter[tuple[str, Role]] = Counter((d.school_id, d.role) for d in store.devices())
+    return [
+        SchoolOverview(
+            school, plan_totals(items_by_school[school.school_id]),
+            {role: counts[(school.school_id, role)] for role in Role},
+        )
+        for school in store.schools()
+    ]
+
+
+def school_detail(store: Store, school_id: str) -> SchoolDetail:
+    """One school's plan, devices, latest run and health.
+
+    Raises:
+        UnknownSchoolError: the school is in no imported plan.
+    """
+    school = store.school(school_id)
+    return SchoolDetail(
+        school=school,
+        items=store.plan_items(school_id=school_id),
+        devices=store.devices(school_id),
+        latest_run=store.latest_run(school_id),
+        health=store.latest_health(school_id),
+    )
+
+
+def filter_items(items: Sequence[PlanItem], school_id: str | None,
+                 year: int | None) -> list[PlanItem]:
+    """Items of one school and/or year."""
+    return [i for i in items if (school_id is None or i.school_id == school_id)
+            and (year is None or i.year == year)]

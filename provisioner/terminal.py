@@ -1,0 +1,67 @@
+"""Rendering for people: tables and money. The only module importing rich.
+
+On a terminal tables get lines and colour; piped or captured, they are plain
+aligned columns, so `grep`, `cut` and tests see stable text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+PLAIN_WIDTH = 200
+
+
+def eur(amount: Decimal | None) -> str:
+    """Money the way a German committee reads it: 949.500,00 €."""
+    if amount is None:
+        return ""
+    text = f"{amount:,.2f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".") + " €"
+
+
+def render_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None,
+    tty: bool = False, right: Sequence[int] = (),
+) -> str:
+    """A table as text; `right` lists the columns to align right (numbers, money)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD if tty else None, show_edge=tty,
+                  pad_edge=False, title_justify="left")
+    for n, header in enumerate(headers):
+        table.add_column(header, justify="right" if n in right else "left",
+                         no_wrap=not tty, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=None if tty else PLAIN_WIDTH, force_terminal=tty,
+                      color_system="auto" if tty else None, highlight=False)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(_plain(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Machine-readable output: dataclasses as objects, money as exact decimal strings."""
+    return json.dumps(_plain(value), ensure_ascii=False, indent=2) + "\n"

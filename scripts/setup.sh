@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Set up provisioner on a fresh Debian 12 machine and run the demo or the whole test suite.
+#
+#   bash scripts/setup.sh demo    # install, build the lab, run the main job on it
+#   bash scripts/setup.sh test    # install, then lint, type-check and run every test
+#   bash scripts/setup.sh install # install only
+#
+# Installs what it needs itself: Debian packages (apt-get), a virtualenv in .venv,
+# and the Python packages (pip). Needs root for apt-get and for the lab's namespaces.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+mode=${1:-}
+case "$mode" in
+  demo|test|install) ;;
+  *) echo "usage: bash scripts/setup.sh demo|test|install" >&2; exit 2 ;;
+esac
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev build-essential  # the venv (some wheels may build)
+  debootstrap systemd-container zstd                # the lab's Debian hosts
+  iproute2 util-linux mount                         # namespaces, veth, overlay mounts
+  dpkg-dev                                          # the lab's local package repository
+  openssh-client                                    # ssh, ssh-keygen
+  snmp                                              # net-snmp CLI tools (diagnostics, tests)
+  git ca-certificates
+)
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: setup needs root (apt-get, network namespaces for the lab); run: sudo bash scripts/setup.sh $mode" >&2
+    exit 6
+  fi
+}
+
+install_system_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+install_python_packages() {
+  if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv"
+    /usr/bin/python3 -m venv .venv
+  fi
+  echo "==> pip install (cached in ~/.cache/pip)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev,lab]"
+  # fake-switches pins Twisted 16, which does not build on Python 3.11: install it
+  # without its pins (its real dependencies are in the "lab" extra).
+  .venv/bin/python -m pip install -q --no-deps "fake-switches==1.5.0"
+}
+
+run_tests() {
+  echo "==> ruff"
+  .venv/bin/ruff check provisioner tests bench
+  echo "==> mypy"
+  .venv/bin/mypy provisioner
+  if compgen -G "playbooks/*.yml" > /dev/null; then
+    echo "==> ansible-lint"
+    (cd playbooks && ../.venv/bin/ansible-lint --offline -q .)
+  fi
+  echo "==> pytest"
+  .venv/bin/pytest -q -p no:cacheprovider "$@"
+}
+
+run_demo() {
+  export PATH="$here/.venv/bin:$PATH"
+  local db="${PROVISIONER_DB:-$HOME/.local/share/provisioner/demo.db}"
+  echo "==> the lab: one school of real daemons (first build of its base takes ~2 minutes)"
+  provision --db "$db" plan import examples/plan-musterstadt.csv
+  provision --db "$db" lab up --schools 3
+  local inv="$HOME/.local/share/provisioner/lab/inventories"
+  provision --db "$db" --inventories "$inv" inventory sync
+  provision --db "$db" lab status
+  provision --db "$db" schools
+  provision --db "$db" school show 100001
+  echo
+  echo "The lab keeps running. Try: provision --db $db --inventories $inv inventory check"
+  echo "Remove it with: provision lab down"
+}
+
+need_root
+install_system_packages
+install_python_packages
+case "$mode" in
+  test) shift; run_tests "$@" ;;
+  demo) run_demo ;;
+  install) echo "installed: activate with 'source .venv/bin/activate'" ;;
+esac
