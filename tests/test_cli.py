@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from provisioner.cli import cli
+from provisioner.errors import ExitStatus
+from provisioner.inventory import network_profile, write_school_inventory
+from provisioner.models import Device, Role
+from tests.conftest import DATA, Invoke
+
+PLAN_V1 = DATA / "cli" / "plan-v1.csv"
+PLAN_V2 = DATA / "cli" / "plan-v2.csv"
+BROKEN = DATA / "cli" / "plan-broken.csv"
+
+
+def all_commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        found[path] = command
+        if isinstance(command, click.Group):
+            found.update(all_commands(command, path + " "))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(all_commands()))
+def test_every_command_has_help_with_an_example(path: str) -> None:
+    command = all_commands()[path]
+    assert command.help and command.help.strip(), f"'provision {path}' has no help text"
+    if not isinstance(command, click.Group):
+        assert "Example: provision " in command.help, f"'provision {path}' has no example"
+    result = CliRunner().invoke(cli, [*path.split(), "--help"])
+    assert result.exit_code == 0
+
+
+def test_plan_import_then_show(invoke: Invoke) -> None:
+    result = invoke("plan", "import", str(PLAN_V1))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "plan-v1.csv: 5 plan items of 2 schools"
+    assert "5 added, 0 removed, 0 changed, 0 unchanged" in result.output
+    assert result.output.splitlines()[-1] == "imported as plan version 1"
+    shown = invoke("plan", "show", "--school", "100001")
+    assert shown.exit_code == 0
+    assert "total 2020: 90.900,00 € budget, 88.342,55 € spent, 2 items" in shown.output
+    assert "total: 114.500,00 € budget, 88.342,55 € spent, 4 items" in shown.output
+
+
+def test_reimport_of_an_updated_plan_keeps_history_and_diffs(invoke: Invoke) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    result = invoke("plan", "import", str(PLAN_V2))
+    assert "0 added, 1 removed, 1 changed, 3 unchanged" in result.output
+    diff = invoke("plan", "diff")
+    assert "plan version 2 (plan-v2.csv" in diff.output
+    assert "against version 1:" in diff.output
+    assert "9.600,00 € -> 10.200,00 €" in diff.output
+    versions = json.loads(invoke("--json", "plan", "versions").output)
+    assert [v["source"] for v in versions] == ["plan-v1.csv", "plan-v2.csv"]
+
+
+def test_same_file_twice_is_not_a_new_version(invoke: Invoke) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    again = invoke("plan", "import", str(PLAN_V1))
+    assert "nothing written" in again.output
+    assert len(json.loads(invoke("plan", "versions", "--json").output)) == 1
+
+
+def test_dry_run_writes_nothing(invoke: Invoke, cli_env: Path) -> None:
+    result = invoke("plan", "import", str(PLAN_V1), "--dry-run")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == "dry run: nothing written"
+    assert json.loads(invoke("--json", "plan", "versions").output) == []
+
+
+def test_broken_plan_lists_all_problems_and_writes_nothing(invoke: Invoke,
+                                                          cli_env: Path) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    result = invoke("plan", "import", str(BROKEN))
+    assert result.exit_code == ExitStatus.INVALID_INPUT
+    assert "nothing was written" in result.output
+    assert "row 2" in result.output and "row 3" in result.output
+    assert len(json.loads(invoke("--json", "plan", "versions").output)) == 1
+    audit = json.loads(invoke("--json", "audit").output)
+    assert (audit[0]["command"], audit[0]["outcome"], audit[0]["user"]) == (
+        "plan import plan-broken.csv", "failed", "anna")
+
+
+def test_missing_plan_file(invoke: Invoke, tmp_path: Path) -> None:
+    result = invoke("plan", "import", str(tmp_path / "nope.csv"))
+    assert result.exit_code == ExitStatus.NOT_FOUND
+    assert "nope.csv" in result.output
+
+
+def test_unknown_school_is_one_clear_line(invoke: Invoke) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    result = invoke("school", "show", "999999")
+    assert result.exit_code == ExitStatus.NOT_FOUND
+    assert result.output == (
+        "Error: unknown school '999999': list the known ones with 'provision schools' "
+        "or import a plan that contains it with 'provision plan import FILE'\n")
+
+
+def test_newer_database_is_refused_with_exit_status(invoke: Invoke, cli_env: Path) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    conn = sqlite3.connect(cli_env / "state.db")
+    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                 "VALUES ('provisioner', 'm999_future', 'x')")
+    conn.commit()
+    conn.close()
+    result = invoke("schools")
+    assert result.exit_code == ExitStatus.DATABASE
+    assert "newer provisioner" in result.output
+
+
+def _inventories(root: Path) -> Path:
+    write_school_inventory(root, "100001", [
+        Device("100001", "100001-srv01", Role.SERVER, "debian", "10.1.0.10", room="Serverraum"),
+        Device("100001", "100001-sw01", Role.SWITCH, "cisco_ios", "10.1.0.20"),
+    ], {"all": network_profile(1)})
+    return root
+
+
+def test_inventory_sync_then_schools_and_school_show(invoke: Invoke, cli_env: Path) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    inv = _inventories(cli_env / "inv")
+    sync = invoke("--inventories", str(inv), "inventory", "sync")
+    assert sync.exit_code == 0, sync.output
+    assert sync.output.splitlines()[-1] == "2 devices synced, 0 problems"
+    schools = invoke("schools").output.splitlines()
+    assert schools[0].split() == ["school", "name", "type", "items", "budget", "spent",
+                                  "servers", "switches", "APs"]
+    assert schools[1].split()[-3:] == ["1", "1", "0"]
+    show = invoke("school", "show", "100001").output
+    assert "100001-sw01  switch  cisco_ios  10.1.0.20" in show
+    assert "latest run: none" in show
+    data = json.loads(invoke("--json", "school", "show", "100001").output)
+    assert data["school"]["name"] == "Grundschule Am Park"
+    assert [d["name"] for d in data["devices"]] == ["100001-srv01", "100001-sw01"]
+
+
+def test_inventory_check_fails_on_unplanned_school(invoke: Invoke, cli_env: Path) -> None:
+    inv = _inventories(cli_env / "inv")
+    result = invoke("--inventories", str(inv), "inventory", "check")
+    assert result.exit_code == ExitStatus.INVALID_INPUT
+    assert "school 100001 is not in the plan" in result.output
+
+
+def test_inventory_sync_writes_nothing_on_problems(invoke: Invoke, cli_env: Path) -> None:
+    invoke("plan", "import", str(PLAN_V1))
+    inv = _inventories(cli_env / "inv")
+    (inv / "100002").mkdir()
+    (inv / "100002" / "hosts.yml").write_text(
+        "all:\n  children:\n    switches:\n      hosts:\n"
+        "        dup: {ansible_host: 10.1.0.20, platform: cisco_ios}\n")
+    result = invoke("--inventories", str(inv), "inventory", "sync")
+    assert result.exit_code == ExitStatus.INVALID_INPUT
+    assert "already used by host '100001-sw01'" in result.output
+    assert json.loads(invoke("--json", "school", "show", "100001").output)["devices"] == []
