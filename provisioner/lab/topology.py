@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -139,3 +140,17 @@ def plan_lab(spec: LabSpec) -> list[LabDevice]:
     for school_no, school_id in enumerate(spec.school_ids):
         devices += _school_devices(spec, school_no, school_id, len(devices))
     return devices
+
+
+def lab_school_ids(planned: Sequence[str], count: int) -> tuple[str, ...]:
+    """The ids of `count` lab schools: the plan's first schools, then made-up ones.
+
+    Lab schools carry the plan's ids so their inventories check and sync against it.
+    """
+    ids = list(planned[:count])
+    candidate = 100001
+    while len(ids) < count:
+        if str(candidate) not in ids and str(candidate) not in planned:
+            ids.append(str(candidate))
+        candidate += 1
+    return tuple(ids)

@@ -41,7 +41,7 @@ def test_newer_database_is_refused(tmp_path: Path) -> None:
                  "VALUES ('provisioner', 'm999_from_the_future', 'x')")
     conn.commit()
     conn.close()
-    with pytest.raises(DatabaseError, match="newer provisioner .*m999_from_the_future"):
+    with pytest.raises(DatabaseError, match=r"newer provisioner .*m999_from_the_future"):
         Store.open(tmp_path / "state.db")
 
 
@@ -80,7 +80,7 @@ def test_failed_save_writes_nothing(tmp_path: Path) -> None:
 
 def test_unknown_school(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state.db")
-    with pytest.raises(UnknownSchoolError, match="unknown school '999999'.*provision schools"):
+    with pytest.raises(UnknownSchoolError, match=r"unknown school .999999.*provision schools"):
         store.school("999999")
 
 
