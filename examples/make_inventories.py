@@ -1,0 +1,78 @@
+"""Write the example inventories of Musterstadt from its plan: `inventories/<school_id>/`.
+
+Run from the repository root: `.venv/bin/python examples/make_inventories.py`.
+The devices follow the plan's quantities, except that rollout is still under way at
+a few schools (fewer devices than planned), as in any real city.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from provisioner.inventory import network_profile, write_school_inventory
+from provisioner.models import ROLE_MEASURE, Device, Role
+from provisioner.plan import read_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+# Schools where part of the plan is not installed yet: role -> devices still missing.
+BEHIND = {"100009": {Role.ACCESS_POINT: 20}, "100017": {Role.SWITCH: 6, Role.ACCESS_POINT: 30},
+          "100020": {Role.ACCESS_POINT: 12}}
+SWITCH_PLATFORMS = ("cisco_ios", "hp_procurve", "cisco_ios", "lancom")
+AP_PLATFORMS = ("lancom", "aruba_instant", "unifi")
+PREFIX = {Role.SERVER: "srv", Role.SWITCH: "sw", Role.ACCESS_POINT: "ap"}
+FIRST_HOST = {Role.SERVER: 10, Role.SWITCH: 20, Role.ACCESS_POINT: 100}
+ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Raum"}
+
+
+def platform(role: Role, school_no: int) -> str:
+    if role is Role.SERVER:
+        return "debian"
+    table = SWITCH_PLATFORMS if role is Role.SWITCH else AP_PLATFORMS
+    return table[school_no % len(table)]
+
+
+def devices_of(school_id: str, school_no: int, planned: Counter[Role]) -> list[Device]:
+    devices = []
+    for role in Role:
+        count = planned[role] - BEHIND.get(school_id, {}).get(role, 0)
+        for n in range(1, count + 1):
+            devices.append(Device(
+                school_id, f"{school_id}-{PREFIX[role]}{n:02d}", role, platform(role, school_no),
+                f"10.{school_no}.0.{FIRST_HOST[role] + n - 1}",
+                serial=f"MS{school_id}{PREFIX[role].upper()}{n:03d}",
+                room=f"{ROOMS[role]} {n if role is not Role.SERVER else ''}".strip(),
+            ))
+    return devices
+
+
+def group_vars(school_no: int) -> dict[str, dict[str, object]]:
+    # Secrets by reference only: paths on the controller, never the secrets themselves.
+    return {
+        "all": {**network_profile(school_no), "snmp_version": 3, "snmp_user": "monitoring",
+                "snmp_auth_protocol": "SHA", "snmp_priv_protocol": "AES",
+                "snmp_auth_file": "/etc/provisioner/secrets/snmp_auth",
+                "snmp_priv_file": "/etc/provisioner/secrets/snmp_priv"},
+        "servers": {"ansible_user": "deploy", "ansible_become": True,
+                    "ansible_ssh_private_key_file": "/etc/provisioner/secrets/deploy_ed25519"},
+        "switches": {"ansible_connection": "ansible.netcommon.network_cli",
+                     "ansible_user": "provisioner"},
+        "access_points": {"ansible_user": "provisioner"},
+    }
+
+
+def main() -> None:
+    plan = read_plan(ROOT / "examples" / "plan-musterstadt.csv")
+    measure_role = {measure: role for role, measure in ROLE_MEASURE.items()}
+    planned: dict[str, Counter[Role]] = {s.school_id: Counter() for s in plan.schools}
+    for item in plan.items:
+        if item.measure in measure_role and item.quantity:
+            planned[item.school_id][measure_role[item.measure]] += item.quantity
+    for school_no, school in enumerate(plan.schools, start=1):
+        write_school_inventory(ROOT / "inventories", school.school_id,
+                               devices_of(school.school_id, school_no, planned[school.school_id]),
+                               group_vars(school_no))
+
+
+if __name__ == "__main__":
+    main()
