@@ -479,3 +479,7 @@ def audit_cmd(obj: Context, limit: int) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="provision")
+
+
+if __name__ == "__main__":
+    main()

@@ -62,7 +62,7 @@ install_python_packages() {
 
 run_tests() {
   echo "==> ruff"
-  .venv/bin/ruff check provisioner tests bench
+  .venv/bin/ruff check provisioner tests bench examples
   echo "==> mypy"
   .venv/bin/mypy provisioner
   if compgen -G "playbooks/*.yml" > /dev/null; then

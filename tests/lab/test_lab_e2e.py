@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from provisioner.devices.cli_session import SwitchSession
 
 from provisioner.cli import cli
+from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import probe_ssh
 from provisioner.errors import ExitStatus, HostKeyMismatchError
 from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
