@@ -27,9 +27,8 @@ def _leftovers(lab_dir: Path) -> list[str]:
     found += [f"mount {line.split()[1]}" for line in mounts.splitlines()
               if str(lab_dir) in line]
     procs = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    found += [f"process {p}" for p in procs.splitlines()
-              if str(lab_dir) in p or "provisioner.lab.switchsim" in p
-              or "provisioner.lab.snmpsim_runner" in p]
+    # Every lab process (host runtimes, simulators) runs with a path under the lab dir.
+    found += [f"process {p}" for p in procs.splitlines() if str(lab_dir) in p]
     return found
 
 
