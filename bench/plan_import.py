@@ -1,0 +1,160 @@
+"""Benchmark: reading (and importing) a large media development plan.
+
+Generates a plan of N schools × 7 measures × 3 years (default 2,000 schools:
+42,000 rows) into bench/out/ as
+
+- CSV the way German Excel saves it: `;`, Windows-1252, German headers and numbers;
+- XLSX written by openpyxl: a title row above the table, numbers as numbers,
+  ids and names as (inline) text, which is the slower kind of string for a reader;
+
+then times `read_plan` on each and, when the database layer is there, the full
+import (`Store.open` on a fresh SQLite file + `plan.service.import_plan`). Prints
+one markdown table row per case with the command that reproduces it.
+
+    .venv/bin/python bench/plan_import.py                 # every case
+    .venv/bin/python bench/plan_import.py --case csv-read --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+from provisioner.plan import read_plan
+from provisioner.xlsx import WritableValue, write_workbook
+
+OUT = Path(__file__).resolve().parent / "out"
+HEADER: list[WritableValue] = [
+    "Schulnummer", "Schule", "Schulform", "Maßnahme", "Jahr", "Anzahl", "Kosten (EUR)",
+    "Förderprogramm", "Förderstatus", "Ist-Kosten (EUR)",
+]
+BUDGET_COLUMN = HEADER.index("Kosten (EUR)")
+MEASURES = (("Verkabelung", None, Decimal("95000")), ("WLAN", None, Decimal("8500")),
+            ("Server", 2, Decimal("6850")), ("Switches", 10, Decimal("1890")),
+            ("Access Points", 22, Decimal("1340")), ("Präsentationstechnik", 12, Decimal("5480")),
+            ("Endgeräte", 40, Decimal("465.50")))
+TYPES = ("Grundschule", "Gesamtschule", "Gymnasium", "Realschule", "Berufskolleg",
+         "Förderschule")
+STATUS = {2020: "ausgezahlt", 2021: "bewilligt", 2022: "beantragt"}
+YEARS = (2020, 2021, 2022)
+
+
+def _german(amount: Decimal) -> str:
+    whole, fraction = f"{amount:.2f}".split(".")
+    return f"{int(whole):,}".replace(",", ".") + "," + fraction
+
+
+def plan_rows(schools: int) -> Iterator[list[WritableValue]]:
+    """The rows of the generated plan, numbers as exact values."""
+    for n in range(schools):
+        school_id = f"{100001 + n:06d}"
+        name, kind = f"Schule Nr. {n + 1} (Musterstadt-Süd)", TYPES[n % len(TYPES)]
+        for measure, per_school, price in MEASURES:
+            for year in YEARS:
+                quantity = None if per_school is None else per_school + n % 7
+                budget = price * (quantity or 1) + Decimal(n % 100) / 4
+                spent = budget * Decimal("0.97") if year == 2020 else None
+                funding = "Eigenmittel" if measure == "Endgeräte" else "DigitalPakt Schule"
+                status = "Eigenmittel" if funding == "Eigenmittel" else STATUS[year]
+                yield [school_id, name, kind, measure, year, quantity, budget, funding, status,
+                       spent]
+
+
+def _csv_cell(position: int, value: WritableValue) -> WritableValue:
+    """A cell as German Excel writes it: amounts German, the budget with its € sign."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _german(value) + (" €" if position == BUDGET_COLUMN else "")
+    return value
+
+
+def write_csv(path: Path, schools: int) -> None:
+    """The plan as German Excel saves "CSV (Trennzeichen-getrennt)"."""
+    with path.open("w", encoding="cp1252", newline="") as stream:
+        writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for row in plan_rows(schools):
+            writer.writerow([_csv_cell(position, value) for position, value in enumerate(row)])
+
+
+def write_xlsx(path: Path, schools: int) -> None:
+    """The plan as a workbook with a title row and numeric cells."""
+    title: list[list[WritableValue]] = [["Medienentwicklungsplan 2020–2022"], [], HEADER]
+    write_workbook(path, [("MEP", [*title, *plan_rows(schools)])])
+
+
+def _full_import() -> Callable[[Path], object] | None:
+    """Read + write into a fresh SQLite file, if the database layer exists yet."""
+    try:
+        from provisioner.db import Store
+        from provisioner.plan.service import import_plan
+    except ImportError:
+        return None
+
+    def run(path: Path) -> object:
+        with tempfile.TemporaryDirectory() as folder:
+            store = Store.open(Path(folder) / "state.db")
+            try:
+                return import_plan(store, path, user="bench")
+            finally:
+                store.close()
+
+    return run
+
+
+def _time(action: Callable[[Path], object], path: Path, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action(path)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the files if needed, time each case, print markdown rows."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--schools", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--case", action="append", choices=sorted(CASES),
+                        help="run only this case (repeatable)")
+    parser.add_argument("--regenerate", action="store_true", help="rewrite the plan files")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = args.schools * len(MEASURES) * len(YEARS)
+    files = {"csv": OUT / f"plan-{rows}.csv", "xlsx": OUT / f"plan-{rows}.xlsx"}
+    for kind, path in files.items():
+        if args.regenerate or not path.exists():
+            (write_csv if kind == "csv" else write_xlsx)(path, args.schools)
+    full = _full_import()
+    print("| case | rows | file | best s | median s | command |")
+    print("|---|---:|---:|---:|---:|---|")
+    for case in args.case or sorted(CASES):
+        kind, what = CASES[case]
+        action = read_plan if what == "read" else full
+        if action is None:
+            print(f"| {case} | {rows} | — | — | — | skipped: provisioner.db has no Store yet |")
+            continue
+        times = _time(action, files[kind], args.repeat)
+        size = f"{files[kind].stat().st_size / 1e6:.1f} MB"
+        command = (f".venv/bin/python bench/plan_import.py --case {case} "
+                   f"--schools {args.schools} --repeat {args.repeat}")
+        print(f"| {case} | {rows} | {size} | {min(times):.2f} | "
+              f"{statistics.median(times):.2f} | `{command}` |")
+    return 0
+
+
+# case name: (file kind, "read" = read_plan only, "import" = read + database write)
+CASES = {"csv-read": ("csv", "read"), "xlsx-read": ("xlsx", "read"),
+         "csv-import": ("csv", "import"), "xlsx-import": ("xlsx", "import")}
+
+if __name__ == "__main__":
+    sys.exit(main())
