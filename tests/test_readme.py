@@ -18,7 +18,8 @@ START, END = "<!-- reference:start -->", "<!-- reference:end -->"
 
 
 def _help(path: list[str]) -> str:
-    ctx = click.Context(cli, info_name="provision", terminal_width=100, max_content_width=100)
+    ctx = click.Context(cli, info_name="provision", terminal_width=100, max_content_width=100,
+                        help_option_names=["-h", "--help"])
     command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)
