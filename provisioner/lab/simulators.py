@@ -1,0 +1,373 @@
+"""Start and stop the lab's simulated devices: IOS switches (SSH + SNMP) and recorded APs (SNMP).
+
+One switch simulator process serves every `IOS_SWITCH` over SSH; one snmpsim
+responder process serves every `IOS_SWITCH` and `RECORDED_AP` over SNMP. Both
+run detached (the lab outlives `provision lab up`), bind inside each device's
+network namespace and signal readiness with a marker file in the lab dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import grp
+import os
+import pwd
+import shutil
+import signal
+import stat
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from provisioner.errors import LabError
+from provisioner.lab.credentials import SNMP_USER, SWITCH_USER, LabCredentials
+from provisioner.lab.recordings import prepare_recordings, prepare_variations
+from provisioner.lab.simconfig import (
+    SnmpEndpoint,
+    SnmpSimConfig,
+    SwitchSimConfig,
+    SwitchSpec,
+    write_config,
+)
+from provisioner.lab.topology import DeviceKind, LabDevice
+
+# Decompressed recordings and snmpsim's index: outside the lab dir because the
+# responder drops to `nobody`, and the lab dir usually sits under a 0700 home.
+DEFAULT_SNMP_CACHE = Path("/var/cache/provisioner/snmpsim")
+PROCESS_USER = "nobody"
+PROCESS_GROUP = "nogroup"
+SWITCH_MODULE = "provisioner.lab.switchsim"
+SNMP_MODULE = "provisioner.lab.snmpsim_runner"
+_POLL_SECONDS = 0.05
+_TAIL_LINES = 3
+
+
+@dataclass(frozen=True)
+class SimulatorSet:
+    """The running simulator processes of a lab.
+
+    Attributes:
+        pids: the simulator processes, for `stop_simulators`.
+        host_keys: switch address -> its SSH host key line ("ssh-ed25519 AAAA..."),
+            for the lab's pinned known_hosts.
+    """
+
+    pids: tuple[int, ...]
+    host_keys: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Started:
+    pid: int
+    what: str
+    ready_file: Path
+    log_file: Path
+
+
+def _describe(kind: str, devices: Sequence[LabDevice]) -> str:
+    names = ", ".join(d.name for d in devices[:3])
+    more = f" and {len(devices) - 3} more" if len(devices) > 3 else ""
+    return f"{kind} for {names}{more}"
+
+
+def host_key(key_file: Path) -> str:
+    """The public host key line of a switch, made on first use (ed25519, kept per lab).
+
+    Returns:
+        "ssh-ed25519 AAAA..." without comment.
+    """
+    if not key_file.exists():
+        private = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(private)
+    key = serialization.load_ssh_private_key(key_file.read_bytes(), password=None)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return public.decode("ascii")
+
+
+def _spawn(module: str, config: Path, log_file: Path) -> int:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.setdefault("HOME", "/root")  # snmpsim reads $HOME at import
+    argv = [sys.executable, "-m", module, "--config", str(config)]
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    # A session of its own: a Ctrl-C on `provision lab up` must not reach the lab.
+    try:
+        return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
+    except OSError as exc:
+        raise LabError(
+            f"cannot start {module} ({exc}); check the Python at {sys.executable}"
+        ) from exc
+
+
+def _start_switches(
+    switches: Sequence[LabDevice], sim_dir: Path, creds: LabCredentials, host_keys: dict[str, str]
+) -> _Started:
+    for sub in ("hostkeys", "startup"):
+        (sim_dir / sub).mkdir(mode=0o700, exist_ok=True)
+    specs = []
+    for device in switches:
+        key_file = sim_dir / "hostkeys" / f"{device.name}_ed25519"
+        host_keys[device.address] = host_key(key_file)
+        specs.append(
+            SwitchSpec(
+                name=device.name,
+                netns=device.netns,
+                address=device.address,
+                host_key=str(key_file),
+                startup_config=str(sim_dir / "startup" / f"{device.name}.cfg"),
+            )
+        )
+    ready = sim_dir / "switchsim.ready"
+    ready.unlink(missing_ok=True)
+    config_file = sim_dir / "switchsim.json"
+    write_config(
+        config_file,
+        SwitchSimConfig(
+            ready_file=str(ready),
+            username=SWITCH_USER,
+            password_file=str(creds.switch_password),
+            switches=tuple(specs),
+        ),
+    )
+    log_file = sim_dir / "switchsim.log"
+    pid = _spawn(SWITCH_MODULE, config_file, log_file)
+    return _Started(pid, _describe("the switch simulator", switches), ready, log_file)
+
+
+def _check_reachable(path: Path, user: str) -> None:
+    """Fail early if `user` (not root) could not reach `path`: snmpsim reads it after its drop."""
+    for part in [path, *path.parents]:
+        mode = part.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise LabError(
+                f"the SNMP responder runs as {user!r} but {part} is not searchable by others; "
+                f"choose an SNMP cache dir outside it (now {path})"
+            )
+
+
+def _process_account() -> tuple[int, int]:
+    try:
+        return pwd.getpwnam(PROCESS_USER).pw_uid, grp.getgrnam(PROCESS_GROUP).gr_gid
+    except KeyError as exc:
+        raise LabError(
+            f"the SNMP responder needs the account {PROCESS_USER}:{PROCESS_GROUP} to drop "
+            "root to, and it does not exist; add it (Debian has both by default)"
+        ) from exc
+
+
+def _index_dir(cache: Path, data: Path) -> Path:
+    # Shared by every lab using these recordings; written only while
+    # `_index_lock` is held, read by any number of responders.
+    index = cache / f"index-{data.name}"
+    index.mkdir(mode=0o700, exist_ok=True)
+    os.chown(index, *_process_account())
+    return index
+
+
+@contextlib.contextmanager
+def _index_lock(cache: Path) -> Iterator[None]:
+    """Serialise responder starts: the first builds the shared index, the rest reuse it."""
+    cache.mkdir(mode=0o755, parents=True, exist_ok=True)
+    fd = os.open(cache / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _recording(device: LabDevice) -> str:
+    if not device.recording:
+        raise LabError(
+            f"{device.name} is an SNMP-recorded device without a recording; "
+            "fix the lab topology and run 'provision lab up' again"
+        )
+    return device.recording
+
+
+def _start_snmp(
+    devices: Sequence[LabDevice], sim_dir: Path, creds: LabCredentials, cache: Path
+) -> _Started:
+    data = prepare_recordings({_recording(d) for d in devices}, cache)
+    _check_reachable(data, PROCESS_USER)
+    ready = sim_dir / "snmpsim.ready"
+    ready.unlink(missing_ok=True)
+    config_file = sim_dir / "snmpsim.json"
+    write_config(
+        config_file,
+        SnmpSimConfig(
+            ready_file=str(ready),
+            data_dir=str(data),
+            cache_dir=str(_index_dir(cache, data)),
+            variation_dir=str(prepare_variations(cache)),
+            user=SNMP_USER,
+            auth_file=str(creds.snmp_auth),
+            priv_file=str(creds.snmp_priv),
+            process_user=PROCESS_USER,
+            process_group=PROCESS_GROUP,
+            endpoints=tuple(SnmpEndpoint(netns=d.netns, address=d.address) for d in devices),
+        ),
+    )
+    log_file = sim_dir / "snmpsim.log"
+    pid = _spawn(SNMP_MODULE, config_file, log_file)
+    return _Started(pid, _describe("the SNMP responder", devices), ready, log_file)
+
+
+def _log_tail(log_file: Path) -> str:
+    try:
+        with log_file.open("rb") as handle:
+            handle.seek(max(0, log_file.stat().st_size - 4096))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-_TAIL_LINES:])[-600:] or "(empty log)"
+
+
+def _exited(pid: int) -> bool:
+    """Whether the process is gone (reaping it if it is our child)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == pid
+    except ChildProcessError:
+        pass  # not our child (a later `lab down`): look at /proc instead
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"
+
+
+def _wait_ready(started: Sequence[_Started], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(started)
+    while pending:
+        for item in list(pending):
+            if item.ready_file.exists():
+                pending.remove(item)
+            elif _exited(item.pid):
+                raise LabError(
+                    f"{item.what} exited while starting: {_log_tail(item.log_file)}; "
+                    f"see {item.log_file}, fix it and run 'provision lab up' again"
+                )
+        if pending and time.monotonic() > deadline:
+            item = pending[0]
+            raise LabError(
+                f"{item.what} was not ready after {timeout:.0f} s: {_log_tail(item.log_file)}; "
+                f"see {item.log_file} and run 'provision lab up' again"
+            )
+        if pending:
+            time.sleep(_POLL_SECONDS)
+
+
+def start_simulators(
+    devices: Sequence[LabDevice],
+    lab_dir: Path,
+    credentials: LabCredentials,
+    *,
+    snmp_cache: Path = DEFAULT_SNMP_CACHE,
+    timeout: float = 60.0,
+) -> SimulatorSet:
+    """Start the simulators of the lab's switches and recorded APs; return once they answer.
+
+    Devices of other kinds are ignored. Needs root (namespaces) and the devices'
+    namespaces in place. Host keys and saved switch configs persist in the lab dir.
+
+    Args:
+        devices: the lab's devices (all kinds).
+        lab_dir: the lab's state dir; simulator files go to `lab_dir/simulators`.
+        credentials: the lab's credentials (switch password, SNMPv3 passphrases).
+        snmp_cache: where recordings are unpacked; must be readable by `nobody`.
+        timeout: seconds to wait for the simulators to be ready.
+
+    Returns:
+        The processes and the switches' public host keys.
+
+    Raises:
+        LabError: a simulator did not come up (the message carries its log's tail).
+    """
+    switches = [d for d in devices if d.kind is DeviceKind.IOS_SWITCH]
+    snmp = [d for d in devices if d.kind in (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP)]
+    if not snmp:
+        return SimulatorSet(pids=(), host_keys={})
+    sim_dir = lab_dir / "simulators"
+    sim_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    host_keys: dict[str, str] = {}
+    started: list[_Started] = []
+    try:
+        if switches:
+            started.append(_start_switches(switches, sim_dir, credentials, host_keys))
+        with _index_lock(snmp_cache):
+            started.append(_start_snmp(snmp, sim_dir, credentials, snmp_cache))
+            _wait_ready(started, timeout)
+    except BaseException:
+        stop_simulators([item.pid for item in started])
+        raise
+    return SimulatorSet(pids=tuple(item.pid for item in started), host_keys=host_keys)
+
+
+def _is_simulator(pid: int) -> bool:
+    """Whether pid still runs one of our simulators (pids get reused after a reboot)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(arg.decode(errors="replace") in (SWITCH_MODULE, SNMP_MODULE) for arg in argv)
+
+
+def _signal_all(pids: Sequence[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def _wait_gone(pids: Sequence[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if not _exited(pid)]
+        if alive:
+            time.sleep(_POLL_SECONDS)
+    return alive
+
+
+def stop_simulators(pids: Sequence[int], *, grace: float = 5.0) -> None:
+    """Stop simulator processes: SIGTERM, wait up to `grace` s, then SIGKILL.
+
+    Pids that no longer run a simulator (gone, or reused by another program) are
+    left alone, so calling this twice or after a reboot is safe.
+    """
+    ours = [pid for pid in pids if _is_simulator(pid)]
+    for pid in set(pids) - set(ours):
+        _exited(pid)  # reaps a child of ours that already ended (a zombie has no cmdline)
+    _signal_all(ours, signal.SIGTERM)
+    left = _wait_gone(ours, grace)
+    if left:
+        _signal_all(left, signal.SIGKILL)
+        _wait_gone(left, 2.0)
+
+
+def remove_simulator_files(lab_dir: Path) -> None:
+    """Forget the simulators' state: host keys, saved switch configs, logs.
+
+    For `provision lab down`, after `stop_simulators`: the next lab then starts
+    with factory-fresh switches and new host keys. The shared SNMP cache stays.
+    """
+    shutil.rmtree(lab_dir / "simulators", ignore_errors=True)

@@ -1,0 +1,159 @@
+"""The SNMP responder process: snmpsim answering every lab device inside its own namespace.
+
+Started by `start_simulators` as `python -m provisioner.lab.snmpsim_runner --config FILE`.
+It runs snmpsim 1.2.2's own command responder with three adjustments made here:
+
+- each `--agent-udpv4-endpoint` socket is created and bound inside the device's
+  network namespace (snmpsim would bind in ours, where the address does not exist),
+  and handed to its asyncio UDP transport ready-made;
+- the SNMPv3 passphrases reach snmpsim through this process's own `sys.argv`,
+  never the real command line (`ps` shows that to every user);
+- the ready marker is written once everything is indexed and bound, right before
+  snmpsim drops root for good.
+
+As root snmpsim insists on dropping to an unprivileged account; the Python
+standard library may sit in a directory that account cannot read (e.g. under
+/root), so every module it would import lazily after the drop is imported first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from snmpsim import daemon
+from snmpsim import endpoints as snmpsim_endpoints
+from snmpsim.commands import responder
+
+from provisioner.errors import LabError
+from provisioner.lab.credentials import read_secret
+from provisioner.lab.netns_socket import udp_socket
+from provisioner.lab.simconfig import SnmpEndpoint, SnmpSimConfig, read_snmp_config
+
+# Imported lazily after the privilege drop, each found missing by serving v1, v2c
+# and v3 GET/GETNEXT/GETBULK/SET and refused requests as `nobody`: the dbm backend
+# of snmpsim's index (whichever this Python has) and the codec its records use.
+_PRELOAD = ("dbm", "dbm.gnu", "dbm.ndbm", "dbm.dumb", "encodings.latin_1")
+
+
+def _preload_modules() -> None:
+    for name in _PRELOAD:
+        # Not every Python is built with every dbm backend; snmpsim uses what exists.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def _bind_in_namespaces(endpoints: Sequence[SnmpEndpoint]) -> None:
+    """Make snmpsim open each endpoint with a socket bound inside its device's namespace."""
+    where = {f"{e.address}:{e.port}": e for e in endpoints}
+    # The transport class snmpsim itself uses (pysnmp's asyncio UDP transport).
+    transport_class = snmpsim_endpoints.udp.UdpTransport
+
+    def add_endpoint(_self: Any, addr: str) -> tuple[Any, str]:
+        endpoint = where[addr]
+        try:
+            sock = udp_socket(endpoint.netns, endpoint.address, endpoint.port)
+        except OSError as exc:
+            raise LabError(
+                f"{endpoint.netns}: cannot bind UDP {addr} ({exc}); "
+                "check the device's namespace with 'ip netns list'"
+            ) from exc
+        return transport_class().open_server_mode(sock=sock), addr
+
+    snmpsim_endpoints.IPv4TransportEndpoints._addEndpoint = add_endpoint
+
+
+def _mark_ready_before_final_drop(ready_file: Path) -> None:
+    """Write the ready marker when snmpsim enters its final privilege drop (then it serves)."""
+    base: Any = daemon.PrivilegesOf
+
+    class ReadyThenDrop(base):
+        def __init__(self, uname: str, gname: str, final: bool = False) -> None:
+            super().__init__(uname, gname, final)
+            self._mark_ready = final
+
+        def __enter__(self) -> None:
+            if self._mark_ready:
+                # Written while still root: the lab dir may be out of the account's reach.
+                tmp = ready_file.with_name(ready_file.name + ".tmp")
+                tmp.write_text(f"{os.getpid()}\n", encoding="utf-8")
+                os.replace(tmp, ready_file)
+            super().__enter__()
+
+    daemon.PrivilegesOf = ReadyThenDrop
+
+
+def _checked(secret: str, what: str) -> str:
+    # snmpsim splits its options at every "=" and needs 8+ characters.
+    if len(secret) < 8 or "=" in secret or any(ch.isspace() for ch in secret):
+        raise LabError(
+            f"the SNMPv3 {what} passphrase must be 8+ characters without '=' or spaces; "
+            "fix the credential file and run 'provision lab up' again"
+        )
+    return secret
+
+
+def responder_argv(config: SnmpSimConfig, auth: str, priv: str) -> list[str]:
+    """snmpsim's command line for this config (one engine serving every endpoint)."""
+    argv = [
+        "snmpsim-command-responder",
+        f"--process-user={config.process_user}",
+        f"--process-group={config.process_group}",
+        f"--cache-dir={config.cache_dir}",
+        f"--variation-modules-dir={config.variation_dir}",
+        # "info" would log the passphrases and every request.
+        "--log-level=error",
+        "--logging-method=stderr",
+        # The engine block: everything after it belongs to this engine.
+        "--v3-engine-id=auto",
+        f"--v3-user={config.user}",
+        f"--v3-auth-key={_checked(auth, 'authentication')}",
+        "--v3-auth-proto=SHA",
+        f"--v3-priv-key={_checked(priv, 'privacy')}",
+        "--v3-priv-proto=AES",
+        f"--data-dir={config.data_dir}",
+    ]
+    argv += [f"--agent-udpv4-endpoint={e.address}:{e.port}" for e in config.endpoints]
+    return argv
+
+
+def serve(config: SnmpSimConfig) -> int:
+    """Run snmpsim's responder for the config until SIGTERM; its exit status.
+
+    Raises:
+        LabError: a passphrase cannot be read or is unusable.
+    """
+    auth = read_secret(Path(config.auth_file))
+    priv = read_secret(Path(config.priv_file))
+    argv = responder_argv(config, auth, priv)
+    _preload_modules()
+    _bind_in_namespaces(config.endpoints)
+    _mark_ready_before_final_drop(Path(config.ready_file))
+    # snmpsim parses sys.argv itself; replacing it here does not change what
+    # /proc/PID/cmdline (and so `ps`) shows.
+    sys.argv = argv
+    return int(responder.main() or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the responder process; its log is stderr (a file the caller picks)."""
+    parser = argparse.ArgumentParser(prog="python -m provisioner.lab.snmpsim_runner")
+    parser.add_argument(
+        "--config", type=Path, required=True, help="config file written by start_simulators"
+    )
+    args = parser.parse_args(argv)
+    try:
+        return serve(read_snmp_config(args.config))
+    except (LabError, OSError) as exc:
+        print(f"SNMP responder failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

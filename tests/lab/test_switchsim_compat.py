@@ -1,0 +1,158 @@
+"""The simulated switch's CLI dialogue, driven line by line without SSH (fast, pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fake_switches", reason="the lab extras (fake-switches) are not installed")
+
+from provisioner.lab.switchsim_compat import (
+    INVALID_INPUT,
+    CompatCiscoCore,
+    StartupConfig,
+)
+
+PASSWORD = "not-a-real-secret-1"  # a test value, not the lab's
+
+
+class Screen:
+    """A terminal that keeps what the switch writes."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def add_any_key_handler(self, callback: object, *params: object) -> None:
+        pass
+
+    def remove_any_key_handler(self) -> None:
+        pass
+
+
+Send = Callable[[str], str]
+
+
+def _cli(core: CompatCiscoCore) -> Send:
+    screen = Screen()
+    session = core.launch("test", screen)
+
+    def send(line: str) -> str:
+        screen.text = ""
+        session.receive(line)
+        return screen.text
+
+    return send
+
+
+def _enabled(tmp_path: Path) -> tuple[CompatCiscoCore, Send]:
+    core = CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg"))
+    send = _cli(core)
+    send("enable")
+    assert send(PASSWORD).endswith("sw01#")
+    return core, send
+
+
+@pytest.mark.parametrize("attempt", ["", "wrong", PASSWORD.upper()])
+def test_enable_refuses_wrong_and_empty_passwords(tmp_path: Path, attempt: str) -> None:
+    send = _cli(CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg")))
+    assert send("enable") == "Password: "
+    reply = send(attempt)
+    assert "% Access denied" in reply
+    assert reply.endswith("sw01>")
+
+
+def test_user_exec_accepts_what_tools_send_before_enable(tmp_path: Path) -> None:
+    send = _cli(CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg")))
+    assert send("terminal length 0") == "sw01>"
+    assert send("terminal width 511") == "sw01>"
+    assert send("show privilege").startswith("Current privilege level is 1")
+
+
+def test_enabled_mode_reports_privilege_15(tmp_path: Path) -> None:
+    _, send = _enabled(tmp_path)
+    assert send("show privilege").startswith("Current privilege level is 15")
+
+
+def test_end_leaves_config_mode_from_a_sub_mode(tmp_path: Path) -> None:
+    _, send = _enabled(tmp_path)
+    send("configure terminal")
+    assert send("vlan 110").endswith("sw01(config-vlan)#")
+    send("name Verwaltung")
+    assert send("end") == "sw01#"
+    assert "110  Verwaltung" in send("show vlan brief")
+
+
+def test_copy_run_start_saves_and_a_restart_restores(tmp_path: Path) -> None:
+    _, send = _enabled(tmp_path)
+    for line in (
+        "configure terminal",
+        "vlan 110",
+        "name Verwaltung",
+        "interface Fa0/5",
+        "switchport access vlan 110",
+        "end",
+    ):
+        send(line)
+    assert send("copy running-config startup-config") == "Destination filename [startup-config]? "
+    assert "[OK]" in send("")
+    saved = (tmp_path / "sw01.cfg").read_text()
+    assert "vlan 110\n name Verwaltung\n" in saved
+    assert "interface FastEthernet0/5\n switchport access vlan 110\n" in saved
+
+    rebooted = CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg"))
+    assert rebooted.restore_startup_config() > 0
+    send = _cli(rebooted)
+    send("enable")
+    send(PASSWORD)
+    assert "110  Verwaltung                       active    Fa0/5" in send("show vlan brief")
+    assert "switchport access vlan 110" in send("show running-config interface Fa0/5")
+
+
+def test_write_memory_and_show_startup_config(tmp_path: Path) -> None:
+    _, send = _enabled(tmp_path)
+    assert "startup-config is not present" in send("show startup-config")
+    assert "[OK]" in send("write memory")
+    shown = send("show startup-config")
+    assert shown.startswith("Using ")
+    assert "hostname sw01" in shown
+    send("write erase")
+    assert "startup-config is not present" in send("show startup-config")
+    assert not (tmp_path / "sw01.cfg").exists()
+
+
+def test_section_filter_keeps_matching_blocks(tmp_path: Path) -> None:
+    _, send = _enabled(tmp_path)
+    for line in ("configure terminal", "vlan 120", "name Lehrer", "end"):
+        send(line)
+    shown = send("show running-config | section vlan 120")
+    assert shown.startswith("vlan 120\n name Lehrer\n")
+    assert "interface" not in shown
+
+
+@pytest.mark.parametrize("line", ["bogus", "show bogus", "copy nothing", "vlan abc"])
+def test_unknown_or_broken_commands_get_the_ios_error_and_the_session_lives(
+    tmp_path: Path, line: str
+) -> None:
+    _, send = _enabled(tmp_path)
+    reply = send(line)
+    assert INVALID_INPUT in reply
+    assert reply.endswith("sw01#")
+
+
+def test_exit_ends_the_session(tmp_path: Path) -> None:
+    core = CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg"))
+    session = core.launch("test", Screen())
+    assert session.receive("exit") is False
+
+
+def test_a_command_that_crashes_the_fake_keeps_the_session_in_its_mode(tmp_path: Path) -> None:
+    _, send = _enabled(tmp_path)
+    send("configure terminal")
+    reply = send("vlan abc")  # the stock code raises ValueError here
+    assert INVALID_INPUT in reply
+    assert reply.endswith("sw01(config)#")
