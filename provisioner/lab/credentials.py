@@ -8,7 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioner.errors import LabError
+from provisioner import secrets as secrets_file
+from provisioner.errors import ConfigError, LabError
 
 SNMP_USER = "provisioner"
 DEPLOY_USER = "deploy"
@@ -61,13 +62,11 @@ class LabCredentials:
 
 
 def read_secret(path: Path) -> str:
-    """Read a secret file's first line; the one place the lab dereferences a secret."""
+    """Read a lab secret file; the lab's errors point at `provision lab up`."""
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise LabError(
-            f"credential file {path} cannot be read ({exc}); run 'provision lab up'"
-        ) from exc
+        return secrets_file.read_secret(path, "lab credential")
+    except ConfigError as exc:
+        raise LabError(f"{exc}; run 'provision lab up' to make the lab's credentials") from exc
 
 
 def _write_secret(path: Path, value: str) -> None:
