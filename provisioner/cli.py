@@ -172,7 +172,11 @@ def plan_import(obj: Context, file: Path, dry_run: bool) -> None:
         return
     parsed = outcome.parsed
     click.echo(f"{parsed.source}: {len(parsed.items)} plan items of {len(parsed.schools)} schools")
-    _show_diff(obj, outcome.diff)
+    if outcome.previous is None:
+        # Against an empty database every line is new: a list of them tells nothing.
+        click.echo(f"first plan: {len(parsed.items)} items")
+    else:
+        _show_diff(obj, outcome.diff)
     if outcome.version is not None:
         click.echo(f"imported as plan version {outcome.version.version_id}")
     elif dry_run:

@@ -76,7 +76,7 @@ run_tests() {
 run_demo() {
   export PATH="$here/.venv/bin:$PATH"
   local db="${PROVISIONER_DB:-$HOME/.local/share/provisioner/demo.db}"
-  echo "==> the lab: one school of real daemons (first build of its base takes ~2 minutes)"
+  echo "==> the example plan, then the lab: three schools of real daemons (the first build of its base takes ~80 s)"
   provision --db "$db" plan import examples/plan-musterstadt.csv
   provision --db "$db" lab up --schools 3
   local inv="$HOME/.local/share/provisioner/lab/inventories"

@@ -43,7 +43,7 @@ def test_plan_import_then_show(invoke: Invoke) -> None:
     result = invoke("plan", "import", str(PLAN_V1))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "plan-v1.csv: 5 plan items of 2 schools"
-    assert "5 added, 0 removed, 0 changed, 0 unchanged" in result.output
+    assert result.output.splitlines()[1] == "first plan: 5 items"
     assert result.output.splitlines()[-1] == "imported as plan version 1"
     shown = invoke("plan", "show", "--school", "100001")
     assert shown.exit_code == 0
