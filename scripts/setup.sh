@@ -69,8 +69,8 @@ run_tests() {
     echo "==> ansible-lint"
     (cd playbooks && ../.venv/bin/ansible-lint --offline -q .)
   fi
-  echo "==> pytest"
-  .venv/bin/pytest -q -p no:cacheprovider "$@"
+  echo "==> pytest (in namespaces of its own: a lab that is running here is left alone)"
+  bash scripts/isolated.sh "test-$$" .venv/bin/pytest -q -p no:cacheprovider "$@"
 }
 
 run_demo() {

@@ -1,0 +1,16 @@
+"""The `provision` command: parse, call the library, render. Only this package imports click.
+
+One module per command group; importing them registers their commands on `cli`.
+"""
+
+from __future__ import annotations
+
+from provisioner.cli import audit, inventory, lab, plan, schools
+from provisioner.cli.base import cli
+
+__all__ = ["audit", "cli", "inventory", "lab", "main", "plan", "schools"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="provision")

@@ -1,0 +1,112 @@
+"""What every `provision` command shares: the root group, its context, errors to exit statuses."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from provisioner import __version__
+from provisioner.app import App, build_app
+from provisioner.errors import InvalidInputError, ProvisionerError
+from provisioner.terminal import render_table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What the global options give every command."""
+
+    def __init__(self, app: App, json_output: bool, verbose: int) -> None:
+        self.app = app
+        self.json_output = json_output
+        self.verbose = verbose
+
+    @property
+    def tty(self) -> bool:
+        """Whether stdout is a terminal (tables with lines and colour)."""
+        return sys.stdout.isatty()
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[object]], *,
+              title: str | None = None, right: Sequence[int] = ()) -> None:
+        """Print a table."""
+        click.echo(render_table(headers, rows, title=title, tty=self.tty, right=right), nl=False)
+
+    def progress(self, message: str) -> None:
+        """Progress for people: on stderr, so stdout stays data."""
+        click.echo(message, err=True)
+
+
+def fail(exc: ProvisionerError) -> NoReturn:
+    """Print a library error as people should read it and exit with its status."""
+    if isinstance(exc, InvalidInputError):
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+    click.echo(f"Error: {exc}", err=True)
+    raise click.exceptions.Exit(int(exc.exit_status))
+
+
+class ProvisionerGroup(click.Group):
+    """A group that turns library errors into one clear message and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; map ProvisionerError to its exit status."""
+        try:
+            return super().invoke(ctx)
+        except ProvisionerError as exc:
+            fail(exc)
+        finally:
+            obj = ctx.find_object(Context)
+            if obj is not None:
+                obj.app.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def json_option(func: F) -> F:
+    """`--json` on a listing command, same as the global `--json`."""
+
+    def set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(Context).json_output = True
+
+    return click.option("--json", "json_flag", is_flag=True, expose_value=False,
+                        callback=set_json, help="Machine-readable JSON output.")(func)
+
+
+def school_id_type(value: str) -> str:
+    """Normalise a school id as typed: spaces removed."""
+    return value.replace(" ", "")
+
+
+@click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="State database file [env PROVISIONER_DB; default in the user's data dir].")
+@click.option("--inventories", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of per-school inventories [env PROVISIONER_INVENTORIES; "
+                   "default ./inventories].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (TOML) [env PROVISIONER_CONFIG].")
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug).")
+@click.version_option(__version__, prog_name="provision")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, inventories: Path | None,
+        config_file: Path | None, json_output: bool, verbose: int) -> None:
+    """Roll out, check and report the IT of a city's schools.
+
+    Example: provision plan import examples/plan-musterstadt.csv
+    """
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logging.basicConfig(level=levels.get(verbose, logging.DEBUG), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = build_app({"db": db, "inventories": inventories}, config_file=config_file)
+    except ProvisionerError as exc:
+        fail(exc)
+    ctx.obj = Context(app, json_output, verbose)

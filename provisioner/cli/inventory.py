@@ -1,0 +1,67 @@
+"""`provision inventory ...`: check the per-school inventories, sync them into the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.errors import ExitStatus
+from provisioner.inventory.service import inventory_check, inventory_sync
+from provisioner.terminal import to_json
+
+
+@cli.group()
+def inventory() -> None:
+    """The per-school Ansible inventories: check them, sync them into the database."""
+
+
+def _report_inventory(obj: Context, report: Any, verb: str) -> None:
+    if obj.json_output:
+        click.echo(to_json({"ok": report.ok, "problems": [str(p) for p in report.problems],
+                            "devices": len(report.devices),
+                            "comparisons": report.comparisons}), nl=False)
+    else:
+        rows = [[c.school_id, c.role.value, c.planned, c.inventoried,
+                 f"{c.difference:+d}" if c.difference else "="]
+                for c in report.comparisons if c.planned or c.inventoried]
+        if rows:
+            obj.table(["school", "role", "planned", "inventoried", "diff"], rows,
+                      right=[2, 3, 4], title="Devices: plan against inventory")
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+        click.echo(f"{len(report.devices)} devices {verb}, {len(report.problems)} problems")
+    if not report.ok:
+        raise click.exceptions.Exit(int(ExitStatus.INVALID_INPUT))
+
+
+@inventory.command("check")
+@click.option("--school", "school_id", type=school_id_type, help="Only this school (id).")
+@json_option
+@pass_ctx
+def inventory_check_cmd(obj: Context, school_id: str | None) -> None:
+    """Check inventories: platform and address per host, unique addresses, plan membership.
+
+    Device counts are compared with the plan's quantities (reported, not an error).
+
+    Example: provision inventory check --school 100001
+    """
+    report = inventory_check(obj.app.store, obj.app.settings.inventories, school_id)
+    _report_inventory(obj, report, "checked")
+
+
+@inventory.command("sync")
+@click.option("--school", "school_id", type=school_id_type, help="Only this school (id).")
+@json_option
+@pass_ctx
+def inventory_sync_cmd(obj: Context, school_id: str | None) -> None:
+    """Check the inventories, then store their devices in the database.
+
+    Nothing is written when the check finds a problem.
+
+    Example: provision inventory sync
+    """
+    with obj.app.audited(f"inventory sync{' --school ' + school_id if school_id else ''}"):
+        report = inventory_sync(obj.app.store, obj.app.settings.inventories, school_id)
+    _report_inventory(obj, report, "synced")
