@@ -23,6 +23,10 @@ class ExitStatus(IntEnum):
     DATABASE = 5  # the state database cannot be opened or migrated
     ENVIRONMENT = 6  # missing root rights, system packages or lab parts
     DEVICES_FAILED = 7  # the command ran, but one or more devices failed
+    PREFLIGHT_BLOCKED = 8  # checks before any change stopped every host; nothing changed
+    ALREADY_RUNNING = 9  # the same kind of run holds its lock (for this school)
+    HEALTH_WARNING = 10  # health: devices answered, some with warnings
+    HEALTH_CRITICAL = 11  # health: critical devices, unreachable devices or a dead site
 
 
 class ProvisionerError(Exception):
@@ -123,6 +127,12 @@ class AuthenticationFailedError(DeviceError):
 
 class HostKeyMismatchError(DeviceError):
     """The device's SSH host key is not the pinned one."""
+
+
+class AlreadyRunningError(ProvisionerError):
+    """Another run of the same kind holds the lock; this one did not start."""
+
+    exit_status = ExitStatus.ALREADY_RUNNING
 
 
 class DeviceTimeoutError(DeviceError):
