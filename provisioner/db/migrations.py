@@ -139,3 +139,22 @@ def m004_audit_log(db: Database) -> None:
             CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
         )
+
+
+@migrations()
+def m005_device_state(db: Database) -> None:
+    """Where each device stands in the rollout, its upstream, whether we manage it over SSH.
+
+    `state`: planned -> provisioned -> verified, or failed / unreachable (set by
+    provisioning runs; kept across inventory syncs). `uplink`: the inventory's
+    upstream device (host name) and port, for dependency-aware health.
+    """
+    db.execute(
+        "ALTER TABLE devices ADD COLUMN state TEXT NOT NULL DEFAULT 'planned' CHECK (state IN "
+        "('planned', 'provisioned', 'verified', 'failed', 'unreachable'))"
+    )
+    db.execute("ALTER TABLE devices ADD COLUMN state_at TEXT")
+    db.execute("ALTER TABLE devices ADD COLUMN state_detail TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE devices ADD COLUMN uplink_host TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE devices ADD COLUMN uplink_port TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE devices ADD COLUMN managed INTEGER NOT NULL DEFAULT 1")
