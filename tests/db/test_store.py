@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.db import Store
+from provisioner.db.migrations import migrations
 from provisioner.errors import DatabaseError, UnknownSchoolError
 from provisioner.models import Device, FundingStatus, Measure, PlanItem, Role, School
 
@@ -21,8 +22,11 @@ def item(measure: Measure = Measure.WLAN, year: int = 2021, budget: str = "94950
 
 def test_new_database_is_migrated_with_wal_and_foreign_keys(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state.db")
-    assert store.schema_steps() == ["m001_schools_and_plan", "m002_devices",
-                                    "m003_runs_and_health", "m004_audit_log"]
+    steps = store.schema_steps()
+    # Every registered migration applied, in order, starting with the first schema.
+    assert steps == [m.name for m in migrations._migrations]
+    assert steps[:4] == ["m001_schools_and_plan", "m002_devices", "m003_runs_and_health",
+                         "m004_audit_log"]
     conn = sqlite3.connect(tmp_path / "state.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
@@ -31,7 +35,7 @@ def test_new_database_is_migrated_with_wal_and_foreign_keys(tmp_path: Path) -> N
 def test_reopen_does_not_reapply(tmp_path: Path) -> None:
     Store.open(tmp_path / "state.db").close()
     store = Store.open(tmp_path / "state.db")
-    assert len(store.schema_steps()) == 4
+    assert len(store.schema_steps()) == len(migrations._migrations)
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
