@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from provisioner.config import Settings, load_settings
 from provisioner.db import Store
@@ -59,7 +60,7 @@ class App:
 
 
 def build_app(
-    flags: Mapping[str, Path | None] | None = None,
+    flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
 ) -> App:

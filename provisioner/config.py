@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from provisioner.errors import ConfigError
 
@@ -38,6 +40,13 @@ class Settings:
         cache_dir: downloaded and built artefacts (the lab's base root filesystem).
         lab_dir: the running lab's state, credentials and per-host files.
         playbooks: the folder of site playbooks.
+        management_networks: the only networks (CIDR) the tool may send a packet to; an
+            inventory address outside them is refused before any connection. Default the
+            city's 10.0.0.0/8; the test suite sets the lab's range only.
+        health_retention_days: raw health samples are kept this many days, daily
+            summaries after that.
+        artifacts_retention_days: provisioning runs' ansible-runner artifacts are kept
+            this many days.
     """
 
     db: Path
@@ -45,6 +54,13 @@ class Settings:
     cache_dir: Path
     lab_dir: Path
     playbooks: Path
+    management_networks: tuple[str, ...] = ("10.0.0.0/8",)
+    health_retention_days: int = 30
+    artifacts_retention_days: int = 30
+
+    def management_nets(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """`management_networks` parsed (validated when the settings were built)."""
+        return [ipaddress.ip_network(n, strict=False) for n in self.management_networks]
 
     @classmethod
     def defaults(cls, env: Mapping[str, str]) -> Settings:
@@ -59,7 +75,32 @@ class Settings:
         )
 
 
-def _from_file(path: Path) -> dict[str, Path]:
+def _convert(name: str, value: Any, source: str) -> Any:
+    """A raw setting (TOML value or environment text) as its field's type.
+
+    Raises:
+        ConfigError: the value is not of the setting's kind.
+    """
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "Path":
+            return Path(str(value)).expanduser()
+        if kind == "int":
+            number = int(value)
+            if number < 0:
+                raise ValueError("negative")
+            return number
+        items = value.split(",") if isinstance(value, str) else list(value)
+        nets = tuple(str(ipaddress.ip_network(str(i).strip(), strict=False)) for i in items)
+        if not nets:
+            raise ValueError("empty")
+        return nets
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: setting {name} = {value!r} is not valid ({exc}); "
+                          "see the README's settings table") from exc
+
+
+def _from_file(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -71,20 +112,21 @@ def _from_file(path: Path) -> dict[str, Path]:
             f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
             f"known are {', '.join(sorted(known))}"
         )
-    return {key: Path(str(value)).expanduser() for key, value in raw.items()}
+    return {key: _convert(key, value, f"config file {path}") for key, value in raw.items()}
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Path]:
-    found: dict[str, Path] = {}
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     for f in fields(Settings):
-        value = env.get(ENV_PREFIX + f.name.upper())
+        variable = ENV_PREFIX + f.name.upper()
+        value = env.get(variable)
         if value:
-            found[f.name] = Path(value).expanduser()
+            found[f.name] = _convert(f.name, value, f"environment {variable}")
     return found
 
 
 def load_settings(
-    flags: Mapping[str, Path | None] | None = None,
+    flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
 ) -> Settings:
