@@ -26,7 +26,8 @@ for root in "${cgroups[@]}"; do
   mkdir -p "$root/pvsandbox-$name"
   echo $$ > "$root/pvsandbox-$name/cgroup.procs"
 done
-exec unshare --net --mount --cgroup --propagation private -- bash -c '
+status=0
+unshare --net --mount --cgroup --propagation private -- bash -c '
   set -euo pipefail
   name=$1; shift
   mkdir -p /run/netns
@@ -36,4 +37,10 @@ exec unshare --net --mount --cgroup --propagation private -- bash -c '
     mount --bind "$root/pvsandbox-$name" "$root"
   done
   ip link set lo up
-  exec "$@"' isolated "$name" "$@"
+  exec "$@"' isolated "$name" "$@" || status=$?
+# Leave the sandbox cgroups and remove them (the lab removed its own below them).
+for root in "${cgroups[@]}"; do
+  echo $$ > "$root/cgroup.procs" 2>/dev/null || true
+  find "$root/pvsandbox-$name" -depth -type d -exec rmdir {} + 2>/dev/null || true
+done
+exit "$status"
