@@ -158,3 +158,41 @@ def m005_device_state(db: Database) -> None:
     db.execute("ALTER TABLE devices ADD COLUMN uplink_host TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE devices ADD COLUMN uplink_port TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE devices ADD COLUMN managed INTEGER NOT NULL DEFAULT 1")
+
+
+@migrations()
+def m008_progress_and_export_snapshots(db: Database) -> None:
+    """Progress recorded by staff per plan item, and the figures of every committee export.
+
+    `plan_progress` is append-only history (the newest line per school x measure x
+    year up to a date is the progress as of that date): `unit` 'units' counts done
+    pieces of the plan's quantity, 'percent' is a share for lump-sum items.
+    `export_snapshots` keeps each export's figures as JSON for `export --since`.
+    """
+    db.execute(
+        """
+        CREATE TABLE plan_progress (
+            id INTEGER PRIMARY KEY,
+            school_id TEXT NOT NULL REFERENCES schools(school_id),
+            measure TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            done INTEGER NOT NULL CHECK (done >= 0),
+            unit TEXT NOT NULL CHECK (unit IN ('units', 'percent')),
+            note TEXT NOT NULL DEFAULT '',
+            recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX plan_progress_item ON plan_progress(school_id, measure, year, id)")
+    db.execute(
+        """
+        CREATE TABLE export_snapshots (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            as_of TEXT NOT NULL,
+            format TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT '',
+            figures TEXT NOT NULL
+        )"""
+    )
