@@ -1,0 +1,1 @@
+"""The nightly health check over SNMP: profiles, facts, states."""
