@@ -26,6 +26,8 @@ class LabCredentials:
         switch_password: the login (and enable) password of the simulated switches.
         snmp_auth: the SNMPv3 SHA authentication passphrase.
         snmp_priv: the SNMPv3 AES privacy passphrase.
+        radius_secret: the shared secret between access points and RADIUS.
+        wlan_psk: the pre-shared key of the devices' SSID (Geraete).
     """
 
     directory: Path
@@ -60,6 +62,16 @@ class LabCredentials:
         """SNMPv3 privacy passphrase (AES-128)."""
         return self.directory / "snmp_priv"
 
+    @property
+    def radius_secret(self) -> Path:
+        """RADIUS shared secret of the access points."""
+        return self.directory / "radius_secret"
+
+    @property
+    def wlan_psk(self) -> Path:
+        """WPA2 pre-shared key of the devices' SSID (8-63 characters)."""
+        return self.directory / "wlan_psk"
+
 
 def read_secret(path: Path) -> str:
     """Read a lab secret file; the lab's errors point at `provision lab up`."""
@@ -93,7 +105,8 @@ def ensure_credentials(directory: Path) -> LabCredentials:
     creds = LabCredentials(directory)
     if not creds.ssh_key.exists():
         _make_ssh_key(creds)
-    for path in (creds.switch_password, creds.snmp_auth, creds.snmp_priv):
+    for path in (creds.switch_password, creds.snmp_auth, creds.snmp_priv,
+                 creds.radius_secret, creds.wlan_psk):
         if not path.exists():
             # SNMPv3 passphrases must be at least 8 characters; 24 url-safe ones are plenty.
             _write_secret(path, secrets.token_urlsafe(18))

@@ -10,7 +10,7 @@ from typing import Any
 from provisioner.inventory.profile import network_profile
 from provisioner.inventory.writer import write_school_inventory
 from provisioner.lab.credentials import DEPLOY_USER, SNMP_USER, SWITCH_USER, LabCredentials
-from provisioner.lab.topology import DeviceKind, LabDevice
+from provisioner.lab.topology import BRIDGE_ADDRESS, LAB_NETWORK, DeviceKind, LabDevice
 from provisioner.models import Device, Role
 
 _ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Flur"}
@@ -50,8 +50,14 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
     snmp = {"snmp_version": 3, "snmp_user": SNMP_USER, "snmp_auth_protocol": "SHA",
             "snmp_auth_file": str(creds.snmp_auth), "snmp_priv_protocol": "AES",
             "snmp_priv_file": str(creds.snmp_priv)}
+    # The lab manages its devices over its bridge and has no central services: the
+    # management VLAN is the lab network, NTP/DNS/RADIUS point at the bridge.
+    profile = network_profile(school_no, management=LAB_NETWORK,
+                              management_gateway=BRIDGE_ADDRESS, central=BRIDGE_ADDRESS)
+    wlan = {"radius_secret_file": str(creds.radius_secret),
+            "wlan_psk_file": str(creds.wlan_psk)}
     return {
-        "all": {**network_profile(school_no), **snmp, "lab": True},
+        "all": {**profile, **snmp, **wlan, "lab": True},
         "servers": linux,
         "access_points": linux,
         "switches": {
@@ -60,8 +66,11 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
             "ansible_password": secret % creds.switch_password,
             "ansible_become": True, "ansible_become_method": "enable",
             "ansible_become_password": secret % creds.switch_password,
+            # libssh ignores a pinned known_hosts file (playbooks/README.md): paramiko
+            # checks strictly against $HOME/.ssh/known_hosts, which the run provides.
+            "ansible_network_cli_ssh_type": "paramiko",
             "ansible_host_key_checking": True,
-            "ansible_ssh_known_hosts_file": str(creds.known_hosts),
+            "ansible_paramiko_record_host_keys": False,
         },
     }
 
