@@ -161,3 +161,46 @@ class AuditEntry:
     command: str
     outcome: str
     detail: str
+
+
+@dataclass(frozen=True)
+class ProgressEntry:
+    """Progress staff recorded for a plan item without managed devices (cabling, displays...).
+
+    `unit` is "units" (done pieces of the item's quantity) or "percent" (a share of a
+    lump-sum item such as cabling).
+    """
+
+    school_id: str
+    measure: Measure
+    year: int
+    done: int
+    unit: str
+    note: str = ""
+    recorded_at: str = ""
+    recorded_by: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceRollout:
+    """A device's rollout state as the database holds it (set by provisioning runs)."""
+
+    name: str
+    school_id: str
+    role: Role
+    state: str
+    state_at: str | None
+    managed: bool = True
+
+
+@dataclass(frozen=True)
+class ExportSnapshot:
+    """The figures of one committee export, kept for `provision export --since`."""
+
+    snapshot_id: int
+    created_at: str
+    created_by: str
+    as_of: str
+    format: str
+    scope: str
+    figures: str  # JSON text

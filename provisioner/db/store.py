@@ -15,11 +15,14 @@ from provisioner.errors import UnknownSchoolError
 from provisioner.models import (
     AuditEntry,
     Device,
+    DeviceRollout,
+    ExportSnapshot,
     FundingStatus,
     HealthSample,
     Measure,
     PlanItem,
     PlanVersion,
+    ProgressEntry,
     Role,
     RunSummary,
     School,
@@ -229,3 +232,75 @@ class Store:
             "LIMIT ?", [limit],
         )
         return [AuditEntry(*row) for row in rows]
+
+    # -- committee report: progress, rollout and health as of a moment, snapshots ------------
+
+    def plan_version_at(self, moment: str) -> PlanVersion | None:
+        """The plan version in force at `moment` (ISO time, UTC): the last import until then."""
+        rows = self._rows(
+            "SELECT id, imported_at, imported_by, source, sha256, item_count FROM plan_versions "
+            "WHERE imported_at <= ? ORDER BY id DESC LIMIT 1", [moment],
+        )
+        return PlanVersion(*rows[0]) if rows else None
+
+    def record_progress(self, entry: ProgressEntry) -> ProgressEntry:
+        """Append progress for a plan item; the newest line per item is what counts."""
+        stamp = entry.recorded_at or now()
+        with self._db.atomic():
+            self._db.conn.execute(
+                "INSERT INTO plan_progress (school_id, measure, year, done, unit, note, "
+                "recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.school_id, entry.measure.value, entry.year, entry.done, entry.unit,
+                 entry.note, stamp, entry.recorded_by),
+            )
+        return ProgressEntry(entry.school_id, entry.measure, entry.year, entry.done, entry.unit,
+                             entry.note, stamp, entry.recorded_by)
+
+    def progress(self, until: str | None = None, *,
+                 school_id: str | None = None) -> list[ProgressEntry]:
+        """The newest recorded progress per school x measure x year, up to `until` (ISO)."""
+        sql = ("SELECT school_id, measure, year, done, unit, note, recorded_at, recorded_by, "
+               "MAX(id) FROM plan_progress WHERE recorded_at <= ?")
+        params: list[Any] = [until or "9999"]
+        if school_id is not None:
+            sql += " AND school_id = ?"
+            params.append(school_id)
+        rows = self._rows(sql + " GROUP BY school_id, measure, year ORDER BY school_id, year, "
+                          "measure", params)
+        return [ProgressEntry(s, Measure(m), y, d, u, n, at, by)
+                for s, m, y, d, u, n, at, by, _ in rows]
+
+    def device_rollout(self) -> list[DeviceRollout]:
+        """Every synced device with its rollout state and when it was set."""
+        rows = self._rows("SELECT name, school_id, role, state, state_at, managed FROM devices "
+                          "ORDER BY school_id, name")
+        return [DeviceRollout(n, s, Role(r), st, at, bool(m)) for n, s, r, st, at, m in rows]
+
+    def health_until(self, until: str) -> list[HealthSample]:
+        """The newest health sample of every device sampled up to `until` (ISO)."""
+        rows = self._rows(
+            "SELECT device, school_id, MAX(sampled_at), state, detail FROM health_samples "
+            "WHERE sampled_at <= ? GROUP BY device ORDER BY school_id, device", [until],
+        )
+        return [HealthSample(*row) for row in rows]
+
+    def save_snapshot(self, *, user: str, as_of: str, format: str, scope: str,
+                      figures: str) -> ExportSnapshot:
+        """Keep one export's figures (JSON text) for later comparisons."""
+        stamp = now()
+        with self._db.atomic():
+            cursor = self._db.conn.execute(
+                "INSERT INTO export_snapshots (created_at, created_by, as_of, format, scope, "
+                "figures) VALUES (?, ?, ?, ?, ?, ?)", (stamp, user, as_of, format, scope, figures),
+            )
+        return ExportSnapshot(int(cursor.lastrowid or 0), stamp, user, as_of, format, scope,
+                              figures)
+
+    def snapshot_until(self, until: str | None = None) -> ExportSnapshot | None:
+        """The newest export snapshot made up to `until` (ISO; default: the newest of all)."""
+        rows = self._rows(
+            "SELECT id, created_at, created_by, as_of, format, scope, figures FROM "
+            "export_snapshots WHERE created_at <= ? ORDER BY id DESC LIMIT 1", [until or "9999"],
+        )
+        return ExportSnapshot(*rows[0]) if rows else None
+
