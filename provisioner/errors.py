@@ -126,7 +126,32 @@ class AuthenticationFailedError(DeviceError):
 
 
 class HostKeyMismatchError(DeviceError):
-    """The device's SSH host key is not the pinned one."""
+    """The device's SSH host key cannot be trusted: not pinned, or not the pinned one."""
+
+
+class HostKeyUnknownError(HostKeyMismatchError):
+    """No host key is pinned for the device (it was never trusted, or the file is missing)."""
+
+
+class HostKeyChangedError(HostKeyMismatchError):
+    """The device presented another host key than the pinned one (replaced, or a machine
+    in the middle); both SHA256 fingerprints are carried."""
+
+    def __init__(self, host: str, message: str, *, presented: str, pinned: str) -> None:
+        self.presented = presented
+        self.pinned = pinned
+        super().__init__(host, message)
+
+
+class InvalidVlanError(ProvisionerError):
+    """A VLAN id or name that a switch would refuse (from a network profile or a caller)."""
+
+    exit_status = ExitStatus.INVALID_INPUT
+
+    def __init__(self, vid: int, name: str, message: str) -> None:
+        self.vid = vid
+        self.name = name
+        super().__init__(message)
 
 
 class AlreadyRunningError(ProvisionerError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from provisioner.errors import ConfigError
@@ -25,3 +26,28 @@ def read_secret(path: Path, what: str) -> str:
     if not value:
         raise ConfigError(f"{what}: secret file {path} is empty; put the secret in it")
     return value
+
+
+def write_secret_file(path: Path, text: str) -> None:
+    """Replace a secret file atomically with mode 0600: a reader sees the old or the new
+    file whole, and the secret is never readable by others, not even for a moment.
+
+    The temporary file sits beside the target (same file system, so the rename is
+    atomic) and is created 0600 before anything is written to it.
+
+    Raises:
+        ConfigError: the folder is missing or not writable.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)  # an older leftover of the same name kept its mode
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write secret file {path} ({exc.strerror}); "
+                          "check that its folder exists and is writable") from exc

@@ -23,7 +23,8 @@ from provisioner.errors import (
     ConnectionFailedError,
     DeviceError,
     DeviceTimeoutError,
-    HostKeyMismatchError,
+    HostKeyUnknownError,
+    InvalidVlanError,
 )
 
 # What IOS prints when it refuses a command.
@@ -57,14 +58,18 @@ def check_vlan(vid: int, name: str) -> None:
     """Reject a VLAN id or name IOS would refuse.
 
     Raises:
-        ValueError: the id is outside 1..4094 or reserved, or the name is not 1-32
+        InvalidVlanError: the id is outside 1..4094 or reserved, or the name is not 1-32
             printable ASCII characters without spaces (write "Schueler", not "Schüler").
     """
     if not 1 <= vid <= 4094 or vid in _RESERVED_VLANS:
-        raise ValueError(f"VLAN id {vid} is not configurable: use 1-1001 or 1006-4094")
+        raise InvalidVlanError(
+            vid, name, f"VLAN id {vid} is not configurable on IOS: use 1-1001 or 1006-4094 "
+            "in the school's network profile"
+        )
     if not _VLAN_NAME.match(name):
-        raise ValueError(
-            f"VLAN name {name!r} is not 1-32 printable ASCII characters without spaces"
+        raise InvalidVlanError(
+            vid, name, f"VLAN name {name!r} (VLAN {vid}) is not 1-32 printable ASCII "
+            "characters without spaces: write it like 'Schueler' or 'Gaeste-BYOD'"
         )
 
 
@@ -153,15 +158,17 @@ class SwitchSession:
         """Connect, log in and enter privileged EXEC mode (called by `__enter__`).
 
         Raises:
-            HostKeyMismatchError: the host key is not the pinned one, or none is pinned.
+            HostKeyChangedError: the switch presents another key than the pinned one.
+            HostKeyUnknownError: no key is pinned for the switch (or no pinned file).
             AuthenticationFailedError: the login or the enable password was rejected.
             DeviceTimeoutError, ConnectionFailedError: the switch cannot be reached.
         """
         if not self.known_hosts.is_file():
-            raise HostKeyMismatchError(
+            raise HostKeyUnknownError(
                 self.host,
-                f"pinned host key file {self.known_hosts} does not exist: create it "
-                "with the devices' keys (the lab writes it with 'provision lab up')",
+                f"pinned host key file {self.known_hosts} does not exist: pin the switch's "
+                f"key with 'provision trust {self.host}' (the lab writes the file with "
+                "'provision lab up')",
             )
         with self._translated():
             self._conn = ConnectHandler(
@@ -248,7 +255,7 @@ class SwitchSession:
         """Make VLAN `vid` exist with `name`; whether that changed anything.
 
         Raises:
-            ValueError: the id or name is one IOS would refuse (see `check_vlan`).
+            InvalidVlanError: the id or name is one IOS would refuse (see `check_vlan`).
             CommandFailedError: the switch refused it or does not show it afterwards.
         """
         check_vlan(vid, name)

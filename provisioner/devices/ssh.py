@@ -1,30 +1,88 @@
-"""SSH with pinned host keys: a reachability probe and paramiko's errors in project terms.
+"""SSH with pinned host keys: a reachability probe, host key fetching and pinning, and
+paramiko's errors in project terms.
 
 The only module that imports paramiko. Host keys are checked strictly against a
-pinned known_hosts file: an unknown host is refused like a changed key, and the
-file is never written to.
+pinned known_hosts file (OpenSSH format, `sshd(8)` "SSH_KNOWN_HOSTS FILE FORMAT"):
+a host with no pinned key is refused as *unknown*, one presenting another key as
+*changed*; connecting never writes the file, only `pin_host_key` does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import contextlib
+import fcntl
+import hashlib
+import os
+import socket
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import paramiko
 
 from provisioner.errors import (
     AuthenticationFailedError,
+    ConfigError,
     ConnectionFailedError,
     DeviceError,
     DeviceTimeoutError,
-    HostKeyMismatchError,
+    HostKeyChangedError,
+    HostKeyUnknownError,
 )
+from provisioner.secrets import write_secret_file
 
 # Errors of the SSH transport a caller above paramiko (e.g. netmiko) may see.
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (paramiko.SSHException, OSError, EOFError)
 # What paramiko's RejectPolicy says about a host missing from known_hosts (it has
 # no exception class of its own); a unit test holds this to the installed paramiko.
 UNKNOWN_HOST_TEXT = "not found in known_hosts"
+
+
+class HostKey(NamedTuple):
+    """A public SSH host key as a device presents it.
+
+    Attributes:
+        key_type: the OpenSSH key type, e.g. "ssh-ed25519".
+        base64: the key blob, base64 as in known_hosts and `.pub` files.
+        fingerprint: "SHA256:..." as `ssh-keygen -lf` prints it.
+    """
+
+    key_type: str
+    base64: str
+    fingerprint: str
+
+    @property
+    def line(self) -> str:
+        """"<key_type> <base64>", the key part of a known_hosts line."""
+        return f"{self.key_type} {self.base64}"
+
+
+def fingerprint(blob: bytes) -> str:
+    """The OpenSSH SHA256 fingerprint of a public key blob ("SHA256:" + unpadded base64)."""
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii")
+    return "SHA256:" + digest.rstrip("=")
+
+
+def host_key_of(key: paramiko.PKey) -> HostKey:
+    """A paramiko key as a `HostKey`."""
+    blob = key.asbytes()
+    return HostKey(key.get_name(), base64.b64encode(blob).decode("ascii"), fingerprint(blob))
+
+
+def parse_host_key(line: str) -> HostKey:
+    """A `HostKey` from "<type> <base64> [comment]" (a `.pub` file or known_hosts key part).
+
+    Raises:
+        ConfigError: the text is not an OpenSSH public key.
+    """
+    fields = line.split()
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+    except (IndexError, ValueError) as exc:
+        raise ConfigError(f"{line[:40]!r} is not an OpenSSH public key "
+                          "('<type> <base64>', as in a .pub file)") from exc
+    return HostKey(fields[0], fields[1], fingerprint(blob))
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -37,22 +95,34 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def changed_key_error(host: str, presented: str, pinned: str,
+                      known_hosts: Path) -> HostKeyChangedError:
+    """The error for a device presenting another key than the pinned one (fingerprints)."""
+    return HostKeyChangedError(
+        host,
+        f"host key changed: it presents {presented} but {pinned} is pinned in "
+        f"{known_hosts}; if the device was replaced or re-installed on purpose, verify "
+        f"the new fingerprint with whoever set it up and re-pin it with "
+        f"'provision trust {host}'; otherwise do not connect: someone may be in the middle",
+        presented=presented, pinned=pinned,
+    )
+
+
+def unknown_key_error(host: str, known_hosts: Path) -> HostKeyUnknownError:
+    """The error for a device without a pinned host key."""
+    return HostKeyUnknownError(
+        host,
+        f"no host key is pinned for it in {known_hosts}: check the fingerprint it "
+        f"presents and pin it with 'provision trust {host}'",
+    )
+
+
 def _host_key_error(exc: BaseException, host: str, known_hosts: Path) -> DeviceError | None:
     if isinstance(exc, paramiko.BadHostKeyException):
-        return HostKeyMismatchError(
-            host,
-            f"host key does not match the pinned one in {known_hosts}: "
-            f"if the device was replaced on purpose, remove its line with "
-            f"'ssh-keygen -R {host} -f {known_hosts}' and pin the new key "
-            "(the lab re-pins with 'provision lab up'); otherwise do not connect, "
-            "someone may be in the middle",
-        )
+        return changed_key_error(host, host_key_of(exc.key).fingerprint,
+                                 host_key_of(exc.expected_key).fingerprint, known_hosts)
     if isinstance(exc, paramiko.SSHException) and UNKNOWN_HOST_TEXT in str(exc):
-        return HostKeyMismatchError(
-            host,
-            f"host key is not pinned in {known_hosts}: add the device's key "
-            "to that file (the lab pins its devices with 'provision lab up') and retry",
-        )
+        return unknown_key_error(host, known_hosts)
     return None
 
 
@@ -107,11 +177,12 @@ def ssh_failure(
     )
 
 
-def _missing_pins(host: str, known_hosts: Path) -> HostKeyMismatchError:
-    return HostKeyMismatchError(
+def _missing_pins(host: str, known_hosts: Path) -> HostKeyUnknownError:
+    return HostKeyUnknownError(
         host,
         f"pinned host key file {known_hosts} does not exist, so no host key can be "
-        "checked: create it with the devices' keys (the lab writes it with 'provision lab up')",
+        f"checked: pin the device's key with 'provision trust {host}' "
+        "(the lab writes the file with 'provision lab up')",
     )
 
 
@@ -119,7 +190,7 @@ def pinned_client(host: str, known_hosts: Path) -> paramiko.SSHClient:
     """An SSH client that trusts only the keys pinned in known_hosts and never saves any.
 
     Raises:
-        HostKeyMismatchError: the pinned file is missing or unreadable.
+        HostKeyUnknownError: the pinned file is missing or unreadable.
     """
     client = paramiko.SSHClient()
     try:
@@ -165,7 +236,8 @@ def probe_ssh(
         SSH version string (e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3").
 
     Raises:
-        HostKeyMismatchError: the key differs from the pinned one, or none is pinned.
+        HostKeyChangedError: the key differs from the pinned one (both fingerprints named).
+        HostKeyUnknownError: no key is pinned for the device.
         AuthenticationFailedError: the login was rejected.
         DeviceTimeoutError: the device did not answer in time.
         ConnectionFailedError: the device could not be reached or the session failed.
@@ -194,3 +266,123 @@ def probe_ssh(
         ) from exc
     finally:
         client.close()
+
+
+def _connect_error(exc: BaseException, host: str, port: int) -> DeviceError:
+    for item in _chain(exc):
+        if (error := _other_error(item, host, port, "")) is not None:
+            return error
+    return ConnectionFailedError(
+        host, f"no SSH handshake on port {port} ({exc}): check that SSH is enabled and retry"
+    )
+
+
+def fetch_host_key(address: str, port: int = 22, *, timeout: float = 5.0,
+                   key_types: Sequence[str] | None = None) -> HostKey:
+    """The host key a device presents, read in the SSH handshake without logging in.
+
+    Nothing is checked against or written to any known_hosts file: this is how a key
+    is looked at before it is trusted (`provision trust`).
+
+    Args:
+        address: the device address.
+        port: the SSH port.
+        timeout: seconds for connecting and the key exchange.
+        key_types: the host key types to accept, in order of preference (e.g.
+            ["ssh-ed25519"]); None takes paramiko's default order, as a first
+            connection would.
+
+    Returns:
+        The presented key with its SHA256 fingerprint.
+
+    Raises:
+        DeviceTimeoutError: the device did not answer in time.
+        ConnectionFailedError: it cannot be reached or speaks no SSH.
+    """
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as sock:
+            transport = paramiko.Transport(sock)
+            try:
+                if key_types:
+                    transport.get_security_options().key_types = tuple(key_types)
+                transport.start_client(timeout=timeout)
+                return host_key_of(transport.get_remote_server_key())
+            finally:
+                transport.close()
+    except TRANSPORT_ERRORS as exc:
+        raise _connect_error(exc, address, port) from exc
+
+
+def known_hosts_name(host: str, port: int = 22) -> str:
+    """How OpenSSH names a host in known_hosts: `host`, or `[host]:port` off port 22."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def _names_match(pattern: str, name: str) -> bool:
+    if pattern.startswith("|1|"):  # HashKnownHosts: |1|salt|HMAC-SHA1(salt, name)
+        return paramiko.HostKeys.hash_host(name, pattern.split("|")[2]) == pattern
+    return pattern == name
+
+
+def without_host(text: str, name: str) -> list[str]:
+    """The lines of a known_hosts text, with `name` dropped from every entry.
+
+    An entry naming only `name` goes; one naming others too keeps the others.
+    Comments, blank lines, markers (@revoked, @cert-authority) and other hosts stay.
+    """
+    kept = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            kept.append(line)
+            continue
+        marker = [fields.pop(0)] if fields[0].startswith("@") and len(fields) > 1 else []
+        names = fields[0].split(",")
+        others = [n for n in names if not _names_match(n, name)]
+        if len(others) == len(names) or marker:
+            kept.append(line)  # not this host, or a CA/revocation line: never touched
+        elif others:
+            kept.append(" ".join([",".join(others), *fields[1:]]))
+    return kept
+
+
+@contextlib.contextmanager
+def _pin_lock(known_hosts: Path) -> Iterator[None]:
+    """Serialise pinning: two `trust` runs must not lose each other's line."""
+    fd = os.open(known_hosts.with_name(f".{known_hosts.name}.lock"),
+                 os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def pin_host_key(known_hosts: Path, host: str, key: HostKey | str, *, port: int = 22) -> None:
+    """Pin `key` as the only trusted host key of `host` in the known_hosts file.
+
+    Every earlier key of the host (plain or hashed entries) is replaced; other lines
+    stay as they are. The file is rewritten atomically with mode 0600, created if
+    missing (its folder must exist).
+
+    Args:
+        known_hosts: the pinned file.
+        host: the address or name the tool connects to.
+        key: the key to trust: a `HostKey`, or "<type> <base64>" as in a .pub file.
+        port: the SSH port (entries off port 22 are named `[host]:port`).
+
+    Raises:
+        ConfigError: the key is not an OpenSSH public key, or the file cannot be
+            read or written.
+    """
+    pinned = parse_host_key(key) if isinstance(key, str) else key
+    parse_host_key(pinned.line)  # a HostKey built by hand must hold a real blob too
+    name = known_hosts_name(host, port)
+    with _pin_lock(known_hosts):
+        try:
+            text = known_hosts.read_text(encoding="utf-8") if known_hosts.exists() else ""
+        except OSError as exc:
+            raise ConfigError(f"cannot read pinned host keys {known_hosts} ({exc.strerror}); "
+                              "check its permissions") from exc
+        lines = [*without_host(text, name), f"{name} {pinned.line}"]
+        write_secret_file(known_hosts, "".join(line + "\n" for line in lines))

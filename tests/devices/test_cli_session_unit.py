@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.devices.cli_session import IOS_ERROR, check_vlan, parse_vlan_brief
+from provisioner.errors import ExitStatus, InvalidVlanError
 
 DATA = Path(__file__).parent.parent / "data" / "devices"
 
@@ -55,14 +56,25 @@ def test_check_vlan_accepts_configurable_ids(vid: int) -> None:
 
 @pytest.mark.parametrize("vid", [0, 1002, 1005, 4095])
 def test_check_vlan_rejects_reserved_and_out_of_range_ids(vid: int) -> None:
-    with pytest.raises(ValueError, match=f"VLAN id {vid}"):
+    with pytest.raises(InvalidVlanError, match=f"VLAN id {vid} is not configurable") as info:
         check_vlan(vid, "Verwaltung")
+    assert (info.value.vid, info.value.name) == (vid, "Verwaltung")
+    assert info.value.exit_status is ExitStatus.INVALID_INPUT
+    assert "use 1-1001 or 1006-4094" in str(info.value)
 
 
 @pytest.mark.parametrize("name", ["", "Schüler", "two words", "x" * 33])
 def test_check_vlan_rejects_names_ios_would_refuse(name: str) -> None:
-    with pytest.raises(ValueError, match="VLAN name"):
+    with pytest.raises(InvalidVlanError, match=r"VLAN name .* is not 1-32 printable ASCII"):
         check_vlan(110, name)
+
+
+def test_check_vlan_error_is_not_a_bare_value_error() -> None:
+    # Third-party-style ValueErrors must not escape: callers catch ProvisionerError.
+    with pytest.raises(InvalidVlanError) as info:
+        check_vlan(110, "Schüler")
+    assert not isinstance(info.value, ValueError)
+    assert "Schueler" in str(info.value)
 
 
 def test_ios_error_matches_refusals_only() -> None:

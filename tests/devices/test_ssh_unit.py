@@ -7,12 +7,14 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from provisioner.devices.ssh import UNKNOWN_HOST_TEXT, pinned_client, ssh_failure
+from provisioner.devices.ssh import UNKNOWN_HOST_TEXT, host_key_of, pinned_client, ssh_failure
 from provisioner.errors import (
     AuthenticationFailedError,
     ConnectionFailedError,
     DeviceTimeoutError,
+    HostKeyChangedError,
     HostKeyMismatchError,
+    HostKeyUnknownError,
 )
 
 PINS = Path("/lab/credentials/known_hosts")
@@ -37,25 +39,34 @@ def test_rejectpolicy_still_words_unknown_hosts_as_expected() -> None:
         )
 
 
-def test_changed_host_key_is_a_mismatch_naming_the_file_and_the_fix() -> None:
+def test_changed_host_key_names_both_fingerprints_and_how_to_re_pin() -> None:
     got, expected = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
     error = _translate(paramiko.BadHostKeyException("10.213.1.12", got, expected))
-    assert isinstance(error, HostKeyMismatchError)
-    assert str(error).startswith(f"10.213.1.12: host key does not match the pinned one in {PINS}")
-    assert f"ssh-keygen -R 10.213.1.12 -f {PINS}" in str(error)
+    assert type(error) is HostKeyChangedError
+    assert isinstance(error, HostKeyMismatchError)  # the common base still catches both
+    presented, pinned = host_key_of(got).fingerprint, host_key_of(expected).fingerprint
+    assert presented != pinned
+    assert (error.presented, error.pinned) == (presented, pinned)
+    assert str(error) == (
+        f"10.213.1.12: host key changed: it presents {presented} but {pinned} is pinned in "
+        f"{PINS}; if the device was replaced or re-installed on purpose, verify the new "
+        "fingerprint with whoever set it up and re-pin it with 'provision trust 10.213.1.12'; "
+        "otherwise do not connect: someone may be in the middle")
 
 
-def test_unknown_host_is_a_mismatch_too() -> None:
+def test_unknown_host_is_its_own_error_saying_how_to_pin() -> None:
     error = _translate(paramiko.SSHException(f"Server '10.213.1.12' {UNKNOWN_HOST_TEXT}"))
-    assert isinstance(error, HostKeyMismatchError)
-    assert "is not pinned in" in str(error)
+    assert type(error) is HostKeyUnknownError
+    assert str(error) == (f"10.213.1.12: no host key is pinned for it in {PINS}: check the "
+                          "fingerprint it presents and pin it with "
+                          "'provision trust 10.213.1.12'")
 
 
 def test_host_key_problem_is_found_below_a_wrapping_library_error() -> None:
     # netmiko raises its own error inside its except block: paramiko's is the context.
     outer = paramiko.SSHException("A paramiko SSHException occurred during connection creation")
     outer.__context__ = paramiko.SSHException(f"Server '10.213.1.12' {UNKNOWN_HOST_TEXT}")
-    assert isinstance(_translate(outer), HostKeyMismatchError)
+    assert isinstance(_translate(outer), HostKeyUnknownError)
 
 
 @pytest.mark.parametrize(
@@ -75,5 +86,6 @@ def test_other_failures_map_to_their_error_class(exc: BaseException, expected: t
 
 
 def test_pinned_client_refuses_to_work_without_the_pinned_file(tmp_path: Path) -> None:
-    with pytest.raises(HostKeyMismatchError, match="does not exist"):
+    with pytest.raises(HostKeyUnknownError,
+                       match=r"does not exist.*'provision trust 10\.213\.1\.12'"):
         pinned_client("10.213.1.12", tmp_path / "missing")

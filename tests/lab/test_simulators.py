@@ -21,7 +21,7 @@ import pytest
 
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import probe_ssh
-from provisioner.errors import HostKeyMismatchError, LabError
+from provisioner.errors import HostKeyChangedError, HostKeyUnknownError, LabError
 from provisioner.lab.credentials import (
     SNMP_USER,
     SWITCH_USER,
@@ -263,11 +263,11 @@ def test_probe_ssh_refuses_another_key_and_an_unknown_host(lab: Lab, tmp_path: P
     empty = tmp_path / "known_hosts_empty"
     empty.write_text("")
     before = {path: path.read_text() for path in (wrong, empty)}
-    with pytest.raises(HostKeyMismatchError, match="does not match the pinned one"):
+    with pytest.raises(HostKeyChangedError, match="host key changed: it presents SHA256:"):
         probe_ssh(
             switch.address, username=SWITCH_USER, password=lab.switch_password(), known_hosts=wrong
         )
-    with pytest.raises(HostKeyMismatchError, match="is not pinned"):
+    with pytest.raises(HostKeyUnknownError, match="no host key is pinned for it"):
         probe_ssh(
             switch.address, username=SWITCH_USER, password=lab.switch_password(), known_hosts=empty
         )
