@@ -113,6 +113,15 @@ class Device:
     serial: str = ""
     room: str = ""
     vars: dict[str, object] = field(default_factory=dict, compare=False)
+    # The upstream device (inventory host var `uplink`) and its port; the school's
+    # core switch has none. Health reads this to tell "down" from "behind a down switch".
+    uplink_host: str = ""
+    uplink_port: str = ""
+    # Host var `managed: false`: watched over SNMP only, never an SSH/Ansible target.
+    managed: bool = True
+    # Rollout state (planned, provisioned, verified, failed, unreachable): set by runs,
+    # kept by inventory syncs; an inventory never sets it.
+    state: str = "planned"
 
 
 @dataclass(frozen=True)
@@ -204,3 +213,43 @@ class ExportSnapshot:
     format: str
     scope: str
     figures: str  # JSON text
+
+
+@dataclass(frozen=True)
+class HostRun:
+    """One host's part in a provisioning run, as recorded.
+
+    `status`: pending, skipped, blocked, running, provisioned, verified, failed,
+    unreachable or interrupted; `phase`: how far it got (preflight, play, verify, done).
+    Counts are Ansible's PLAY RECAP; `failed_task` and `message` never hold task
+    arguments. `warnings`: preflight findings that did not block (e.g. SNMP silent).
+    """
+
+    host: str
+    role: str
+    status: str
+    phase: str = "preflight"
+    ok: int = 0
+    changed: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+    failed_task: str = ""
+    message: str = ""
+    warnings: str = ""
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A provisioning run in full: who, when, with what, from which playbook commit."""
+
+    summary: RunSummary
+    arguments: dict[str, object]
+    playbook_commit: str
+    pid: int | None
+    artifacts: str
+    detail: str
+    hosts: tuple[HostRun, ...] = ()
