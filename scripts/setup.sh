@@ -23,7 +23,7 @@ APT_PACKAGES=(
   iproute2 util-linux mount                         # namespaces, veth, overlay mounts
   dpkg-dev                                          # the lab's local package repository
   openssh-client                                    # ssh, ssh-keygen
-  snmp                                              # net-snmp CLI tools (diagnostics, tests)
+  snmp snmpd                                        # net-snmp CLI tools and agent (diagnostics, tests, bench)
   git ca-certificates
 )
 
