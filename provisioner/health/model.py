@@ -1,0 +1,197 @@
+"""What a health check says: states, findings, per device, per school and per run. No I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from provisioner.errors import ExitStatus
+from provisioner.models import Role
+from provisioner.results import FailureKind
+
+
+class HealthState(StrEnum):
+    """The state of one device after a check; each comes with its reason.
+
+    ok: answered, every rule passed. warning: answered, something needs a look.
+    critical: answered, something is broken (a service down, a radio off, a disk full).
+    unreachable: did not answer (itself, or because its upstream does not).
+    stale: the run's deadline passed before it answered: not checked this time.
+    unknown: could not be judged (our configuration, credentials refused, garbage answers).
+    """
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNREACHABLE = "unreachable"
+    STALE = "stale"
+    UNKNOWN = "unknown"
+
+    @property
+    def severity(self) -> int:
+        """Order for "the worst of": ok < unknown < stale < warning < unreachable < critical."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {HealthState.OK: 0, HealthState.UNKNOWN: 1, HealthState.STALE: 2,
+             HealthState.WARNING: 3, HealthState.UNREACHABLE: 4, HealthState.CRITICAL: 5}
+
+# What a device that gave no usable answer is, by why it gave none.
+FAILURE_STATES: dict[FailureKind, HealthState] = {
+    FailureKind.UNREACHABLE: HealthState.UNREACHABLE,
+    FailureKind.TIMEOUT: HealthState.UNREACHABLE,
+    FailureKind.UPSTREAM: HealthState.UNREACHABLE,
+    FailureKind.STALE: HealthState.STALE,
+    FailureKind.INTERRUPTED: HealthState.STALE,
+    FailureKind.AUTH: HealthState.UNKNOWN,
+    FailureKind.CONFIG: HealthState.UNKNOWN,
+    FailureKind.PROTOCOL: HealthState.UNKNOWN,
+    FailureKind.HOST_KEY_UNKNOWN: HealthState.UNKNOWN,
+    FailureKind.HOST_KEY_CHANGED: HealthState.UNKNOWN,
+    FailureKind.FAILED: HealthState.UNKNOWN,
+    FailureKind.SKIPPED: HealthState.UNKNOWN,
+}
+
+
+def worst(states: Iterable[HealthState]) -> HealthState:
+    """The most severe of `states` (ok for none)."""
+    return max(states, key=lambda s: s.severity, default=HealthState.OK)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's verdict on a device: which rule, how bad, and why in one line."""
+
+    rule: str
+    state: HealthState
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    """One device after a check.
+
+    Attributes:
+        device: inventory host name.
+        school_id: its school.
+        role: server, switch or access point.
+        address: the management address polled.
+        state: the verdict.
+        reasons: one line per finding that is not ok (or why it gave no answer).
+        failure: why the device gave no usable answer, None when it answered.
+        uplink: the upstream device (inventory `uplink.host`), "" for a core switch.
+        uptime_s: seconds since the agent (re)started, as reported.
+        rtt_ms: wall time of the poll of this device, milliseconds.
+        wlan_clients: clients associated (access points, controllers), None if not reported.
+        summary: a small facts summary (vendor, model, firmware, ...) without secrets.
+    """
+
+    device: str
+    school_id: str
+    role: Role
+    address: str
+    state: HealthState
+    reasons: tuple[str, ...] = ()
+    failure: FailureKind | None = None
+    uplink: str = ""
+    uptime_s: int | None = None
+    rtt_ms: float | None = None
+    wlan_clients: int | None = None
+    summary: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """The reasons in one line."""
+        return "; ".join(self.reasons) if self.reasons else "all checks passed"
+
+    @property
+    def up(self) -> bool:
+        """The device answered this run."""
+        return self.failure is None or self.failure in (FailureKind.AUTH, FailureKind.PROTOCOL)
+
+
+@dataclass(frozen=True)
+class RoleCount:
+    """Devices of one role at a school: inventoried, answering, healthy, and planned."""
+
+    role: Role
+    inventory: int
+    online: int
+    healthy: int
+    planned: int | None = None
+
+    def line(self) -> str:
+        """E.g. "APs 52/55 online, 50 ok (plan 60)"."""
+        text = f"{ROLE_LABELS[self.role]} {self.online}/{self.inventory} online, {self.healthy} ok"
+        return text + (f" (plan {self.planned})" if self.planned is not None else "")
+
+
+ROLE_LABELS = {Role.SERVER: "servers", Role.SWITCH: "switches", Role.ACCESS_POINT: "APs"}
+
+
+@dataclass(frozen=True)
+class SchoolHealth:
+    """One school after a check.
+
+    Attributes:
+        school_id: the Schulnummer.
+        state: the worst device state (critical for a dead site).
+        dead_site: the core switch, or every device, did not answer.
+        dead_reason: why it counts as dead ("" when not).
+        counts: per role, devices inventoried / answering / ok / planned.
+        wlan_clients: clients over all its access points and controllers that reported any.
+        states: how many devices are in each state.
+    """
+
+    school_id: str
+    state: HealthState
+    dead_site: bool
+    dead_reason: str
+    counts: tuple[RoleCount, ...]
+    wlan_clients: int
+    states: dict[str, int]
+
+    def line(self) -> str:
+        """The school in one line, as the summary prints it."""
+        if self.dead_site:
+            return f"{self.school_id} DEAD SITE: {self.dead_reason}"
+        parts = [c.line() for c in self.counts if c.inventory or c.planned]
+        return (f"{self.school_id} {self.state.value}: " + ", ".join(parts)
+                + f", WLAN clients {self.wlan_clients}")
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """One `provision health` run: every device, every school, and the exit status for cron."""
+
+    run_id: int
+    started_at: str
+    finished_at: str
+    duration_s: float
+    deadline_s: float
+    devices: Sequence[DeviceHealth]
+    schools: Sequence[SchoolHealth]
+
+    @property
+    def states(self) -> dict[str, int]:
+        """How many devices are in each state (every state named, zeros included)."""
+        counted = Counter(d.state for d in self.devices)
+        return {s.value: counted[s] for s in HealthState}
+
+    @property
+    def dead_sites(self) -> list[str]:
+        """The schools that count as dead sites."""
+        return [s.school_id for s in self.schools if s.dead_site]
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """0 all ok; 10 warnings (also stale or unknown devices); 11 critical, unreachable
+        or a dead site."""
+        states = {d.state for d in self.devices}
+        if self.dead_sites or states & {HealthState.CRITICAL, HealthState.UNREACHABLE}:
+            return ExitStatus.HEALTH_CRITICAL
+        if states - {HealthState.OK}:
+            return ExitStatus.HEALTH_WARNING
+        return ExitStatus.OK

@@ -1,0 +1,264 @@
+"""The health rules: small functions from what a device answered to findings. Pure.
+
+Each rule looks at one device's `DeviceFacts` beside what the inventory expects and
+what the previous sample said, and returns findings that are not ok (an empty list
+means the rule is satisfied). `RULES` lists them in the order they run; the README's
+"Health rules" table is this list.
+
+Rules (warning / critical):
+- reboot: uptime lower than at the previous run (a 32-bit sysUpTime wrap is not one) / -
+- identity: sysName is not the inventory name (or `snmp_sys_name`); sysLocation is not
+  `snmp_location` (checked only when set) / -
+- ports: an uplink or AP port is administratively down, an AP port is down / an uplink
+  port (to a switch or server) is down
+- port_errors: error counters of an uplink/AP port rose since the previous run / they
+  rose by `errors_critical` (1000) or more
+- poe: a PSE draws more than 90 % of its budget / a PSE reports "faulty"
+- storage: a disk is more than 90 % full / more than 95 %
+- processes: - / a `proc` check of snmpd fails (prErrorFlag): a service is not running
+- radios: an AP its controller reports is down / a radio is down
+- odd_data: a value the profile could not read right, named / -
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from provisioner.health.facts import DeviceFacts, InterfaceFacts
+from provisioner.health.model import Finding, HealthState
+from provisioner.models import Role
+
+# sysUpTime is TimeTicks (hundredths, 32 bits): it wraps after 497 days without a reboot.
+UPTIME_WRAP_S = 2**32 / 100
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits of the rules (percent, counts)."""
+
+    poe_warning_pct: float = 90.0
+    storage_warning_pct: float = 90.0
+    storage_critical_pct: float = 95.0
+    errors_critical: int = 1000
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the previous sample of the device said (from the database).
+
+    Attributes:
+        uptime_s: its uptime then.
+        age_s: seconds between that sample and this one.
+        errors: port name -> in+out error count then.
+    """
+
+    uptime_s: float | None
+    age_s: float
+    errors: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """One device as the rules see it.
+
+    Attributes:
+        device: inventory host name.
+        role: its role.
+        facts: what it answered.
+        expected_name: the sysName it should have (inventory `snmp_sys_name`, else its name).
+        expected_location: the sysLocation it should have (`snmp_location`), None: not checked.
+        ports: its watched ports (uplinks and AP ports): port name -> (device behind, role).
+        previous: the previous sample, if any.
+        thresholds: the limits.
+    """
+
+    device: str
+    role: Role
+    facts: DeviceFacts
+    expected_name: str | None = None
+    expected_location: str | None = None
+    ports: Mapping[str, tuple[str, Role]] = field(default_factory=dict)
+    previous: Previous | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+Rule = Callable[[RuleInput], list[Finding]]
+
+
+def _warn(rule: str, reason: str) -> Finding:
+    return Finding(rule, HealthState.WARNING, reason)
+
+
+def _crit(rule: str, reason: str) -> Finding:
+    return Finding(rule, HealthState.CRITICAL, reason)
+
+
+def reboot(item: RuleInput) -> list[Finding]:
+    """Uptime lower than at the previous run: it rebooted (or its agent restarted)."""
+    now, prev = item.facts.uptime_s, item.previous
+    if now is None or prev is None or prev.uptime_s is None or now >= prev.uptime_s:
+        return []
+    # A wrap, not a reboot: the old value plus the time since lands past 2^32 ticks.
+    if prev.uptime_s + prev.age_s >= UPTIME_WRAP_S and now <= prev.age_s:
+        return []
+    return [_warn("reboot", f"rebooted: uptime {int(now)} s, was {int(prev.uptime_s)} s "
+                            f"{int(prev.age_s)} s ago")]
+
+
+def _short(name: str) -> str:
+    return name.strip().lower().split(".")[0]
+
+
+def identity(item: RuleInput) -> list[Finding]:
+    """sysName (host part, case-insensitive) and sysLocation as the inventory says."""
+    found: list[Finding] = []
+    name, expected = item.facts.sys_name, item.expected_name
+    if expected and name is not None and _short(name) != _short(expected):
+        found.append(_warn("identity", f"sysName is {name!r}, inventory says {expected!r}"))
+    location, want = item.facts.sys_location, item.expected_location
+    if want and (location or "").strip().lower() != want.strip().lower():
+        found.append(_warn("identity", f"sysLocation is {location!r}, inventory says {want!r}"))
+    return found
+
+
+_PORT = re.compile(r"^([a-z-]*)\s*([\d/.:]*)$")
+
+
+def port_key(name: str) -> tuple[str, str]:
+    """A port name as (type letters, numbers): "GigabitEthernet1/0/5" -> ("gigabitethernet",
+    "1/0/5"); compared by prefix so "Gi1/0/5" matches it."""
+    match = _PORT.match(name.strip().lower())
+    return (match.group(1), match.group(2)) if match else (name.strip().lower(), "")
+
+
+def find_port(interfaces: tuple[InterfaceFacts, ...], name: str) -> InterfaceFacts | None:
+    """The interface called `name` (ifName, ifDescr, abbreviations like Gi1/0/5)."""
+    want = port_key(name)
+    for iface in interfaces:
+        if name.lower() in (iface.name.lower(), iface.descr.lower()):
+            return iface
+    for iface in interfaces:
+        for have in (port_key(iface.name), port_key(iface.descr)):
+            if have[1] and have[1] == want[1] and (have[0].startswith(want[0])
+                                                    or want[0].startswith(have[0])):
+                return iface
+    return None
+
+
+def ports(item: RuleInput) -> list[Finding]:
+    """Uplink and AP ports must be up; a missing port is reported, not guessed."""
+    found: list[Finding] = []
+    for port, (behind, role) in sorted(item.ports.items()):
+        iface = find_port(item.facts.interfaces, port)
+        if iface is None:
+            found.append(_warn("ports", f"port {port} (to {behind}) not found in the ifTable"))
+        elif iface.admin == "down":
+            found.append(_warn("ports", f"port {port} to {behind} is administratively down"))
+        elif iface.oper is not None and iface.oper != "up":
+            text = f"port {port} to {behind} is {iface.oper}"
+            found.append(_warn("ports", text) if role is Role.ACCESS_POINT
+                         else _crit("ports", text))
+    return found
+
+
+def port_errors(item: RuleInput) -> list[Finding]:
+    """Error counters (in + out) of watched ports rising since the previous run."""
+    if item.previous is None:
+        return []
+    found: list[Finding] = []
+    for port, (behind, _role) in sorted(item.ports.items()):
+        iface = find_port(item.facts.interfaces, port)
+        before = item.previous.errors.get(port)
+        now = _errors(iface) if iface else None
+        # Lower than before: a counter reset (reboot) or wrap, no rise to judge.
+        if now is None or before is None or now <= before:
+            continue
+        rise = now - before
+        text = f"port {port} to {behind}: {rise} new errors since the last run"
+        found.append(_crit("port_errors", text) if rise >= item.thresholds.errors_critical
+                     else _warn("port_errors", text))
+    return found
+
+
+def _errors(iface: InterfaceFacts) -> int | None:
+    if iface.in_errors is None and iface.out_errors is None:
+        return None
+    return (iface.in_errors or 0) + (iface.out_errors or 0)
+
+
+def poe(item: RuleInput) -> list[Finding]:
+    """PoE budget use above the warning share; a faulty PSE."""
+    found: list[Finding] = []
+    for pse in item.facts.poe:
+        if pse.status == "faulty":
+            found.append(_crit("poe", f"PoE group {pse.group} is faulty"))
+        elif pse.power_w and pse.consumption_w is not None:
+            pct = 100.0 * pse.consumption_w / pse.power_w
+            if pct > item.thresholds.poe_warning_pct:
+                found.append(_warn("poe", f"PoE group {pse.group} uses {pct:.0f} % of its "
+                                          f"{pse.power_w} W budget"))
+    return found
+
+
+def storage(item: RuleInput) -> list[Finding]:
+    """Disks (fixed and network) filling up; memory is not a disk (caches fill it)."""
+    found: list[Finding] = []
+    server, limits = item.facts.server, item.thresholds
+    for disk in server.storage if server else ():
+        if disk.kind not in ("fixedDisk", "networkDisk") or not disk.size_bytes \
+                or disk.used_bytes is None:
+            continue
+        pct = 100.0 * disk.used_bytes / disk.size_bytes
+        text = f"{disk.descr} is {pct:.0f} % full"
+        if pct > limits.storage_critical_pct:
+            found.append(_crit("storage", text))
+        elif pct > limits.storage_warning_pct:
+            found.append(_warn("storage", text))
+    return found
+
+
+def processes(item: RuleInput) -> list[Finding]:
+    """snmpd `proc` checks (UCD prTable): a configured service that is not running."""
+    server = item.facts.server
+    return [_crit("processes", f"service {p.name} not running as configured"
+                               + (f" ({p.message})" if p.message else ""))
+            for p in (server.processes if server else ()) if p.error]
+
+
+def radios(item: RuleInput) -> list[Finding]:
+    """Radios that are down (critical) and APs a controller reports down (warning)."""
+    wlan = item.facts.wlan
+    if wlan is None:
+        return []
+    found = [_crit("radios", f"radio {r.index} of {r.ap} is down")
+             for r in wlan.radios if r.status == "down"]
+    found += [_warn("radios", f"AP {ap.name} is down (as its controller reports)")
+              for ap in wlan.aps if ap.status == "down"]
+    return found
+
+
+MAX_ODD = 3
+
+
+def odd_data(item: RuleInput) -> list[Finding]:
+    """Values the profile could not read right, each named (at most 3, then a count)."""
+    odd = item.facts.anomalies
+    found = [_warn("odd_data", f"odd data: {text}") for text in odd[:MAX_ODD]]
+    if len(odd) > MAX_ODD:
+        found.append(_warn("odd_data", f"odd data: {len(odd) - MAX_ODD} more"))
+    return found
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("reboot", reboot), ("identity", identity), ("ports", ports),
+    ("port_errors", port_errors), ("poe", poe), ("storage", storage),
+    ("processes", processes), ("radios", radios), ("odd_data", odd_data),
+)
+
+
+def evaluate(item: RuleInput) -> list[Finding]:
+    """Every rule over one device; the findings, most severe first."""
+    found = [finding for _name, rule in RULES for finding in rule(item)]
+    return sorted(found, key=lambda f: -f.state.severity)
