@@ -196,3 +196,82 @@ def m008_progress_and_export_snapshots(db: Database) -> None:
             figures TEXT NOT NULL
         )"""
     )
+
+
+@migrations()
+def m006_provision_runs(db: Database) -> None:
+    """Provisioning runs in full: arguments, playbook commit, owner process, per-host recap.
+
+    `runs.status`: running, ok, failed, interrupted, blocked. `pid` and `pid_started`
+    (the process start time in clock ticks since boot, /proc/PID/stat field 22) let the
+    next start tell a run whose process died (kill -9) from one still going, also
+    after the pid was reused. `host_results.status`: pending, skipped, blocked,
+    running, provisioned, verified, failed, unreachable, interrupted; `phase` says how
+    far the host got (preflight, play, verify, done).
+    """
+    for column in ("arguments TEXT NOT NULL DEFAULT '{}'",
+                   "playbook_commit TEXT NOT NULL DEFAULT ''", "pid INTEGER",
+                   "pid_started INTEGER", "artifacts TEXT NOT NULL DEFAULT ''"):
+        db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+    for column in ("role TEXT NOT NULL DEFAULT ''", "phase TEXT NOT NULL DEFAULT 'preflight'",
+                   "skipped INTEGER NOT NULL DEFAULT 0", "rescued INTEGER NOT NULL DEFAULT 0",
+                   "ignored INTEGER NOT NULL DEFAULT 0", "failed_task TEXT NOT NULL DEFAULT ''",
+                   "warnings TEXT NOT NULL DEFAULT ''", "duration_ms REAL NOT NULL DEFAULT 0"):
+        db.execute(f"ALTER TABLE host_results ADD COLUMN {column}")
+    db.execute("CREATE INDEX runs_status ON runs(kind, school_id, status)")
+
+
+@migrations()
+def m007_health(db: Database) -> None:
+    """Health check runs, richer samples, and daily summaries for samples past retention.
+
+    `health_samples` gains the run, the device's role, why it gave no answer (`failure`,
+    a FailureKind or '') and a facts summary (`facts`, JSON: vendor, model, firmware,
+    clients, port error counters; never credentials). `detail` holds the reasons in one
+    line. `health_daily` keeps one row per device and day after its raw samples expire:
+    how many samples were in each state, and the worst.
+    """
+    db.execute(
+        """
+        CREATE TABLE health_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            started_by TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running',
+            scope TEXT NOT NULL DEFAULT '',
+            deadline_s REAL,
+            duration_s REAL,
+            devices INTEGER NOT NULL DEFAULT 0,
+            states TEXT NOT NULL DEFAULT '{}',
+            dead_sites TEXT NOT NULL DEFAULT '[]',
+            exit_status INTEGER
+        )"""
+    )
+    for column in ("run_id INTEGER REFERENCES health_runs(id)",
+                   "role TEXT NOT NULL DEFAULT ''", "failure TEXT NOT NULL DEFAULT ''",
+                   "facts TEXT NOT NULL DEFAULT '{}'"):
+        db.execute(f"ALTER TABLE health_samples ADD COLUMN {column}")
+    db.execute("CREATE INDEX health_school_time ON health_samples(school_id, sampled_at)")
+    db.execute("CREATE INDEX health_run ON health_samples(run_id)")
+    db.execute(
+        """
+        CREATE TABLE health_daily (
+            day TEXT NOT NULL,
+            device TEXT NOT NULL,
+            school_id TEXT NOT NULL,
+            samples INTEGER NOT NULL DEFAULT 0,
+            ok INTEGER NOT NULL DEFAULT 0,
+            warning INTEGER NOT NULL DEFAULT 0,
+            critical INTEGER NOT NULL DEFAULT 0,
+            unreachable INTEGER NOT NULL DEFAULT 0,
+            stale INTEGER NOT NULL DEFAULT 0,
+            unknown INTEGER NOT NULL DEFAULT 0,
+            worst TEXT NOT NULL DEFAULT 'ok',
+            min_uptime_s INTEGER,
+            rtt_ms_sum REAL NOT NULL DEFAULT 0,
+            rtt_count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, device)
+        )"""
+    )
+    db.execute("CREATE INDEX health_daily_school ON health_daily(school_id, day)")

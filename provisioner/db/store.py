@@ -11,6 +11,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from provisioner.db.connection import connect, schema_steps
+from provisioner.db.health import HealthLog
+from provisioner.db.runs import RunLog
 from provisioner.errors import UnknownSchoolError
 from provisioner.models import (
     AuditEntry,
@@ -80,6 +82,16 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+
+    @property
+    def health(self) -> HealthLog:
+        """Health check runs, samples and daily summaries (m007)."""
+        return HealthLog(self._db)
+
+    @property
+    def runs(self) -> RunLog:
+        """Provisioning runs and their per-host results."""
+        return RunLog(self._db)
 
     def schema_steps(self) -> list[str]:
         """Applied migrations, oldest first."""

@@ -1,0 +1,128 @@
+"""Provisioning runs and their per-host results (tables `runs`, `host_results`; m003 + m006)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from sqlite_utils import Database
+
+from provisioner.errors import NotFoundError
+from provisioner.models import HostRun, RunRecord, RunSummary
+
+RUN_STATUSES = ("running", "ok", "failed", "interrupted", "blocked")
+DEVICE_STATES = ("planned", "provisioned", "verified", "failed", "unreachable")
+# Host statuses that mean "this host is done with the run" (anything else is unfinished).
+FINISHED_HOST = ("skipped", "verified")
+_HOST_COLUMNS = tuple(f.name for f in fields(HostRun))
+_SUMMARY = "id, kind, school_id, started_at, finished_at, status, started_by"
+
+
+def _now() -> str:
+    # As store.now(): UTC, ISO 8601, seconds (store imports this module, not the reverse).
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class RunLog:
+    """Read and write provisioning runs. Reached as `Store.runs`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._db.execute(sql, list(params)).fetchall())
+
+    def start(self, *, kind: str, school_id: str, user: str, arguments: dict[str, Any],
+              playbook_commit: str, pid: int, pid_started: int | None, artifacts: str) -> int:
+        """Record a run as running; its id."""
+        with self._db.atomic():
+            cursor = self._db.conn.execute(
+                "INSERT INTO runs (kind, school_id, started_at, status, started_by, arguments, "
+                "playbook_commit, pid, pid_started, artifacts) VALUES (?, ?, ?, 'running', ?, "
+                "?, ?, ?, ?, ?)",
+                (kind, school_id, _now(), user, json.dumps(arguments, sort_keys=True),
+                 playbook_commit, pid, pid_started, artifacts),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish(self, run_id: int, status: str, detail: str = "") -> None:
+        """Close a run with its final status; hosts still unfinished become interrupted
+        when the run was interrupted."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status {status!r} is not one of {RUN_STATUSES}")
+        with self._db.atomic():
+            self._db.conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
+                (status, _now(), detail, run_id),
+            )
+            if status == "interrupted":
+                self._db.conn.execute(
+                    "UPDATE host_results SET status = 'interrupted' WHERE run_id = ? AND "
+                    "status IN ('pending', 'running')", (run_id,),
+                )
+
+    def save_hosts(self, run_id: int, hosts: Sequence[HostRun]) -> None:
+        """Insert or replace the given hosts' results of a run."""
+        columns = ", ".join(_HOST_COLUMNS)
+        marks = ", ".join("?" for _ in _HOST_COLUMNS)
+        with self._db.atomic():
+            self._db.conn.executemany(
+                f"INSERT OR REPLACE INTO host_results (run_id, {columns}) VALUES (?, {marks})",
+                [(run_id, *(getattr(h, c) for c in _HOST_COLUMNS)) for h in hosts],
+            )
+
+    def hosts(self, run_id: int) -> list[HostRun]:
+        """A run's hosts, by name."""
+        rows = self._rows(f"SELECT {', '.join(_HOST_COLUMNS)} FROM host_results "
+                          "WHERE run_id = ? ORDER BY host", [run_id])
+        return [HostRun(*row) for row in rows]
+
+    def running(self, kind: str, school_id: str) -> list[tuple[int, int | None, int | None]]:
+        """Runs of a school recorded as running: (run id, pid, pid start time)."""
+        return [(int(r[0]), r[1], r[2]) for r in self._rows(
+            "SELECT id, pid, pid_started FROM runs WHERE kind = ? AND school_id = ? AND "
+            "status = 'running' ORDER BY id", [kind, school_id])]
+
+    def list(self, *, school_id: str | None = None, kind: str | None = None,
+             limit: int = 20) -> list[RunSummary]:
+        """The newest runs first, optionally of one school and kind."""
+        sql, params = f"SELECT {_SUMMARY} FROM runs WHERE 1 = 1", []
+        for column, value in (("school_id", school_id), ("kind", kind)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+        return [RunSummary(*row) for row in rows]
+
+    def last(self, kind: str, school_id: str) -> RunRecord | None:
+        """The newest finished run of a kind for a school."""
+        rows = self._rows("SELECT id FROM runs WHERE kind = ? AND school_id = ? AND status != "
+                          "'running' ORDER BY id DESC LIMIT 1", [kind, school_id])
+        return self.get(int(rows[0][0])) if rows else None
+
+    def get(self, run_id: int) -> RunRecord:
+        """One run with its hosts.
+
+        Raises:
+            NotFoundError: no run has that id.
+        """
+        rows = self._rows(f"SELECT {_SUMMARY}, arguments, playbook_commit, pid, artifacts, "
+                          "detail FROM runs WHERE id = ?", [run_id])
+        if not rows:
+            raise NotFoundError(f"no run {run_id}: list the runs with 'provision runs'")
+        row = rows[0]
+        return RunRecord(RunSummary(*row[:7]), json.loads(row[7] or "{}"), row[8], row[9],
+                         row[10], row[11], tuple(self.hosts(run_id)))
+
+    def set_device_state(self, name: str, state: str, detail: str = "") -> None:
+        """Move a device's rollout state (devices not synced yet are left alone)."""
+        if state not in DEVICE_STATES:
+            raise ValueError(f"device state {state!r} is not one of {DEVICE_STATES}")
+        with self._db.atomic():
+            self._db.conn.execute(
+                "UPDATE devices SET state = ?, state_at = ?, state_detail = ? WHERE name = ?",
+                (state, _now(), detail, name),
+            )

@@ -1,0 +1,1 @@
+"""Provisioning a school: preflight, the play through Ansible, verification, records, locks."""

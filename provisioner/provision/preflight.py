@@ -1,0 +1,272 @@
+"""Checks before any change: addresses, the lab, credentials, reachability, host keys, SNMP.
+
+Order matters: addresses are checked against the management networks before any
+packet is sent; then per host, credentials (our side), TCP port 22, the presented
+SSH host key against the pinned one, and an SNMPv3 GET of sysDescr. A host that
+fails one is blocked (the others go on); an SNMP agent that does not answer is a
+warning, not a block: SNMP is what the play configures, so before the first run it
+cannot answer yet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioner.devices.ssh import (
+    HostKey,
+    changed_key_error,
+    fetch_host_key,
+    known_hosts_name,
+    parse_host_key,
+    unknown_key_error,
+    without_host,
+)
+from provisioner.errors import DeviceError, InvalidInputError, LabError, Problem
+from provisioner.lab.state import load_state
+from provisioner.models import Device
+from provisioner.results import AggregatedResult, DeviceResult, FailureKind
+from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpTarget, SnmpV3User
+
+LOOKUP_FILE = re.compile(r"lookup\(\s*['\"](?:ansible\.builtin\.)?file['\"]\s*,\s*['\"]([^'\"]+)")
+_KNOWN_HOSTS_OPT = re.compile(r"UserKnownHostsFile=(\S+)")
+# Host vars that name a file the run reads a secret or a key from.
+_FILE_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file", "snmp_auth_file",
+              "snmp_priv_file")
+_SECRET_VARS = ("ansible_password", "ansible_become_password", "ansible_ssh_pass")
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """What preflight found on a host that passed (or the warnings of one that did not)."""
+
+    address: str
+    fingerprint: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+Preflight = AggregatedResult[HostCheck]
+
+
+def is_managed(device: Device) -> bool:
+    """Whether the tool manages the device over SSH (inventory `managed: false` says not)."""
+    value = device.vars.get("managed", True)
+    return str(value).strip().lower() not in ("false", "no", "0", "off")
+
+
+def check_addresses(devices: Sequence[Device], networks: Sequence[str], source: str) -> None:
+    """Refuse the run if any address lies outside the management networks (no packet sent).
+
+    Raises:
+        InvalidInputError: naming every such host and address.
+    """
+    nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+    problems = []
+    for device in devices:
+        try:
+            address = ipaddress.ip_address(device.address)
+        except ValueError:
+            problems.append(Problem(source, f"host {device.name}: address {device.address!r} "
+                                    "is not an IP address; give ansible_host as one"))
+            continue
+        if not any(address in net for net in nets):
+            problems.append(Problem(
+                source, f"host {device.name}: address {address} is outside the management "
+                f"networks ({', '.join(networks)}); nothing was sent to it. Fix ansible_host "
+                "or the setting management_networks"))
+    if problems:
+        raise InvalidInputError(source, problems)
+
+
+def check_lab(devices: Sequence[Device], lab_dir: Path, school_id: str) -> None:
+    """Refuse an inventory the lab wrote (`lab: true`) while the lab is down.
+
+    Raises:
+        LabError: the lab is not running.
+    """
+    if not any(str(d.vars.get("lab", "")).lower() == "true" for d in devices):
+        return
+    if load_state(lab_dir) is None:
+        raise LabError(f"school {school_id}'s inventory was written by the lab (lab: true), "
+                       f"but no lab is running in {lab_dir}: start it with 'provision lab up'")
+
+
+def known_hosts_file(device: Device, fallback: Path) -> Path:
+    """The pinned known_hosts file Ansible checks this host's key against."""
+    explicit = device.vars.get("ansible_ssh_known_hosts_file")
+    if explicit:
+        return Path(str(explicit)).expanduser()
+    for var in ("ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_args"):
+        match = _KNOWN_HOSTS_OPT.search(" ".join(shlex.split(str(device.vars.get(var, "")))))
+        if match:
+            return Path(match.group(1)).expanduser()
+    return fallback
+
+
+def school_known_hosts(devices: Sequence[Device]) -> Path:
+    """The school's pinned file: the one its hosts' SSH options name, else ~/.ssh/known_hosts."""
+    default = Path("~/.ssh/known_hosts").expanduser()
+    for device in devices:
+        found = known_hosts_file(device, default)
+        if found != default:
+            return found
+    return default
+
+
+def pinned_keys(known_hosts: Path, host: str, port: int = 22) -> list[HostKey]:
+    """The keys pinned for `host` in a known_hosts file (none if the file is missing)."""
+    try:
+        text = known_hosts.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    others = set(without_host(text, known_hosts_name(host, port)))
+    keys = []
+    for line in text.splitlines():
+        fields = line.split()
+        if line in others or len(fields) < 3 or fields[0].startswith("@"):
+            continue
+        keys.append(parse_host_key(" ".join(fields[1:3])))
+    return keys
+
+
+def missing_credentials(device: Device) -> list[str]:
+    """Files the host's credentials are referenced by that do not exist or cannot be read."""
+    paths = [Path(str(device.vars[v])).expanduser() for v in _FILE_VARS if device.vars.get(v)]
+    for var in _SECRET_VARS:
+        paths += [Path(p).expanduser() for p in LOOKUP_FILE.findall(str(device.vars.get(var, "")))]
+    missing = []
+    for path in paths:
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            missing.append(f"{path} ({exc.strerror})")
+    return missing
+
+
+def _port(device: Device) -> int:
+    return int(str(device.vars.get("ansible_port") or 22))
+
+
+def check_host_key(device: Device, known_hosts: Path, timeout: float) -> str:
+    """The presented key's fingerprint, if it is the pinned one.
+
+    Raises:
+        HostKeyUnknownError, HostKeyChangedError: not pinned / another key is pinned.
+        ConnectionFailedError, DeviceTimeoutError: no SSH handshake.
+    """
+    port = _port(device)
+    pinned = pinned_keys(known_hosts, device.address, port)
+    if not pinned:
+        raise unknown_key_error(device.address, known_hosts)
+    presented = fetch_host_key(device.address, port, timeout=timeout,
+                               key_types=list(dict.fromkeys(k.key_type for k in pinned)))
+    if presented.fingerprint not in {k.fingerprint for k in pinned}:
+        raise changed_key_error(device.address, presented.fingerprint, pinned[0].fingerprint,
+                                known_hosts)
+    return presented.fingerprint
+
+
+def _kind(error: DeviceError) -> FailureKind:
+    names = {"HostKeyUnknownError": FailureKind.HOST_KEY_UNKNOWN,
+             "HostKeyChangedError": FailureKind.HOST_KEY_CHANGED,
+             "DeviceTimeoutError": FailureKind.TIMEOUT}
+    return names.get(type(error).__name__, FailureKind.UNREACHABLE)
+
+
+def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
+    """Credentials, TCP reachability and the host key of one managed host."""
+    started = time.perf_counter()
+
+    def result(kind: FailureKind | None, message: str, fp: str = "") -> DeviceResult[HostCheck]:
+        elapsed = (time.perf_counter() - started) * 1000
+        return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
+
+    missing = missing_credentials(device)
+    if missing:
+        return result(FailureKind.CONFIG, f"credential file(s) missing or unreadable: "
+                      f"{', '.join(missing)}; fix the path in the inventory")
+    port = _port(device)
+    try:
+        socket.create_connection((device.address, port), timeout=timeout).close()
+    except OSError as exc:
+        return result(FailureKind.UNREACHABLE, f"{device.address} port {port} does not "
+                      f"answer ({exc.strerror or exc}): check the device is up and cabled")
+    try:
+        fp = check_host_key(device, known_hosts, timeout)
+    except DeviceError as exc:
+        return result(_kind(exc), str(exc))
+    return result(None, "ready", fp)
+
+
+def snmp_target(device: Device) -> SnmpTarget | None:
+    """The SNMPv3 target of a device from its inventory vars, or None if it has none."""
+    v = device.vars
+    if not (v.get("snmp_user") and v.get("snmp_auth_file") and v.get("snmp_priv_file")):
+        return None
+    user = SnmpV3User(str(v["snmp_user"]), Path(str(v["snmp_auth_file"])),
+                      Path(str(v["snmp_priv_file"])), str(v.get("snmp_auth_protocol", "SHA")),
+                      str(v.get("snmp_priv_protocol", "AES")))
+    return SnmpTarget(device.name, device.address, user=user,
+                      context=str(v.get("snmp_context", "")))
+
+
+def snmp_warnings(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, str]:
+    """Host -> warning for every host whose agent does not answer an SNMPv3 sysDescr GET."""
+    targets = [t for d in devices if (t := snmp_target(d)) is not None]
+    warnings = {d.name: "no SNMPv3 settings in the inventory" for d in devices
+                if snmp_target(d) is None}
+    for reply in snmp.get_many(targets, [SYS_DESCR], timeout=2.0, retries=1):
+        if not reply.ok:
+            warnings[reply.target] = f"SNMPv3 does not answer yet ({reply.error})"
+    return warnings
+
+
+def run_preflight(devices: Sequence[Device], snmp: SnmpBackend, *, known_hosts: Path,
+                  timeout: float = 5.0, workers: int = 16,
+                  checker: Callable[[Device, Path, float], DeviceResult[HostCheck]] = check_host,
+                  ) -> Preflight:
+    """Check every device (addresses must have passed `check_addresses` first).
+
+    Args:
+        devices: the run's devices.
+        snmp: the SNMP poller for the sysDescr check.
+        known_hosts: the school's pinned file, for hosts whose vars name none.
+        timeout: seconds per connection attempt.
+        workers: hosts checked in parallel.
+        checker: the per-host check (tests substitute one that records calls).
+
+    Returns:
+        Per device: ok with its warnings, skipped (not managed), or why it is blocked.
+    """
+    outcome: Preflight = AggregatedResult("preflight")
+    managed = [d for d in devices if is_managed(d)]
+    for device in devices:
+        if not is_managed(device):
+            outcome.add(DeviceResult(device.name, HostCheck(device.address), FailureKind.SKIPPED,
+                                     "not managed over SSH (managed: false); SNMP only"))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(managed) or 1))) as pool:
+        results = list(pool.map(
+            lambda d: checker(d, known_hosts_file(d, known_hosts), timeout), managed))
+    warnings = snmp_warnings([d for d, r in zip(managed, results, strict=True) if r.ok], snmp)
+    for result in results:
+        if result.ok and result.device in warnings and result.data is not None:
+            data = HostCheck(result.data.address, result.data.fingerprint,
+                             (warnings[result.device],))
+            outcome.add(DeviceResult(result.device, data, None, result.message,
+                                     result.elapsed_ms))
+        else:
+            outcome.add(result)
+    return outcome
+
+
+def blocked_summary(results: Mapping[str, DeviceResult[HostCheck]]) -> str:
+    """One line naming the blocked hosts."""
+    return ", ".join(f"{name} ({r.failure})" for name, r in results.items())
