@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
 from provisioner.errors import ExitStatus
+from provisioner.inventory.check import InventoryReport
 from provisioner.inventory.service import inventory_check, inventory_sync
 from provisioner.terminal import to_json
 
@@ -17,10 +16,15 @@ def inventory() -> None:
     """The per-school Ansible inventories: check them, sync them into the database."""
 
 
-def _report_inventory(obj: Context, report: Any, verb: str) -> None:
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _report_inventory(obj: Context, report: InventoryReport, verb: str) -> None:
     if obj.json_output:
         click.echo(to_json({"ok": report.ok, "problems": [str(p) for p in report.problems],
-                            "devices": len(report.devices),
+                            "warnings": [str(w) for w in report.warnings],
+                            "hosts": report.seen, "devices": len(report.devices),
                             "comparisons": report.comparisons}), nl=False)
     else:
         rows = [[c.school_id, c.role.value, c.planned, c.inventoried,
@@ -31,7 +35,13 @@ def _report_inventory(obj: Context, report: Any, verb: str) -> None:
                       right=[2, 3, 4], title="Devices: plan against inventory")
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
-        click.echo(f"{len(report.devices)} devices {verb}, {len(report.problems)} problems")
+        for warning in report.warnings:
+            click.echo(f"  warning: {warning}", err=True)
+        refused = report.seen - len(report.devices)
+        hosts = f" of {report.seen} hosts Ansible sees" if refused else ""
+        click.echo(f"{_plural(len(report.devices), 'device')} {verb}{hosts}, "
+                   f"{_plural(len(report.problems), 'problem')}, "
+                   f"{_plural(len(report.warnings), 'warning')}")
     if not report.ok:
         raise click.exceptions.Exit(int(ExitStatus.INVALID_INPUT))
 
@@ -41,9 +51,13 @@ def _report_inventory(obj: Context, report: Any, verb: str) -> None:
 @json_option
 @pass_ctx
 def inventory_check_cmd(obj: Context, school_id: str | None) -> None:
-    """Check inventories: platform and address per host, unique addresses, plan membership.
+    """Check inventories as Ansible reads them: roles, platforms, addresses, uplinks, plan.
 
-    Device counts are compared with the plan's quantities (reported, not an error).
+    Every host Ansible sees (ansible-inventory -i DIR/SCHOOL --list) is a device
+    or named in a problem: no role group or two, no platform, a Jinja2 value that
+    does not render, an unknown uplink, an uplink cycle, an address used twice, a
+    file Ansible cannot parse. Numbers YAML made of text (serial 000123, room 1.10)
+    are warnings. Device counts are compared with the plan (reported, not an error).
 
     Example: provision inventory check --school 100001
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlite_utils import Database
 from provisioner.db.connection import connect, schema_steps
 from provisioner.db.health import HealthLog
 from provisioner.db.runs import RunLog
-from provisioner.errors import UnknownSchoolError
+from provisioner.errors import DatabaseError, UnknownSchoolError
 from provisioner.models import (
     AuditEntry,
     Device,
@@ -30,6 +31,16 @@ from provisioner.models import (
     School,
 )
 
+# Insert a device, or update one that stays: never its rollout state (runs set it).
+_UPSERT_DEVICE = (
+    "INSERT INTO devices (name, school_id, role, platform, address, serial, room, uplink_host, "
+    "uplink_port, managed, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(name) DO UPDATE SET school_id = excluded.school_id, role = excluded.role, "
+    "platform = excluded.platform, address = excluded.address, serial = excluded.serial, "
+    "room = excluded.room, uplink_host = excluded.uplink_host, "
+    "uplink_port = excluded.uplink_port, managed = excluded.managed, "
+    "synced_at = excluded.synced_at"
+)
 _ITEM_COLUMNS = (
     "school_id, measure, year, quantity, budget_cents, funding, funding_status, spent_cents"
 )
@@ -50,6 +61,12 @@ def to_cents(amount: Decimal | None) -> int | None:
 def from_cents(cents: int | None) -> Decimal | None:
     """Whole cents back to EUR."""
     return None if cents is None else Decimal(cents) / 100
+
+
+def _device_row(device: Device, stamp: str) -> tuple[Any, ...]:
+    return (device.name, device.school_id, device.role.value, device.platform, device.address,
+            device.serial, device.room, device.uplink_host, device.uplink_port,
+            int(device.managed), stamp)
 
 
 def _item_row(version_id: int, item: PlanItem) -> tuple[Any, ...]:
@@ -185,29 +202,57 @@ class Store:
     # -- devices -------------------------------------------------------------------
 
     def replace_devices(self, school_ids: Iterable[str], devices: Sequence[Device]) -> None:
-        """Make the devices of `school_ids` exactly `devices`, all or nothing."""
+        """Make the devices of `school_ids` exactly `devices`, in one transaction.
+
+        An upsert, not delete-and-insert: a device that stays keeps its rollout state
+        (`state`, `state_at`, `state_detail`, set by runs); devices no longer inventoried
+        are removed; new ones start as planned.
+
+        Raises:
+            DatabaseError: an address is still held by a device of a school not synced
+                now (nothing was written).
+        """
         ids = list(school_ids)
+        keep = {d.name for d in devices}
         stamp = now()
-        with self._db.atomic():
-            self._db.conn.executemany(
-                "DELETE FROM devices WHERE school_id = ?", [(i,) for i in ids]
-            )
-            self._db.conn.executemany(
-                "INSERT INTO devices (name, school_id, role, platform, address, serial, room, "
-                "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(d.name, d.school_id, d.role.value, d.platform, d.address, d.serial, d.room,
-                  stamp) for d in devices],
-            )
+        conn = self._db.conn
+        try:
+            with self._db.atomic():
+                gone = [(name,) for name, school in conn.execute(
+                    "SELECT name, school_id FROM devices") if school in ids and name not in keep]
+                conn.executemany("DELETE FROM devices WHERE name = ?", gone)
+                # Addresses may move between devices in one sync (a swap): park the
+                # staying devices' addresses first, as UNIQUE is checked row by row.
+                conn.executemany("UPDATE devices SET address = 'moving:' || name WHERE name = ?",
+                                 [(name,) for name in keep])
+                conn.executemany(_UPSERT_DEVICE, [_device_row(d, stamp) for d in devices])
+        except sqlite3.IntegrityError as exc:
+            raise DatabaseError(self._address_clash(devices) or f"devices cannot be stored "
+                                f"({exc}); run 'provision inventory check'") from exc
+
+    def _address_clash(self, devices: Sequence[Device]) -> str | None:
+        for device in devices:
+            rows = self._rows("SELECT name, school_id FROM devices WHERE address = ? AND "
+                              "name != ?", [device.address, device.name])
+            if rows:
+                name, school = rows[0]
+                return (f"address {device.address} of host {device.name!r} is held in the "
+                        f"database by host {name!r} of school {school}, which was not synced "
+                        "now; sync all schools ('provision inventory sync') so it is removed")
+        return None
 
     def devices(self, school_id: str | None = None) -> list[Device]:
-        """Synced devices, optionally of one school, by school and name."""
-        sql = "SELECT school_id, name, role, platform, address, serial, room FROM devices"
+        """Synced devices with uplink, managed flag and rollout state, by school and name."""
+        sql = ("SELECT school_id, name, role, platform, address, serial, room, uplink_host, "
+               "uplink_port, managed, state FROM devices")
         params: list[Any] = []
         if school_id is not None:
             sql += " WHERE school_id = ?"
             params.append(school_id)
         rows = self._rows(sql + " ORDER BY school_id, name", params)
-        return [Device(s, n, Role(r), p, a, serial, room) for s, n, r, p, a, serial, room in rows]
+        return [Device(s, n, Role(r), p, a, serial, room, uplink_host=up, uplink_port=port,
+                       managed=bool(managed), state=state)
+                for s, n, r, p, a, serial, room, up, port, managed, state in rows]
 
     # -- runs and health ---------------------------------------------------------------
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from provisioner.errors import Problem
-from provisioner.inventory.loader import HOSTS_FILE, InventoryLoad
+from provisioner.inventory.loader import InventoryLoad
+from provisioner.inventory.uplinks import check_uplinks
 from provisioner.models import ROLE_MEASURE, Device, PlanItem, Role
 
 
@@ -28,11 +29,17 @@ class CountComparison:
 
 @dataclass
 class InventoryReport:
-    """The result of `check_inventory`: problems block, comparisons inform."""
+    """The result of `check_inventory`: problems block; warnings and comparisons inform.
+
+    `seen` counts every host Ansible sees; each one is a device or named in a problem.
+    """
 
     devices: list[Device]
     problems: list[Problem] = field(default_factory=list)
     comparisons: list[CountComparison] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    seen: int = 0
+    schools: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -40,11 +47,11 @@ class InventoryReport:
         return not self.problems
 
 
-def _hosts_file(root: str, school_id: str) -> str:
-    return f"{root}/{school_id}/{HOSTS_FILE}"
+def _school_folder(root: str, school_id: str) -> str:
+    return f"{root}/{school_id}"
 
 
-def _duplicates(devices: Sequence[Device], attr: str, root: str) -> list[Problem]:
+def _duplicates(devices: Sequence[Device], attr: str, load: InventoryLoad) -> list[Problem]:
     seen: dict[str, Device] = {}
     problems = []
     for device in devices:
@@ -53,7 +60,7 @@ def _duplicates(devices: Sequence[Device], attr: str, root: str) -> list[Problem
         if first is not device:
             what = "address" if attr == "address" else "host name"
             problems.append(Problem(
-                _hosts_file(root, device.school_id),
+                load.files.get((device.school_id, device.name), device.school_id),
                 f"host {device.name!r} uses {what} {value} already used by host {first.name!r} "
                 f"of school {first.school_id}; each {what} must be unique across all schools",
             ))
@@ -63,7 +70,7 @@ def _duplicates(devices: Sequence[Device], attr: str, root: str) -> list[Problem
 def _school_problems(schools: Iterable[str], planned: set[str], root: str) -> list[Problem]:
     problems = []
     for school_id in schools:
-        where = _hosts_file(root, school_id)
+        where = _school_folder(root, school_id)
         if not (len(school_id) == 6 and school_id.isdigit()):
             problems.append(Problem(where, f"folder {school_id!r} is not a 6-digit Schulnummer; "
                                            "rename it to the school's id"))
@@ -90,12 +97,40 @@ def compare_counts(devices: Sequence[Device], items: Sequence[PlanItem],
     ]
 
 
+def _uplink_findings(load: InventoryLoad) -> tuple[list[Problem], list[Problem]]:
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for school_id in load.schools:
+        devices = [d for d in load.devices if d.school_id == school_id]
+        seen = {name for school, name in load.seen if school == school_id}
+        found = check_uplinks(devices, seen,
+                              lambda d: load.files.get((d.school_id, d.name), d.school_id))
+        problems += found[0]
+        warnings += found[1]
+    return problems, warnings
+
+
 def check_inventory(load: InventoryLoad, plan_items: Sequence[PlanItem],
                     plan_schools: set[str], root: str) -> InventoryReport:
-    """Check loaded inventories: completeness, uniqueness, and membership in the plan."""
-    report = InventoryReport(devices=load.devices, problems=list(load.problems))
+    """Check loaded inventories: completeness, uniqueness, uplinks, membership in the plan.
+
+    Args:
+        load: what `load_inventories` read.
+        plan_items: the plan in force (for the count comparison).
+        plan_schools: the school ids of the plan.
+        root: the inventories folder (named in school problems).
+
+    Returns:
+        The report; `ok` is False when any problem was found.
+    """
+    report = InventoryReport(devices=load.devices, problems=list(load.problems),
+                             warnings=list(load.warnings), seen=len(load.seen),
+                             schools=list(load.schools))
     report.problems += _school_problems(load.schools, plan_schools, root)
-    report.problems += _duplicates(load.devices, "address", root)
-    report.problems += _duplicates(load.devices, "name", root)
+    report.problems += _duplicates(load.devices, "address", load)
+    report.problems += _duplicates(load.devices, "name", load)
+    uplink_problems, uplink_warnings = _uplink_findings(load)
+    report.problems += uplink_problems
+    report.warnings += uplink_warnings
     report.comparisons = compare_counts(load.devices, plan_items, load.schools)
     return report

@@ -1,106 +1,218 @@
-"""Reading the per-school Ansible inventories into `Device`s.
+"""Reading the per-school Ansible inventories into `Device`s, as Ansible reads them.
 
-Layout: `<root>/<school_id>/hosts.yml` (standard Ansible YAML inventory with the
-groups `servers`, `switches`, `access_points`) and `<root>/<school_id>/group_vars/`.
-A host's `platform`, `room` and `serial_number` (not `serial`: a reserved Ansible
-word) may come from its group's vars; host vars win,
-as in Ansible.
+Layout: `<root>/<school_id>/` is one Ansible inventory source: whatever
+`ansible-playbook -i <root>/<school_id>` accepts (YAML `hosts.yml`/`hosts.yaml`, an
+INI `hosts` file, nested child groups, ranges like `ap[01:45]`, `vars:` in the file,
+`group_vars/` and `host_vars/`) means the same here, because Ansible itself reads it
+(`ansible_inventory.read_inventory`).
+
+A device's role is its membership, direct or through child groups, in `servers`,
+`switches` or `access_points`. Host vars used: `ansible_host` (default: the host
+name, as in Ansible), `platform` (required), `room`, `serial_number` (not `serial`:
+a reserved Ansible word), `uplink` (`{host: NAME, port: INTERFACE}` or `NAME`) and
+`managed` (default true). Jinja2 in them is rendered with the host's vars as a task
+would; text that YAML silently turned into a number is read back as written and
+warned about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from provisioner.errors import NotFoundError, Problem
+from provisioner.inventory.ansible_inventory import (
+    AnsibleHost,
+    RenderError,
+    as_bool,
+    read_inventory,
+    written_as,
+)
 from provisioner.models import ROLE_GROUPS, Device, Role
 
 HOSTS_FILE = "hosts.yml"
-_GROUP_ROLES = {group: role for role, group in ROLE_GROUPS.items()}
+_UPLINK_KEYS = frozenset({"host", "port"})
+_FAILED = object()  # a value Ansible could not render (its problem is recorded)
 
 
 @dataclass
 class InventoryLoad:
-    """Devices read from inventories, and problems that kept hosts out."""
+    """Devices read from inventories, the problems that kept hosts out, and warnings.
+
+    Attributes:
+        devices: the hosts that became devices.
+        problems: what blocks a sync (a refused host, a file Ansible cannot read).
+        warnings: worth telling, not blocking (a number YAML made of a serial).
+        schools: the school folders read.
+        seen: `(school_id, host)` of every host Ansible sees, device or not.
+        files: `(school_id, host)` -> the inventory file that defines the host.
+    """
 
     devices: list[Device] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     schools: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    seen: list[tuple[str, str]] = field(default_factory=list)
+    files: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> list[tuple[str, str]]:
+        """Hosts Ansible sees that did not become devices (each has a problem)."""
+        kept = {(d.school_id, d.name) for d in self.devices}
+        return [key for key in self.seen if key not in kept]
+
+    def extend(self, other: InventoryLoad) -> None:
+        """Add another load's results to this one."""
+        self.devices += other.devices
+        self.problems += other.problems
+        self.schools += other.schools
+        self.warnings += other.warnings
+        self.seen += other.seen
+        self.files.update(other.files)
 
 
-def _read_yaml(path: Path, problems: list[Problem]) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problems.append(Problem(str(path), f"cannot be read as YAML ({exc}); fix the file"))
+class _HostReader:
+    """Turns one Ansible host into a `Device`, collecting its problems and warnings."""
+
+    def __init__(self, school_id: str, host: AnsibleHost) -> None:
+        self.school_id = school_id
+        self.host = host
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def _problem(self, message: str) -> None:
+        self.problems.append(Problem(self.host.source, f"host {self.host.name!r} {message}"))
+
+    def value(self, key: str, raw: Any = None) -> Any:
+        """The var `key` (or `raw`) rendered as Ansible would; `_FAILED` and a problem if not."""
+        value = self.host.vars.get(key) if raw is None else raw
+        try:
+            return self.host.render(value)
+        except RenderError as exc:
+            self._problem(f"has {key} {str(value)!r} that Ansible cannot render ({exc}); "
+                          "fix the expression or define the variables it uses")
+            return _FAILED
+
+    def text(self, key: str, raw: Any = None) -> str | None:
+        """The var as text; numbers YAML made of text are read back as written (a warning)."""
+        value = self.host.vars.get(key) if raw is None else raw
+        rendered = self.value(key, value)
+        if rendered is _FAILED:
+            return None
+        if rendered is None:
+            return ""
+        if isinstance(rendered, dict | list):
+            self._problem(f"has {key} as a {type(rendered).__name__}; it must be text")
+            return None
+        if isinstance(rendered, str) or rendered is not value:
+            return str(rendered).strip()  # text, or the result of a template
+        return self._number_as_text(key, value)
+
+    def _number_as_text(self, key: str, value: Any) -> str:
+        place = written_as(value, key)
+        if place is not None and place[1] == str(value):
+            return place[1]  # `room: 12` is the number 12 and reads back as "12"
+        if place is None:
+            self.warnings.append(Problem(self.host.source, (
+                f"host {self.host.name!r}: {key} is the {type(value).__name__} {value!r}, "
+                "not text; quote it in the inventory")))
+            return str(value)
+        file, written = place
+        self.warnings.append(Problem(file, (
+            f"host {self.host.name!r}: {key} {written} is read by YAML as the "
+            f"{type(value).__name__} {value!r}; quote it ('{written}') so Ansible keeps the "
+            f"text; stored as {written!r}")))
+        return written
+
+    def role(self) -> Role | None:
+        roles = [role for role, group in ROLE_GROUPS.items() if group in self.host.groups]
+        if len(roles) == 1:
+            return roles[0]
+        groups = ", ".join(ROLE_GROUPS[r] for r in Role)
+        if not roles:
+            self._problem(f"is in none of the groups {groups} (directly or through child "
+                          "groups); add it to the one that says what it is")
+        else:
+            both = " and ".join(ROLE_GROUPS[r] for r in roles)
+            self._problem(f"is in {both} (directly or through child groups); a device has "
+                          "one role: keep it in one of them")
         return None
 
-
-def _group_vars(school_dir: Path, group: str, problems: list[Problem]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    base = school_dir / "group_vars"
-    candidates = [base / f"{group}.yml", base / f"{group}.yaml"]
-    if (base / group).is_dir():
-        candidates += sorted((base / group).glob("*.y*ml"))
-    for path in candidates:
-        if path.is_file():
-            data = _read_yaml(path, problems)
-            if isinstance(data, Mapping):
-                merged.update(data)
-    return merged
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _device(
-    school_id: str, name: str, role: Role, hostvars: Mapping[str, Any], file: str,
-    problems: list[Problem],
-) -> Device | None:
-    address = _text(hostvars.get("ansible_host"))
-    platform = _text(hostvars.get("platform"))
-    missing = [key for key, value in (("ansible_host", address), ("platform", platform))
-               if not value]
-    for key in missing:
-        problems.append(Problem(file, f"host {name!r} has no {key}; add it to its host vars"))
-    if missing:
+    def uplink(self) -> tuple[str, str] | None:
+        raw = self.host.vars.get("uplink")
+        if raw is None:
+            return "", ""
+        value = self.value("uplink", raw)
+        if value is _FAILED:
+            return None
+        if isinstance(value, dict) and "host" in value and set(value) <= _UPLINK_KEYS:
+            host = self.text("uplink host", value["host"])
+            port = self.text("uplink port", value["port"]) if value.get("port") is not None \
+                else ""
+            return (host, port) if host is not None and port is not None else None
+        if isinstance(value, str):
+            return value.strip(), ""
+        if value is not None:
+            self._problem(f"has uplink {value!r}; write `uplink: {{host: SWITCH, port: "
+                          "INTERFACE}` or `uplink: SWITCH`")
         return None
-    return Device(school_id, name, role, platform, address, _text(hostvars.get("serial_number")),
-                  _text(hostvars.get("room")), vars=dict(hostvars))
 
+    def managed(self) -> bool | None:
+        raw = self.host.vars.get("managed")
+        if raw is None:
+            return True
+        value = self.value("managed", raw)
+        if value is _FAILED:
+            return None
+        try:
+            return as_bool(value)
+        except ValueError:
+            self._problem(f"has managed {raw!r}; it must be true or false")
+            return None
 
-def _group_hosts(data: Mapping[str, Any], group: str) -> Mapping[str, Any]:
-    children = (data.get("all") or {}).get("children") or {}
-    hosts = (children.get(group) or {}).get("hosts") or {}
-    return hosts if isinstance(hosts, Mapping) else {}
+    def device(self) -> Device | None:
+        """The device, or None when a problem keeps the host out."""
+        role, uplink, managed = self.role(), self.uplink(), self.managed()
+        address = self.text("ansible_host") if "ansible_host" in self.host.vars \
+            else self.host.name
+        platform, serial, room = self.text("platform"), self.text("serial_number"), \
+            self.text("room")
+        school = self.text("school_id")
+        if platform == "":
+            self._problem("has no platform; set it in its host vars or its group's vars")
+        if address == "":
+            self._problem("has an empty ansible_host; give its address or remove the key")
+        if school and school != self.school_id:
+            self._problem(f"has school_id {school} but is in the folder of school "
+                          f"{self.school_id}; fix one of them")
+        if self.problems or role is None or uplink is None or managed is None:
+            return None
+        return Device(self.school_id, self.host.name, role, platform or "", address or "",
+                      serial or "", room or "", vars=self.host.vars, uplink_host=uplink[0],
+                      uplink_port=uplink[1], managed=managed)
 
 
 def load_school(school_dir: Path) -> InventoryLoad:
-    """Read one school's inventory folder."""
-    result = InventoryLoad(schools=[school_dir.name])
-    hosts_file = school_dir / HOSTS_FILE
-    data = _read_yaml(hosts_file, result.problems) if hosts_file.is_file() else None
-    if hosts_file.is_file() and not isinstance(data, Mapping):
-        if data is not None:
-            result.problems.append(Problem(str(hosts_file), "is not an Ansible YAML inventory"))
-        return result
-    if data is None:
-        result.problems.append(Problem(str(hosts_file), "missing; every school folder needs one"))
-        return result
-    common = _group_vars(school_dir, "all", result.problems)
-    for group, role in _GROUP_ROLES.items():
-        defaults = {**common, **_group_vars(school_dir, group, result.problems)}
-        for name, hostvars in _group_hosts(data, group).items():
-            merged = {**defaults, **(hostvars or {})}
-            device = _device(school_dir.name, str(name), role, merged, str(hosts_file),
-                             result.problems)
-            if device is not None:
-                result.devices.append(device)
+    """Read one school's inventory folder through Ansible.
+
+    Returns:
+        The school's devices; problems for every host Ansible sees that did not
+        become a device and for every file Ansible could not read; warnings.
+    """
+    school_id = school_dir.name
+    read = read_inventory(school_dir)
+    result = InventoryLoad(schools=[school_id], problems=list(read.unparsed),
+                           warnings=list(read.warnings))
+    for host in read.hosts:
+        reader = _HostReader(school_id, host)
+        device = reader.device()
+        result.seen.append((school_id, host.name))
+        result.files[(school_id, host.name)] = host.source
+        result.problems += reader.problems
+        result.warnings += reader.warnings
+        if device is not None:
+            result.devices.append(device)
     return result
 
 
@@ -122,11 +234,12 @@ def school_dirs(root: Path, school_id: str | None = None) -> list[Path]:
 
 
 def load_inventories(root: Path, school_id: str | None = None) -> InventoryLoad:
-    """Read every school's inventory under `root` (or one school's)."""
+    """Read every school's inventory under `root` (or one school's).
+
+    Raises:
+        NotFoundError: the root, or the named school's folder, does not exist.
+    """
     total = InventoryLoad()
     for folder in school_dirs(root, school_id):
-        one = load_school(folder)
-        total.devices += one.devices
-        total.problems += one.problems
-        total.schools += one.schools
+        total.extend(load_school(folder))
     return total

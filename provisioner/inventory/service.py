@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from provisioner.db import Store
-from provisioner.errors import InvalidInputError
+from provisioner.errors import InvalidInputError, Problem
 from provisioner.inventory.check import InventoryReport, check_inventory
 from provisioner.inventory.loader import load_inventories
 
@@ -22,11 +22,17 @@ def inventory_check(store: Store, root: Path, school_id: str | None = None) -> I
     items = store.plan_items()
     report = check_inventory(everything, items, {s.school_id for s in store.schools()}, str(root))
     if school_id is not None:
-        report.problems = [p for p in report.problems if f"/{school_id}/" in p.file
-                           or p.file.endswith(f"/{school_id}")]
+        report.problems = [p for p in report.problems if _concerns(p, school_id)]
+        report.warnings = [p for p in report.warnings if _concerns(p, school_id)]
         report.devices = load.devices
+        report.seen = len(load.seen)
+        report.schools = [school_id]
         report.comparisons = [c for c in report.comparisons if c.school_id == school_id]
     return report
+
+
+def _concerns(problem: Problem, school_id: str) -> bool:
+    return f"/{school_id}/" in problem.file or problem.file.endswith(f"/{school_id}")
 
 
 def inventory_sync(store: Store, root: Path, school_id: str | None = None) -> InventoryReport:
@@ -38,6 +44,6 @@ def inventory_sync(store: Store, root: Path, school_id: str | None = None) -> In
     report = inventory_check(store, root, school_id)
     if not report.ok:
         raise InvalidInputError(root, report.problems)
-    schools = sorted({d.school_id for d in report.devices} | ({school_id} if school_id else set()))
-    store.replace_devices(schools, report.devices)
+    # Every school folder read is synced, also one whose devices are all gone.
+    store.replace_devices(report.schools, report.devices)
     return report
