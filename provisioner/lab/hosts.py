@@ -222,10 +222,12 @@ def nspawn_command(device: LabDevice, paths: HostPaths, repo: Path) -> list[str]
     """The systemd-nspawn command line of a host.
 
     `--register=no --keep-unit`: there is no systemd/D-Bus on the machine to register
-    with; the cgroup is ours (made beforehand).
+    with; the cgroup is ours (made beforehand). CAP_NET_ADMIN: the host's firewall
+    (nftables) is the playbooks' to set, and the namespace is the host's own.
     """
     return ["systemd-nspawn", "-q", "-D", str(paths.root), "-M", device.name, "-b",
             "--register=no", "--keep-unit", f"--network-namespace-path=/run/netns/{device.netns}",
+            "--capability=CAP_NET_ADMIN",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             f"--bind-ro={repo}:{REPO_MOUNT}"]
 
