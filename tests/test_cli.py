@@ -119,7 +119,8 @@ def test_newer_database_is_refused_with_exit_status(invoke: Invoke, cli_env: Pat
 
 def _inventories(root: Path) -> Path:
     write_school_inventory(root, "100001", [
-        Device("100001", "100001-srv01", Role.SERVER, "debian", "10.1.0.10", room="Serverraum"),
+        Device("100001", "100001-srv01", Role.SERVER, "debian", "10.1.0.10", room="Serverraum",
+               uplink_host="100001-sw01", uplink_port="Gi0/1"),
         Device("100001", "100001-sw01", Role.SWITCH, "cisco_ios", "10.1.0.20"),
     ], {"all": network_profile(1)})
     return root
@@ -130,7 +131,7 @@ def test_inventory_sync_then_schools_and_school_show(invoke: Invoke, cli_env: Pa
     inv = _inventories(cli_env / "inv")
     sync = invoke("--inventories", str(inv), "inventory", "sync")
     assert sync.exit_code == 0, sync.output
-    assert sync.output.splitlines()[-1] == "2 devices synced, 0 problems"
+    assert sync.output.splitlines()[-1] == "2 devices synced, 0 problems, 0 warnings"
     schools = invoke("schools").output.splitlines()
     assert schools[0].split() == ["school", "name", "type", "items", "budget", "spent",
                                   "servers", "switches", "APs"]

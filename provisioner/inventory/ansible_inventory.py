@@ -146,6 +146,9 @@ def _sort_warnings(summaries: Sequence[WarningSummary], folder: Path) -> Ansible
             failures = {}
         elif not message.startswith(_NOTHING_PARSED):
             result.warnings.append(Problem(str(folder), f"Ansible: {_first_line(message)}"))
+    if len(result.unparsed) > 1:
+        # "nothing readable in the folder" only adds noise to the files named.
+        result.unparsed = [p for p in result.unparsed if p.file != str(folder)]
     return result
 
 

@@ -19,6 +19,11 @@ def _host_entry(device: Device) -> dict[str, Any]:
         entry["room"] = device.room
     if device.serial:
         entry["serial_number"] = device.serial
+    if device.uplink_host:
+        entry["uplink"] = ({"host": device.uplink_host, "port": device.uplink_port}
+                           if device.uplink_port else device.uplink_host)
+    if not device.managed:
+        entry["managed"] = False
     entry.update(device.vars)
     return entry
 
