@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -332,6 +333,32 @@ class Store:
         rows = self._rows("SELECT name, school_id, role, state, state_at, managed FROM devices "
                           "ORDER BY school_id, name")
         return [DeviceRollout(n, s, Role(r), st, at, bool(m)) for n, s, r, st, at, m in rows]
+
+    def rollout_history_until(self, until: str) -> dict[str, str]:
+        """Device name -> the rollout state its newest provisioning result up to `until` gave."""
+        rows = self._rows(
+            "SELECT h.host, h.status, MAX(COALESCE(r.finished_at, r.started_at)) FROM "
+            "host_results h JOIN runs r ON r.id = h.run_id WHERE COALESCE(r.finished_at, "
+            "r.started_at) <= ? AND h.status IN ('provisioned', 'verified', 'failed', "
+            "'unreachable') GROUP BY h.host", [until],
+        )
+        return {host: status for host, status, _ in rows}
+
+    def dead_sites_until(self, until: str) -> dict[str, bool]:
+        """School id -> whether the newest health run up to `until` that checked it found it dead.
+
+        Schools whose samples carry no health run (older samples) are left out.
+        """
+        latest = self._rows(
+            "SELECT school_id, MAX(run_id) FROM health_samples WHERE sampled_at <= ? AND "
+            "run_id IS NOT NULL GROUP BY school_id", [until],
+        )
+        run_ids = sorted({run_id for _, run_id in latest})
+        dead: dict[int, set[str]] = {}
+        for run_id in run_ids:
+            rows = self._rows("SELECT dead_sites FROM health_runs WHERE id = ?", [run_id])
+            dead[run_id] = set(json.loads(rows[0][0])) if rows else set()
+        return {school: school in dead[run_id] for school, run_id in latest}
 
     def health_until(self, until: str) -> list[HealthSample]:
         """The newest health sample of every device sampled up to `until` (ISO)."""
