@@ -141,3 +141,37 @@ def plan_versions(obj: Context) -> None:
     obj.table(["version", "imported", "by", "file", "items", "sha256"],
               [[v.version_id, v.imported_at, v.imported_by, v.source, v.item_count,
                 v.sha256[:12]] for v in versions], right=[0, 4])
+
+
+@plan.command("progress")
+@click.option("--school", "school_id", type=school_id_type, required=True,
+              help="The school (id).")
+@click.option("--measure", required=True,
+              help="cabling, wlan, displays or end_devices (German names work too).")
+@click.option("--year", type=int, required=True, help="The plan year of the item.")
+@click.option("--done", required=True,
+              help="Pieces done of the planned quantity (12), or a share (60%).")
+@click.option("--note", default="", help="What was done, e.g. the acceptance (Abnahme) date.")
+@json_option
+@pass_ctx
+def plan_progress(obj: Context, school_id: str, measure: str, year: int, done: str,
+                  note: str) -> None:
+    """Record progress of a plan item without managed devices (cabling, displays, ...).
+
+    Servers, switches and access points are counted from their devices' rollout state
+    and refused here. The newest entry counts; every entry stays in the history.
+
+    Example: provision plan progress --school 100001 --measure cabling --year 2020 --done 100%
+    """
+    from provisioner.report.progress import parse_measure, record_progress
+
+    kind = parse_measure(measure)
+    with obj.app.audited(f"plan progress {school_id} {kind.value} {year} {done}"):
+        entry = record_progress(obj.app.store, school_id=school_id, measure=kind, year=year,
+                                done=done, note=note, user=obj.app.user)
+    if obj.json_output:
+        click.echo(to_json(entry), nl=False)
+        return
+    amount = f"{entry.done}%" if entry.unit == "percent" else f"{entry.done} done"
+    click.echo(f"recorded: {entry.school_id} {kind.german} {entry.year}: {amount}"
+               + (f" ({entry.note})" if entry.note else ""))

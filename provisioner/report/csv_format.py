@@ -39,6 +39,6 @@ def render_csv(report: Report) -> bytes:
             _number(r.verified, 0, lang), _number(r.percent_done, 1, lang),
             text["src_" + r.source], _number(r.budget_eur, 2, lang),
             _number(r.approved_eur, 2, lang), _number(r.spent_eur, 2, lang),
-            r.funding_status, text.status(r.status),
+            text.funding(r.funding_status), text.status(r.status),
         ])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

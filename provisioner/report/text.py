@@ -9,7 +9,8 @@ import datetime as dt
 from decimal import Decimal
 
 from provisioner.errors import ConfigError
-from provisioner.models import MEASURE_GERMAN, Measure
+from provisioner.models import MEASURE_GERMAN, FundingStatus, Measure
+from provisioner.plan.columns import FUNDING_STATUS_GERMAN
 from provisioner.report.status import Status
 
 LANGUAGES = ("de", "en")
@@ -95,6 +96,12 @@ class Text:
     def measure(self, measure: Measure) -> str:
         """A measure's name."""
         return MEASURE_GERMAN[measure] if self.lang == "de" else _MEASURE_EN[measure]
+
+    def funding(self, value: str) -> str:
+        """A funding status ("approved") as the plan's language names it ("bewilligt")."""
+        if not value or self.lang != "de":
+            return value.replace("_", " ")
+        return FUNDING_STATUS_GERMAN[FundingStatus(value)]
 
     def status(self, status: Status) -> str:
         """A status colour's name."""

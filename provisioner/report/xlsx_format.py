@@ -260,7 +260,8 @@ def _measures_sheet(book: Workbook, f: _Formats, report: Report, text: Text) -> 
     rows: list[list[Cell]] = [
         [r.school_id, r.school_name, text.measure(r.measure), r.year, r.quantity,
          r.provisioned, r.verified, _pct(r.percent_done), text["src_" + r.source],
-         r.budget_eur, r.approved_eur, r.spent_eur, r.funding_status, text.status(r.status)]
+         r.budget_eur, r.approved_eur, r.spent_eur, text.funding(r.funding_status),
+         text.status(r.status)]
         for r in report.items
     ]
     last = _table(sheet, 0, headers, rows,

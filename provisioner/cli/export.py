@@ -1,0 +1,72 @@
+"""`provision export`: the committee report in XLSX, PDF, HTML, CSV or JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from provisioner.cli.base import Context, cli, pass_ctx, school_id_type
+from provisioner.errors import ConfigError
+from provisioner.report import FORMATS, Scope, export_report
+from provisioner.report.service import BINARY_FORMATS
+from provisioner.report.text import LANGUAGES, Text
+from provisioner.terminal import to_json
+
+
+def _as_of(value: dt.datetime | None) -> dt.date:
+    return value.date() if value is not None else dt.datetime.now(dt.UTC).date()
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout; xlsx and pdf need a file or a pipe).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="de", show_default=True,
+              help="Language of labels, numbers and dates.")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d", "%d.%m.%Y"]),
+              help="Report as of this day, e.g. the Stichtag 2026-06-30 (default: today).")
+@click.option("--school", "school_ids", type=school_id_type, multiple=True,
+              help="Only this school (id); repeatable.")
+@click.option("--year", type=int, help="Only this plan year.")
+@click.option("--since", help="Show what changed since the export 'last' or of a date "
+                              "(YYYY-MM-DD).")
+@pass_ctx
+def export_cmd(obj: Context, fmt: str, output: Path | None, lang: str,
+               as_of: dt.datetime | None, school_ids: tuple[str, ...], year: int | None,
+               since: str | None) -> None:
+    """Write the committee report: plan against progress, budget, devices, health.
+
+    Every export keeps a snapshot of its figures, so a later one can show what changed
+    (--since last). The status rule (Ampel) is written into the report.
+
+    Example: provision export --format pdf -o ausschuss.pdf --as-of 2026-06-30 --since last
+    """
+    if output is None and fmt in BINARY_FORMATS and sys.stdout.isatty():
+        raise ConfigError(f"{fmt} is a binary format: give a file with -o FILE.{fmt} "
+                          "or pipe the output")
+    scope = Scope(as_of=_as_of(as_of), school_ids=tuple(dict.fromkeys(school_ids)), year=year,
+                  lang=lang)
+    with obj.app.audited(f"export --format {fmt}" + (f" -o {output.name}" if output else "")):
+        outcome = export_report(obj.app.store, scope, fmt, user=obj.app.user, since=since,
+                                output=output)
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(outcome.data)
+        sys.stdout.buffer.flush()
+        return
+    summary = outcome.report.summary
+    if obj.json_output:
+        click.echo(to_json({"file": str(output), "format": fmt, "bytes": len(outcome.data),
+                            "as_of": scope.as_of.isoformat(),
+                            "snapshot_id": outcome.snapshot.snapshot_id,
+                            "summary": summary}), nl=False)
+        return
+    text = Text(lang)
+    click.echo(f"wrote {output} ({fmt}, {len(outcome.data):,} bytes): {summary.schools} "
+               f"schools as of {text.date(scope.as_of)}, {text.percent(summary.percent_done)} "
+               f"done, {text.money(summary.spent_eur)} paid out")
+    click.echo(f"snapshot {outcome.snapshot.snapshot_id} kept for --since")
