@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from enum import Enum
@@ -16,6 +17,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 PLAIN_WIDTH = 200
@@ -65,3 +67,58 @@ def _plain(value: Any) -> Any:
 def to_json(value: Any) -> str:
     """Machine-readable output: dataclasses as objects, money as exact decimal strings."""
     return json.dumps(_plain(value), ensure_ascii=False, indent=2) + "\n"
+
+
+class LiveBoard:
+    """A table redrawn in place on a terminal (stderr), one row per key: live progress.
+
+    Use as a context manager; `update(key, cells)` adds or replaces a row. Only for
+    terminals: callers print plain lines when the output is not one.
+    """
+
+    def __init__(self, headers: Sequence[str], *, title: str | None = None) -> None:
+        from rich.live import Live
+
+        self._headers = list(headers)
+        self._title = title
+        self._rows: dict[str, list[str]] = {}
+        self._live = Live(self._render(), console=Console(stderr=True),
+                          refresh_per_second=4, transient=True)
+
+    def _render(self) -> Table:
+        table = Table(*self._headers, title=self._title, box=box.SIMPLE_HEAD,
+                      title_justify="left")
+        for row in self._rows.values():
+            table.add_row(*row)
+        return table
+
+    def update(self, key: str, cells: Sequence[object]) -> None:
+        """Add or replace the row `key` and redraw."""
+        self._rows[key] = ["" if c is None else str(c) for c in cells]
+        self._live.update(self._render())
+
+    def __enter__(self) -> LiveBoard:
+        self._live.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._live.stop()
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for the block; yields `update(done, total)`.
+
+    Only for a terminal: callers print plain lines (or nothing) otherwise. `update` may
+    be called from another thread (the poller's).
+    """
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

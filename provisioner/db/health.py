@@ -154,7 +154,8 @@ def keep_since(now: str, retention_days: int) -> str:
 
 def previous_samples(db: Database, devices: Sequence[str]) -> dict[str, tuple[str, int | None,
                                                                              dict[str, Any]]]:
-    """The newest sample of each named device: sampled_at, uptime_s, facts summary."""
+    """The newest answered sample (one with an uptime) of each named device: sampled_at,
+    uptime_s, facts summary."""
     found: dict[str, tuple[str, int | None, dict[str, Any]]] = {}
     names = list(devices)
     for start in range(0, len(names), 500):
@@ -162,7 +163,7 @@ def previous_samples(db: Database, devices: Sequence[str]) -> dict[str, tuple[st
         marks = ", ".join("?" for _ in chunk)
         rows = db.conn.execute(
             f"SELECT device, MAX(sampled_at), uptime_s, facts FROM health_samples "
-            f"WHERE device IN ({marks}) AND state NOT IN ('stale') GROUP BY device", chunk)
+            f"WHERE device IN ({marks}) AND uptime_s IS NOT NULL GROUP BY device", chunk)
         for device, at, uptime, facts in rows:
             found[device] = (at, uptime, json.loads(facts or "{}"))
     return found

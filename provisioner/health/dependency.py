@@ -10,7 +10,7 @@ never 60 alerts and never green.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from provisioner.models import Role
@@ -93,11 +93,13 @@ def _dead_reason(school: Sequence[Node]) -> str:
     return ""
 
 
-def analyse(nodes: Sequence[Node]) -> Dependencies:
+def analyse(nodes: Sequence[Node], whole_schools: Set[str] | None = None) -> Dependencies:
     """Find the devices that are unreachable because of their upstream, and the dead sites.
 
     Args:
         nodes: every device of the run (several schools at once is fine).
+        whole_schools: the schools all of whose devices are in `nodes` (None: all are);
+            only these can be dead sites (one silent device polled alone is not a site).
 
     Returns:
         For each silent device with a silent device upstream, that upstream (the highest
@@ -114,6 +116,8 @@ def analyse(nodes: Sequence[Node]) -> Dependencies:
         schools.setdefault(node.school_id, []).append(node)
     dead: dict[str, str] = {}
     for school_id, members in schools.items():
+        if whole_schools is not None and school_id not in whole_schools:
+            continue
         reason = _dead_reason(members)
         if not reason:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from provisioner.errors import ExitStatus
@@ -195,3 +195,19 @@ class HealthReport:
         if states - {HealthState.OK}:
             return ExitStatus.HEALTH_WARNING
         return ExitStatus.OK
+
+    def as_dict(self) -> dict[str, object]:
+        """The report for `--json`: run, counts, exit status, schools, devices."""
+        return {
+            "run_id": self.run_id, "started_at": self.started_at,
+            "finished_at": self.finished_at, "duration_s": self.duration_s,
+            "deadline_s": self.deadline_s, "exit_status": int(self.exit_status),
+            "states": self.states, "dead_sites": self.dead_sites,
+            "schools": [{**asdict(s), "state": s.state.value, "line": s.line(),
+                         "counts": [{**asdict(c), "role": c.role.value} for c in s.counts]}
+                        for s in self.schools],
+            "devices": [{**asdict(d), "role": d.role.value, "state": d.state.value,
+                         "failure": d.failure.value if d.failure else None,
+                         "reasons": list(d.reasons), "reason": d.reason}
+                        for d in self.devices],
+        }

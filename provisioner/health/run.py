@@ -1,0 +1,249 @@
+"""`provision health` as a library call: pick devices, poll, judge, store, report.
+
+One run at a time per database (`health_lock`). Devices come from the database (what
+`provision inventory sync` stored, with their uplinks); how to reach each over SNMP
+from its inventory (`targets`). Polling is one `SnmpBackend.poll` for all devices:
+identity first, then the profile's own request chosen from sysObjectID/sysDescr; a
+device that has not finished when the deadline passes is "stale", never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from provisioner.config import Settings
+from provisioner.db import Store
+from provisioner.db.health import SampleRow
+from provisioner.errors import NotFoundError
+from provisioner.health.facts import DeviceFacts
+from provisioner.health.judge import (
+    StoredSample,
+    apply_dependencies,
+    judge_answered,
+    judge_failed,
+    school_health,
+)
+from provisioner.health.lock import health_lock, lock_path
+from provisioner.health.model import DeviceHealth, HealthReport
+from provisioner.health.targets import PlannedDevice, plan_device, watched_ports
+from provisioner.inventory import load_inventories
+from provisioner.models import ROLE_MEASURE, Device, Role
+from provisioner.results import DeviceResult, FailureKind
+from provisioner.snmp import IDENTITY_REQUEST, PollRequest, SnmpBackend, SnmpData, SnmpTarget
+
+#: Called as devices finish: (finished so far, total).
+ProgressFn = Callable[[int, int], None]
+
+
+class FactsParser(Protocol):
+    """What the run needs of the profiles: the second request, and the parser."""
+
+    def follow_up(self, target: SnmpTarget, identity: SnmpData) -> PollRequest | None:
+        """What to ask a device after its identity (None: nothing more)."""
+        ...
+
+    def parse(self, data: SnmpData, role: Role) -> DeviceFacts:
+        """Everything the device answered, as facts (odd values become anomalies)."""
+        ...
+
+
+@dataclass(frozen=True)
+class HealthOptions:
+    """What to check and how patiently.
+
+    Attributes:
+        school_ids: only these schools (empty: every school with synced devices).
+        device_names: only these devices (empty: every device of those schools).
+        deadline_s: the whole poll's limit; devices unfinished by then are stale.
+        timeout_s: per SNMP request, before a retry.
+        retries: per SNMP request.
+        concurrency: devices in flight at once.
+    """
+
+    school_ids: tuple[str, ...] = ()
+    device_names: tuple[str, ...] = ()
+    deadline_s: float = 300.0
+    timeout_s: float = 2.0
+    retries: int = 1
+    concurrency: int = 64
+
+
+def now_iso() -> str:
+    """UTC now, ISO 8601 seconds, as the database stores times."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def linked_devices(store: Store) -> list[Device]:
+    """Every synced device with its uplink and managed flag from the database."""
+    links = store.health.device_links()
+    default = ("", "", True)
+    return [replace(d, uplink_host=links.get(d.name, default)[0],
+                    uplink_port=links.get(d.name, default)[1],
+                    managed=links.get(d.name, default)[2]) for d in store.devices()]
+
+
+def select_devices(devices: list[Device], options: HealthOptions) -> list[Device]:
+    """The synced devices to check.
+
+    Raises:
+        NotFoundError: a named school has no synced device, a named device is unknown,
+            or nothing is synced at all.
+    """
+    if not devices:
+        raise NotFoundError("no devices are synced; run 'provision inventory sync' first")
+    synced_schools = {d.school_id for d in devices}
+    for school_id in options.school_ids:
+        if school_id not in synced_schools:
+            raise NotFoundError(f"school {school_id} has no synced devices; run "
+                                f"'provision inventory sync --school {school_id}'")
+    if options.school_ids:
+        devices = [d for d in devices if d.school_id in options.school_ids]
+    if options.device_names:
+        known = {d.name for d in devices}
+        unknown = [n for n in options.device_names if n not in known]
+        if unknown:
+            raise NotFoundError(f"unknown device(s) {', '.join(unknown)}: not synced (in the "
+                                "chosen schools); list them with 'provision school show ID'")
+        devices = [d for d in devices if d.name in options.device_names]
+    return devices
+
+
+def _inventory_vars(root: Path, school_ids: Iterable[str]) -> dict[str, dict[str, object]]:
+    found: dict[str, dict[str, object]] = {}
+    if not root.is_dir():
+        raise NotFoundError(f"inventory folder {root} does not exist; pass --inventories DIR")
+    for school_id in school_ids:
+        try:
+            load = load_inventories(root, school_id)
+        except NotFoundError:
+            continue  # its devices each get "not in its inventory" (per-device failure)
+        found.update({d.name: dict(d.vars) for d in load.devices})
+    return found
+
+
+def plan_run(store: Store, settings: Settings, options: HealthOptions) -> list[PlannedDevice]:
+    """Every device of the run with its target, or why it is not polled."""
+    everything = linked_devices(store)
+    devices = select_devices(everything, options)
+    hostvars = _inventory_vars(settings.inventories, sorted({d.school_id for d in devices}))
+    ports = watched_ports(everything)
+    nets = settings.management_nets()
+    return [plan_device(d, hostvars.get(d.name), nets, ports.get(d.name, {}))
+            for d in devices]
+
+
+def poll(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsParser,
+         options: HealthOptions, progress: ProgressFn | None = None,
+         ) -> list[tuple[PlannedDevice, DeviceResult[SnmpData] | None]]:
+    """Poll every pollable device once (identity, then its profile); pairs in input order.
+
+    Devices refused before polling (config failures) pair with None.
+    """
+    pollable = [p for p in planned if p.target is not None]
+    total, done, lock = len(planned), [len(planned) - len(pollable)], threading.Lock()
+
+    def tick(_result: DeviceResult[SnmpData]) -> None:
+        with lock:
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], total)
+
+    if progress is not None:
+        progress(done[0], total)
+    results = backend.poll([p.target for p in pollable if p.target is not None],
+                           IDENTITY_REQUEST, then=parser.follow_up, timeout=options.timeout_s,
+                           retries=options.retries, concurrency=options.concurrency,
+                           deadline=options.deadline_s, progress=tick) if pollable else []
+    by_name = {r.device: r for r in results}
+    return [(p, by_name.get(p.device.name) if p.target is not None else None)
+            for p in planned]
+
+
+def judge_one(planned: PlannedDevice, result: DeviceResult[SnmpData] | None,
+              parser: FactsParser, stored: StoredSample | None, now: str) -> DeviceHealth:
+    """One device's verdict from its poll result (or its config failure)."""
+    if result is None:
+        return judge_failed(planned, FailureKind.CONFIG, planned.problem
+                            or f"{planned.device.name}: not polled")
+    if result.failure is not None or result.data is None:
+        kind = result.failure or FailureKind.PROTOCOL
+        return judge_failed(planned, kind, result.message or "no data", result.elapsed_ms)
+    try:
+        facts = parser.parse(result.data, planned.device.role)
+    except Exception as exc:  # one device's odd answer must not stop the run
+        return judge_failed(planned, FailureKind.PROTOCOL,
+                            f"{planned.device.name}: answer could not be parsed "
+                            f"({type(exc).__name__}: {exc})", result.elapsed_ms)
+    return judge_answered(planned, facts, result.elapsed_ms, stored, now)
+
+
+def _planned_quantities(store: Store, school_id: str) -> dict[Role, int]:
+    totals: dict[Role, int] = {}
+    measures = {measure: role for role, measure in ROLE_MEASURE.items()}
+    for item in store.plan_items(school_id=school_id):
+        role = measures.get(item.measure)
+        if role is not None and item.quantity is not None:
+            totals[role] = totals.get(role, 0) + item.quantity
+    return totals
+
+
+def _whole_schools(options: HealthOptions) -> set[str] | None:
+    # A dead site needs every device of the school polled; --device picks only some.
+    return None if not options.device_names else set()
+
+
+def _report(store: Store, planned: Sequence[PlannedDevice],
+            pairs: Sequence[tuple[PlannedDevice, DeviceResult[SnmpData] | None]],
+            parser: FactsParser, options: HealthOptions, now: str,
+            ) -> tuple[list[DeviceHealth], list[Any]]:
+    previous = store.health.previous([p.device.name for p in planned])
+    judged = [judge_one(p, r, parser, previous.get(p.device.name), now) for p, r in pairs]
+    judged, deps = apply_dependencies(judged, _whole_schools(options))
+    schools = []
+    for school_id in sorted({d.school_id for d in judged}):
+        members = [d for d in judged if d.school_id == school_id]
+        schools.append(school_health(school_id, members, deps.dead_sites.get(school_id, ""),
+                                     _planned_quantities(store, school_id)))
+    return judged, schools
+
+
+def _sample(d: DeviceHealth) -> SampleRow:
+    return SampleRow(d.device, d.school_id, d.role.value, d.state.value, d.reason,
+                     d.failure.value if d.failure else "", d.uptime_s, d.rtt_ms, d.summary)
+
+
+def run_health(store: Store, settings: Settings, backend: SnmpBackend, parser: FactsParser,
+               *, user: str, options: HealthOptions,
+               progress: ProgressFn | None = None) -> HealthReport:
+    """Check the chosen devices once, store the samples, prune old ones, report.
+
+    Raises:
+        AlreadyRunningError: another health check on this database is running.
+        NotFoundError: unknown school or device, nothing synced, no inventory folder.
+        ConfigError, DatabaseError: settings or database problems (nothing polled).
+    """
+    started_at, clock = now_iso(), time.monotonic()
+    with health_lock(lock_path(settings.db), started_at):
+        planned = plan_run(store, settings, options)
+        scope = " ".join([*options.school_ids, *options.device_names]) or "all"
+        run_id = store.health.begin_run(started_at, user, scope, options.deadline_s)
+        try:
+            pairs = poll(planned, backend, parser, options, progress)
+            devices, schools = _report(store, planned, pairs, parser, options, now_iso())
+        except BaseException:
+            store.health.fail_run(run_id, now_iso(), "interrupted")
+            raise
+        finished_at, duration = now_iso(), round(time.monotonic() - clock, 3)
+        report = HealthReport(run_id, started_at, finished_at, duration, options.deadline_s,
+                              devices, schools)
+        store.health.finish_run(run_id, finished_at=finished_at, duration_s=duration,
+                                samples=[_sample(d) for d in devices],
+                                dead_sites=report.dead_sites, exit_status=report.exit_status,
+                                retention_days=settings.health_retention_days)
+    return report

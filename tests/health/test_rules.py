@@ -1,0 +1,172 @@
+"""The health rules, one by one, on hand-made facts (no network)."""
+
+from __future__ import annotations
+
+from provisioner.health.facts import (
+    AccessPointFacts,
+    PoeFacts,
+    ProcessCheck,
+    RadioFacts,
+    ServerFacts,
+    StorageFacts,
+    WlanFacts,
+)
+from provisioner.health.model import HealthState
+from provisioner.health.rules import (
+    UPTIME_WRAP_S,
+    Previous,
+    RuleInput,
+    evaluate,
+    find_port,
+    identity,
+    odd_data,
+    poe,
+    port_errors,
+    ports,
+    processes,
+    radios,
+    reboot,
+    storage,
+)
+from provisioner.models import Role
+from tests.health.factories import facts, iface
+
+
+def item(**kwargs: object) -> RuleInput:
+    base: dict[str, object] = {"device": "100001-sw01", "role": Role.SWITCH, "facts": facts()}
+    base.update(kwargs)
+    return RuleInput(**base)  # type: ignore[arg-type]
+
+
+def states(findings: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(f.state.value, f.reason) for f in findings]
+
+
+def test_reboot_when_uptime_is_lower_than_last_time() -> None:
+    found = reboot(item(facts=facts(uptime_s=120.5), previous=Previous(86_400.0, 3600.0)))
+    assert states(found) == [("warning", "rebooted: uptime 120 s, was 86400 s 3600 s ago")]
+
+
+def test_no_reboot_when_uptime_grew_or_nothing_to_compare() -> None:
+    assert reboot(item(facts=facts(uptime_s=90_000.0), previous=Previous(86_400.0, 3600.0))) == []
+    assert reboot(item(facts=facts(uptime_s=10.0))) == []
+    assert reboot(item(facts=facts(uptime_s=None), previous=Previous(86_400.0, 60.0))) == []
+
+
+def test_a_sysuptime_wrap_is_not_a_reboot() -> None:
+    before = UPTIME_WRAP_S - 100  # 100 s before the 32-bit TimeTicks wrap
+    assert reboot(item(facts=facts(uptime_s=3500.0), previous=Previous(before, 3600.0))) == []
+
+
+def test_sysname_mismatch_ignores_case_and_domain() -> None:
+    assert identity(item(facts=facts(sys_name="100001-SW01.schule.local"),
+                         expected_name="100001-sw01")) == []
+    found = identity(item(facts=facts(sys_name="switch-17"), expected_name="100001-sw01"))
+    assert states(found) == [("warning", "sysName is 'switch-17', inventory says '100001-sw01'")]
+
+
+def test_syslocation_is_checked_only_when_the_inventory_names_one() -> None:
+    assert identity(item(facts=facts(sys_location="Keller"))) == []
+    found = identity(item(facts=facts(sys_location="Keller"), expected_location="Raum 104"))
+    assert states(found) == [("warning", "sysLocation is 'Keller', inventory says 'Raum 104'")]
+
+
+def test_port_names_match_their_abbreviations() -> None:
+    table = (iface("GigabitEthernet1/0/5"), iface("GigabitEthernet1/0/15"), iface("Vlan1"))
+    assert find_port(table, "Gi1/0/5") is table[0]
+    assert find_port(table, "gigabitethernet1/0/15") is table[1]
+    assert find_port(table, "Gi1/0/7") is None
+    assert find_port(table, "Te1/0/5") is None
+
+
+def test_uplink_down_is_critical_ap_port_down_a_warning() -> None:
+    table = (iface("Gi1/0/1", oper="down"), iface("Gi1/0/5", oper="down"), iface("Gi1/0/6"))
+    watched = {"Gi1/0/1": ("100001-sw02", Role.SWITCH), "Gi1/0/5": ("100001-ap01",
+                                                                     Role.ACCESS_POINT),
+               "Gi1/0/6": ("100001-ap02", Role.ACCESS_POINT)}
+    found = ports(item(facts=facts(interfaces=table), ports=watched))
+    assert states(found) == [("critical", "port Gi1/0/1 to 100001-sw02 is down"),
+                             ("warning", "port Gi1/0/5 to 100001-ap01 is down")]
+
+
+def test_missing_and_disabled_ports_are_reported() -> None:
+    table = (iface("Gi1/0/2", admin="down", oper="down"),)
+    watched = {"Gi1/0/2": ("100001-ap03", Role.ACCESS_POINT),
+               "Gi1/0/9": ("100001-ap04", Role.ACCESS_POINT)}
+    found = ports(item(facts=facts(interfaces=table), ports=watched))
+    assert states(found) == [
+        ("warning", "port Gi1/0/2 to 100001-ap03 is administratively down"),
+        ("warning", "port Gi1/0/9 (to 100001-ap04) not found in the ifTable"),
+    ]
+
+
+def test_rising_error_counters_warn_then_turn_critical() -> None:
+    watched = {"Gi1/0/1": ("100001-sw02", Role.SWITCH), "Gi1/0/2": ("100001-ap01",
+                                                                     Role.ACCESS_POINT)}
+    table = (iface("Gi1/0/1", errors=1500), iface("Gi1/0/2", errors=12))
+    before = Previous(100.0, 3600.0, {"Gi1/0/1": 100, "Gi1/0/2": 10})
+    found = port_errors(item(facts=facts(interfaces=table), ports=watched, previous=before))
+    assert states(found) == [
+        ("critical", "port Gi1/0/1 to 100001-sw02: 1400 new errors since the last run"),
+        ("warning", "port Gi1/0/2 to 100001-ap01: 2 new errors since the last run"),
+    ]
+
+
+def test_error_counters_lower_than_before_are_a_reset_not_a_rise() -> None:
+    watched = {"Gi1/0/1": ("100001-sw02", Role.SWITCH)}
+    before = Previous(100.0, 3600.0, {"Gi1/0/1": 5000})
+    table = (iface("Gi1/0/1", errors=3),)
+    assert port_errors(item(facts=facts(interfaces=table), ports=watched, previous=before)) == []
+
+
+def test_poe_budget_and_faulty_pse() -> None:
+    found = poe(item(facts=facts(poe=(PoeFacts(1, 370, "on", 350), PoeFacts(2, 370, "on", 100),
+                                      PoeFacts(3, 740, "faulty", 0)))))
+    assert states(found) == [("warning", "PoE group 1 uses 95 % of its 370 W budget"),
+                             ("critical", "PoE group 3 is faulty")]
+
+
+def test_storage_thresholds_on_disks_only() -> None:
+    gib = 2**30
+    server = ServerFacts(storage=(
+        StorageFacts(1, "Physical memory", "ram", 8 * gib, 8 * gib),
+        StorageFacts(31, "/", "fixedDisk", 100 * gib, 91 * gib),
+        StorageFacts(32, "/srv", "fixedDisk", 100 * gib, 97 * gib),
+        StorageFacts(33, "/boot", "fixedDisk", 100 * gib, 50 * gib),
+        StorageFacts(34, "/mnt/odd", "fixedDisk", 0, 0),
+    ))
+    found = storage(item(role=Role.SERVER, facts=facts(server=server)))
+    assert states(found) == [("warning", "/ is 91 % full"), ("critical", "/srv is 97 % full")]
+
+
+def test_a_failing_proc_check_is_critical() -> None:
+    server = ServerFacts(processes=(ProcessCheck("sshd", 1, 1, 0),
+                                    ProcessCheck("iserv-web", 0, 1, 0, True,
+                                                 "No iserv-web process running")))
+    found = processes(item(role=Role.SERVER, facts=facts(server=server)))
+    assert states(found) == [("critical", "service iserv-web not running as configured "
+                                          "(No iserv-web process running)")]
+
+
+def test_radio_down_is_critical_and_an_ap_down_a_warning() -> None:
+    wlan = WlanFacts(aps=(AccessPointFacts("1", "ap-r104", "down"),
+                          AccessPointFacts("2", "ap-r105", "up", 7)),
+                     radios=(RadioFacts("ap-r105", "1", "down"), RadioFacts("ap-r105", "2", "up")))
+    found = radios(item(role=Role.ACCESS_POINT, facts=facts(wlan=wlan)))
+    assert states(found) == [("critical", "radio 1 of ap-r105 is down"),
+                             ("warning", "AP ap-r104 is down (as its controller reports)")]
+
+
+def test_odd_data_is_named_and_capped() -> None:
+    odd = tuple(f"1.3.6.1.2.1.2.2.1.{n}.1: not a number" for n in range(5))
+    found = odd_data(item(facts=facts(anomalies=odd)))
+    assert [f.reason for f in found] == [f"odd data: {odd[0]}", f"odd data: {odd[1]}",
+                                         f"odd data: {odd[2]}", "odd data: 2 more"]
+    assert {f.state for f in found} == {HealthState.WARNING}
+
+
+def test_evaluate_orders_the_worst_first_and_is_empty_when_all_is_well() -> None:
+    assert evaluate(item(facts=facts(sys_name="100001-sw01"), expected_name="100001-sw01")) == []
+    server = ServerFacts(processes=(ProcessCheck("cron", 0, 1, 0, True),))
+    found = evaluate(item(facts=facts(sys_name="x", server=server), expected_name="y"))
+    assert [f.state for f in found] == [HealthState.CRITICAL, HealthState.WARNING]
