@@ -113,16 +113,17 @@ class _HostReader:
         place = written_as(value, key)
         if place is not None and place[1] == str(value):
             return place[1]  # `room: 12` is the number 12 and reads back as "12"
+        kind = "boolean" if isinstance(value, bool) else "number"
         if place is None:
             self.warnings.append(Problem(self.host.source, (
-                f"host {self.host.name!r}: {key} is the {type(value).__name__} {value!r}, "
-                "not text; quote it in the inventory")))
+                f"host {self.host.name!r}: {key} is the {kind} {value}, not text; quote it "
+                "in the inventory")))
             return str(value)
         file, written = place
         self.warnings.append(Problem(file, (
-            f"host {self.host.name!r}: {key} {written} is read by YAML as the "
-            f"{type(value).__name__} {value!r}; quote it ('{written}') so Ansible keeps the "
-            f"text; stored as {written!r}")))
+            f"host {self.host.name!r}: {key} {written} is read by Ansible as the {kind} "
+            f"{value}; quote it ('{written}') so Ansible keeps the text; stored as "
+            f"{written!r}")))
         return written
 
     def role(self) -> Role | None:
@@ -204,7 +205,8 @@ def load_school(school_dir: Path) -> InventoryLoad:
     read = read_inventory(school_dir)
     result = InventoryLoad(schools=[school_id], problems=list(read.unparsed),
                            warnings=list(read.warnings))
-    for host in read.hosts:
+    # Ansible's own host order is not stable from run to run: by name, as the CLI shows it.
+    for host in sorted(read.hosts, key=lambda h: h.name):
         reader = _HostReader(school_id, host)
         device = reader.device()
         result.seen.append((school_id, host.name))

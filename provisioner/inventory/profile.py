@@ -62,6 +62,8 @@ _PORT_LAYOUT: tuple[tuple[str, int, int], ...] = (
 CENTRAL_NTP = ("10.0.0.123",)
 CENTRAL_DNS = ("10.0.0.53",)
 CENTRAL_RADIUS = ("10.0.0.18",)
+# Who answers for the devices (SNMP sysContact): the Schulträger's school IT desk.
+CONTACT = "Schul-IT des Schultraegers <schul-it@schultraeger.invalid>"
 
 
 def school_supernet(school_no: int) -> ipaddress.IPv4Network:
@@ -117,8 +119,8 @@ def network_profile(
         `{"school_network": {...}}`: supernet, vlans (id, name, zone, subnet, gateway,
         dhcp start/end for client VLANs), ssids (name, vlan, security), port_profiles
         (name, mode access+vlan or trunk+native_vlan+vlans), access_ports (profile,
-        first, last port number), management/administration VLAN ids, domain and the
-        central ntp/dns/radius server addresses.
+        first, last port number), management/administration VLAN ids, domain,
+        contact (sysContact) and the central ntp/dns/radius server addresses.
 
     Raises:
         ValueError: `school_no` is outside 1-255.
@@ -138,6 +140,7 @@ def network_profile(
         "school_network": {
             "supernet": str(net),
             "domain": f"schule{octet}.intern",
+            "contact": CONTACT,
             "vlans": vlans,
             "ssids": ssids,
             "management_vlan": 99,

@@ -35,10 +35,10 @@ def _link_problems(devices: Sequence[Device], seen: Collection[str],
                 f"host {device.name!r} has uplink {upstream!r}, which is not a host of school "
                 f"{device.school_id}'s inventory; name the switch it hangs off")))
         elif target is not None and target.role is not Role.SWITCH:
+            kind = "an access point" if target.role is Role.ACCESS_POINT else "a server"
             problems.append(Problem(where(device), (
-                f"host {device.name!r} has uplink {upstream!r}, which is a "
-                f"{target.role.value.replace('_', ' ')}, not a switch; name the switch "
-                "port it hangs off")))
+                f"host {device.name!r} has uplink {upstream!r}, which is {kind}, not a "
+                "switch; name the switch it hangs off")))
     return problems
 
 
