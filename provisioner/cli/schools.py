@@ -6,7 +6,9 @@ import click
 
 from provisioner import overview
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.provision import provision_command
 from provisioner.models import Role
+from provisioner.provision import engine
 from provisioner.terminal import eur, to_json
 
 
@@ -29,9 +31,50 @@ def schools_cmd(obj: Context) -> None:
                "APs"], rows, right=[3, 4, 5, 6, 7, 8])
 
 
-@cli.group()
-def school() -> None:
-    """One school: its plan, devices, runs and health."""
+@cli.group(invoke_without_command=True)
+@click.option("--id", "school_ids", multiple=True, type=school_id_type,
+              help="Provision this school (repeat for several, run side by side).")
+@click.option("--check", is_flag=True, help="Ansible check mode with diff: change nothing.")
+@click.option("--limit", "limit", help="Only these hosts or groups (comma-separated).")
+@click.option("--tags", help="Only tasks with these tags (comma-separated).")
+@click.option("--resume", is_flag=True,
+              help="Only the hosts that failed or did not finish in the school's last run.")
+@click.option("--batch", type=click.IntRange(1), help="Switches and APs in waves of N "
+                                                      "(servers first).")
+@click.option("--max-fail-percent", type=click.IntRange(0, 100),
+              help="Start no further wave once more than P% of the hosts failed.")
+@click.option("--forks", type=click.IntRange(1, 500), default=25, show_default=True,
+              help="Hosts worked on in parallel (and schools side by side).")
+@click.option("--yes", is_flag=True, help="Do not ask (required when stdin is not a terminal).")
+@json_option
+@click.pass_context
+def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: str | None,
+           tags: str | None, resume: bool, batch: int | None, max_fail_percent: int | None,
+           forks: int, yes: bool) -> None:
+    """One school: provision it with --id (see 'school show' for its plan and devices).
+
+    Preflight (addresses, SSH host keys, credentials, SNMP), the site playbook through
+    Ansible, then a read-back verification. Exit status: 0 all verified, 7 some hosts
+    failed, 8 preflight blocked every host, 3 bad input, 9 the school is already
+    being provisioned.
+
+    Example: provision school --id 100001 --yes
+    """
+    if ctx.invoked_subcommand is not None:
+        if school_ids:
+            raise click.UsageError("--id provisions; it cannot be combined with a subcommand")
+        return
+    if not school_ids:
+        raise click.UsageError("give --id SCHOOL to provision, or a subcommand such as "
+                               "'school show SCHOOL'")
+    options = engine.Options(
+        check=check, limit=_split(limit), tags=_split(tags), resume=resume, batch=batch,
+        max_fail_percent=max_fail_percent, forks=forks)
+    provision_command(ctx.find_object(Context), list(dict.fromkeys(school_ids)), options, yes)
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
 @school.command("show")

@@ -64,6 +64,11 @@ class RunLog:
                     "status IN ('pending', 'running')", (run_id,),
                 )
 
+    def set_artifacts(self, run_id: int, folder: str) -> None:
+        """Record where the run keeps its ansible-runner artifacts."""
+        with self._db.atomic():
+            self._db.conn.execute("UPDATE runs SET artifacts = ? WHERE id = ?", (folder, run_id))
+
     def save_hosts(self, run_id: int, hosts: Sequence[HostRun]) -> None:
         """Insert or replace the given hosts' results of a run."""
         columns = ", ".join(_HOST_COLUMNS)

@@ -58,7 +58,7 @@ Preflight = AggregatedResult[HostCheck]
 def is_managed(device: Device) -> bool:
     """Whether the tool manages the device over SSH (inventory `managed: false` says not)."""
     value = device.vars.get("managed", True)
-    return str(value).strip().lower() not in ("false", "no", "0", "off")
+    return device.managed and str(value).strip().lower() not in ("false", "no", "0", "off")
 
 
 def check_addresses(devices: Sequence[Device], networks: Sequence[str], source: str) -> None:

@@ -1,0 +1,243 @@
+"""`provision school --id N`, `provision runs`, `provision run show`, `provision trust`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import click
+
+from provisioner.cli.base import Context, cli, fail, json_option, pass_ctx
+from provisioner.devices.ssh import fetch_host_key, pin_host_key
+from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
+from provisioner.inventory import load_inventories
+from provisioner.models import Device, HostRun, Role
+from provisioner.provision import engine
+from provisioner.provision.locks import Cancellation
+from provisioner.provision.preflight import known_hosts_file, pinned_keys, school_known_hosts
+from provisioner.terminal import LiveBoard, to_json
+
+RECAP_HEADERS = ["host", "role", "status", "ok", "changed", "unreach", "failed", "skipped", "ms"]
+
+
+def recap_rows(hosts: Sequence[HostRun]) -> list[list[object]]:
+    """The recap table's rows (messages are listed below it: they are long)."""
+    return [[h.host, h.role, h.status, h.ok, h.changed, h.unreachable, h.failed, h.skipped,
+             f"{h.duration_ms:.0f}"] for h in hosts]
+
+
+def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
+    """The recap table, then per host its failed task and message, and warnings."""
+    obj.table(RECAP_HEADERS, recap_rows(hosts), right=[3, 4, 5, 6, 7, 8], title=title)
+    for h in hosts:
+        task = f"task {h.failed_task!r}: " if h.failed_task else ""
+        if h.message and h.status != "verified":
+            click.echo(f"  {h.host} {h.status}: {task}{h.message}")
+        if h.warnings:
+            click.echo(f"  {h.host} warning: {h.warnings}")
+
+
+def _confirm(obj: Context, plans: dict[str, list[Device]], check: bool, yes: bool) -> None:
+    for school_id, devices in plans.items():
+        groups = [f"{role.group}: {', '.join(d.name for d in devices if d.role is role)}"
+                  for role in Role if any(d.role is role for d in devices)]
+        mode = " (check mode: nothing changes)" if check else ""
+        click.echo(f"school {school_id}{mode}: " + "; ".join(groups or ["no hosts"]), err=True)
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError("stdin is not a terminal: add --yes to provision without asking")
+    if not click.confirm("Provision these hosts?", err=True):
+        raise click.exceptions.Exit(int(ExitStatus.OK))
+
+
+class _Reporter:
+    """Progress for people: a live table on a terminal, plain lines otherwise (stderr)."""
+
+    def __init__(self, board: LiveBoard | None) -> None:
+        self._board = board
+        self._lock = threading.Lock()
+
+    def __call__(self, event: engine.Progress) -> None:
+        with self._lock:
+            if self._board is not None and event.host:
+                self._board.update(f"{event.school_id} {event.host}", [
+                    event.school_id, event.host, event.phase, event.task or event.message,
+                    event.ok, event.changed, event.failed + event.unreachable])
+            elif self._board is None and (event.phase != "play" or not event.host
+                                          or event.failed or event.unreachable):
+                self._plain(event)
+
+    @staticmethod
+    def _plain(event: engine.Progress) -> None:
+        failed = event.phase == "play" and event.host
+        text = f"failed in task {event.task!r}" if failed else event.message
+        who = f" {event.host}" if event.host else ""
+        click.echo(f"[{event.school_id}]{who} {event.phase}: {text}", err=True)
+
+
+def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> int:
+    errors = [r for r in results if isinstance(r, ProvisionerError)]
+    if errors:
+        return int(errors[0].exit_status)
+    statuses = {r.status for r in results if isinstance(r, engine.SchoolResult)}
+    for status, code in (("interrupted", 130), ("blocked", ExitStatus.PREFLIGHT_BLOCKED),
+                         ("failed", ExitStatus.DEVICES_FAILED)):
+        if status in statuses:
+            return int(code)
+    return int(ExitStatus.OK)
+
+
+def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
+    if obj.json_output:
+        click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult)
+                            else {"error": str(r), "exit_status": int(r.exit_status)}
+                            for r in results]), nl=False)
+        return
+    for result in results:
+        if isinstance(result, ProvisionerError):
+            click.echo(f"Error: {result}", err=True)
+            continue
+        for run_id in result.reaped:
+            click.echo(f"run {run_id} of school {result.school_id} had died (its process is "
+                       "gone): marked interrupted", err=True)
+        if result.hosts:
+            show_recap(obj, result.hosts,
+                       f"school {result.school_id}, run {result.run_id}: {result.status}")
+        click.echo(f"school {result.school_id}: {result.status} ({result.detail})")
+
+
+def provision_command(obj: Context | None, school_ids: Sequence[str], options: engine.Options,
+                      yes: bool) -> None:
+    """Run `provision school --id ...` (called by the `school` group)."""
+    if obj is None:
+        raise click.UsageError("provision school --id needs the provision command's context")
+    app = obj.app
+    try:
+        plans = {s: engine.plan_school(app.settings, app.store, s, options) for s in school_ids}
+    except ProvisionerError as exc:
+        fail(exc)
+    _confirm(obj, plans, options.check, yes)
+    cancel = Cancellation()
+    live = sys.stderr.isatty() and not obj.json_output
+    board = LiveBoard(["school", "host", "phase", "task", "ok", "changed", "failed"]) \
+        if live else None
+    command = f"school --id {' --id '.join(school_ids)}" + (" --check" if options.check else "")
+    with app.audited(command), cancel.signals():
+        if board is not None:
+            with board:
+                results = engine.provision_schools(
+                    app.settings, school_ids, options, user=app.user, snmp=app.snmp,
+                    progress=_Reporter(board), cancel=cancel)
+        else:
+            results = engine.provision_schools(
+                app.settings, school_ids, options, user=app.user, snmp=app.snmp,
+                progress=_Reporter(None), cancel=cancel)
+    _render(obj, results)
+    status = _exit_status(results)
+    if status:
+        raise click.exceptions.Exit(status)
+
+
+@cli.command("runs")
+@click.option("--school", "school_id", help="Only this school's runs.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True,
+              help="How many runs, newest first.")
+@json_option
+@pass_ctx
+def runs_cmd(obj: Context, school_id: str | None, limit: int) -> None:
+    """List provisioning runs, newest first: who, when, school, status.
+
+    Example: provision runs --school 100001 --limit 5
+    """
+    runs = obj.app.store.runs.list(school_id=school_id, kind="provision", limit=limit)
+    if obj.json_output:
+        click.echo(to_json(runs), nl=False)
+        return
+    obj.table(["run", "school", "started", "finished", "status", "by"],
+              [[r.run_id, r.school_id, r.started_at, r.finished_at or "", r.status, r.started_by]
+               for r in runs], right=[0])
+
+
+@cli.group("run")
+def run_group() -> None:
+    """One provisioning run in detail."""
+
+
+@run_group.command("show")
+@click.argument("run_id", type=int)
+@json_option
+@pass_ctx
+def run_show_cmd(obj: Context, run_id: int) -> None:
+    """Show one run: who, when, arguments, playbook commit, per-host recap and failures.
+
+    Example: provision run show 12
+    """
+    record = obj.app.store.runs.get(run_id)
+    if obj.json_output:
+        click.echo(to_json(record), nl=False)
+        return
+    s = record.summary
+    click.echo(f"run {s.run_id}: school {s.school_id}, {s.status}")
+    click.echo(f"by {s.started_by}, {s.started_at} - {s.finished_at or 'not finished'}")
+    click.echo("arguments: " + ", ".join(f"{k}={v}" for k, v in sorted(record.arguments.items())
+                                         if v not in (None, False, [])))
+    click.echo(f"playbook commit: {record.playbook_commit or 'unknown (not a git checkout)'}")
+    click.echo(f"artifacts: {record.artifacts}")
+    if record.detail:
+        click.echo(f"detail: {record.detail}")
+    show_recap(obj, record.hosts, "hosts")
+
+
+def _find_device(obj: Context, host: str) -> tuple[Device, list[Device]]:
+    loaded = load_inventories(obj.app.settings.inventories)
+    for device in loaded.devices:
+        if host in (device.name, device.address):
+            school = [d for d in loaded.devices if d.school_id == device.school_id]
+            return device, school
+    raise NotFoundError(f"host {host!r} is in no inventory under "
+                        f"{obj.app.settings.inventories}; give its inventory name or address "
+                        "(and --inventories DIR)")
+
+
+@cli.command("trust")
+@click.argument("host")
+@click.option("--fingerprint", help="Pin only if the presented key has this SHA256:... "
+                                    "fingerprint (checked out of band).")
+@click.option("--yes", is_flag=True, help="Pin without asking (needs --fingerprint when "
+                                          "stdin is not a terminal).")
+@pass_ctx
+def trust_cmd(obj: Context, host: str, fingerprint: str | None, yes: bool) -> None:
+    """Show the SSH host key a device presents and pin it (replacing an older pin).
+
+    Example: provision trust 100001-srv01 --fingerprint SHA256:abc...
+    """
+    device, school = _find_device(obj, host)
+    from provisioner.provision.preflight import check_addresses
+
+    check_addresses([device], obj.app.settings.management_networks, device.name)
+    known_hosts = known_hosts_file(device, school_known_hosts(school))
+    port = int(str(device.vars.get("ansible_port") or 22))
+    pinned = pinned_keys(known_hosts, device.address, port)
+    presented = fetch_host_key(device.address, port,
+                               key_types=[k.key_type for k in pinned] or None)
+    click.echo(f"{device.name} ({device.address}) presents {presented.key_type} "
+               f"{presented.fingerprint}")
+    click.echo("pinned: " + (", ".join(k.fingerprint for k in pinned) or "nothing"))
+    if presented.fingerprint in {k.fingerprint for k in pinned}:
+        click.echo("already trusted: nothing to do")
+        return
+    if fingerprint is not None and fingerprint != presented.fingerprint:
+        raise ConfigError(f"{device.name} presents {presented.fingerprint}, not {fingerprint}: "
+                          "not pinned. Verify the key on the device's console")
+    if fingerprint is None and not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("stdin is not a terminal: pass --fingerprint SHA256:... "
+                                   "(or --yes to trust whatever is presented)")
+        if not click.confirm(f"Pin {presented.fingerprint} for {device.name}?"):
+            raise click.exceptions.Exit(int(ExitStatus.OK))
+    with obj.app.audited(f"trust {device.name} {presented.fingerprint}"):
+        pin_host_key(known_hosts, device.address, presented, port=port)
+    click.echo(f"pinned {presented.fingerprint} for {device.address} in {known_hosts}")
