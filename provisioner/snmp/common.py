@@ -1,0 +1,155 @@
+"""What every SNMP backend shares: value conversion, column walks, failure kinds.
+
+Backends differ in how they send PDUs; they must not differ in what a poll gives.
+So the conversion of wire values into `SnmpValue`, the bookkeeping of walking many
+table columns at once with GETBULK, and the mapping of error texts to `FailureKind`
+live here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from provisioner.results import FailureKind
+from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpValue
+
+#: Error texts (pysnmp error indications, net-snmp messages) -> failure kind.
+#: SNMPv3 wrong passphrases show as digest/decryption errors or an unknown user.
+_AUTH_WORDS = ("wrongdigest", "wrong digest", "authentication failure", "unknownusername",
+               "unknown user name", "decryption", "unknownsecuritylevel",
+               "unsupported security level", "notintimewindow", "authorization")
+_TIMEOUT_WORDS = ("timeout", "no response", "requesttimedout", "timed out")
+_UNREACHABLE_WORDS = ("invalid address", "name or service not known", "no route",
+                      "unreachable", "connection refused", "cannot resolve", "nodename nor",
+                      "temporary failure in name resolution", "address family")
+
+
+def classify(message: str) -> FailureKind:
+    """The failure kind an SNMP error text stands for (PROTOCOL when nothing fits)."""
+    text = message.lower()
+    if any(word in text for word in _AUTH_WORDS):
+        return FailureKind.AUTH
+    if any(word in text for word in _TIMEOUT_WORDS):
+        return FailureKind.TIMEOUT
+    if any(word in text for word in _UNREACHABLE_WORDS):
+        return FailureKind.UNREACHABLE
+    return FailureKind.PROTOCOL
+
+
+def failure_message(kind: FailureKind, detail: str, timeout: float, v3: bool) -> str:
+    """One line for people: what happened and what to check."""
+    if kind is FailureKind.TIMEOUT:
+        hint = "; check address, port, ACL" + (" and the SNMPv3 privacy passphrase"
+                                               if v3 else " and community")
+        return f"no answer within {timeout:g} s and its retries{hint}"
+    if kind is FailureKind.AUTH:
+        return (f"SNMPv3 credentials rejected ({detail}); check user name and "
+                "passphrases against the device")
+    if kind is FailureKind.UNREACHABLE:
+        return f"cannot reach the address ({detail}); check the inventory's address"
+    return detail
+
+
+def octets_to_value(raw: bytes) -> tuple[str, Marker | None]:
+    """An OCTET STRING as text when it is printable UTF-8, else as hex digits.
+
+    Trailing NUL bytes (C strings some agents send) are dropped before the check.
+    """
+    stripped = raw.rstrip(b"\x00") if raw.rstrip(b"\x00") else raw
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.hex(), Marker.HEX
+    if all(ch.isprintable() or ch in "\t\r\n" for ch in text):
+        return text, None
+    return raw.hex(), Marker.HEX
+
+
+def oid_in(oid: str, base: str) -> bool:
+    """`oid` lies under `base` (strictly inside the subtree)."""
+    return oid.startswith(base + ".")
+
+
+@dataclass
+class ColumnWalk:
+    """The state of walking several columns (or subtrees) at once with GETBULK.
+
+    Each round asks for the successors of every unfinished column's last OID; a
+    column is finished when an answer leaves its subtree, the agent's view ends, or
+    it reaches `max_rows` (then noted as truncated).
+    """
+
+    request: PollRequest
+    last: dict[str, str] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for base in self.request.walks:
+            self.last[base] = base
+
+    def pending(self) -> list[str]:
+        """The unfinished columns, in request order."""
+        return [b for b in self.request.walks if b not in self.done]
+
+    def next_oids(self) -> list[str]:
+        """The OIDs to put into the next GETBULK (one per unfinished column)."""
+        return [self.last[b] for b in self.pending()]
+
+    def feed(self, columns: Sequence[str], rows: Iterable[tuple[str, SnmpValue, Marker | None]],
+             data: SnmpData) -> None:
+        """Take one GETBULK answer; `rows` are (oid, value, marker) in wire order.
+
+        The answer interleaves the columns: varbind i belongs to columns[i % n].
+        """
+        width = len(columns)
+        progressed: set[str] = set()
+        for position, (oid, value, marker) in enumerate(rows):
+            base = columns[position % width]
+            if base in self.done:
+                continue
+            if marker is Marker.END_OF_MIB_VIEW or not oid_in(oid, base) or \
+                    _not_after(oid, self.last[base]):
+                self.done.add(base)
+                continue
+            table = data.tables.setdefault(base, {})
+            table[oid[len(base) + 1:]] = value
+            if marker is not None:
+                data.markers[oid] = marker
+            self.last[base] = oid
+            progressed.add(base)
+            if len(table) >= self.request.max_rows:
+                data.truncated[base] = self.request.max_rows
+                self.done.add(base)
+        for base in columns:  # an answer that gave a column nothing new ends it
+            if base not in progressed:
+                self.done.add(base)
+        for base in self.request.walks:
+            data.tables.setdefault(base, {})
+
+
+def _key(oid: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in oid.split(".") if part)
+
+
+def _not_after(oid: str, last: str) -> bool:
+    # An agent that answers an OID not after the one asked would loop us forever.
+    return _key(oid) <= _key(last)
+
+
+def noted(data: SnmpData, oid: str, value: SnmpValue, marker: Marker | None) -> None:
+    """Store one GET answer (value and marker) into `data.scalars`."""
+    data.scalars[oid] = value
+    if marker is not None:
+        data.markers[oid] = marker
+
+
+def resolve_request(request: PollRequest | object, target: object) -> PollRequest:
+    """The request for one target: `request` itself, or what calling it gives."""
+    if isinstance(request, PollRequest):
+        return request
+    chosen = request(target)  # type: ignore[operator]
+    if not isinstance(chosen, PollRequest):
+        raise TypeError(f"the request function gave {type(chosen).__name__}, "
+                        "not a PollRequest")
+    return chosen
