@@ -10,6 +10,7 @@ report must not reach the network.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 
 import pygal
@@ -18,6 +19,10 @@ from pygal.style import Style
 from provisioner.report.model import Report, year_quantities
 from provisioner.report.status import Status
 from provisioner.report.text import Text
+
+# pygal puts an import hook (for its map plugins) on sys.meta_path that only knows
+# the old find_module protocol: every later import then warns. We use no plugins.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 # Up to this many schools get a bar each; more are shown as a distribution.
 MAX_SCHOOL_BARS = 40

@@ -22,11 +22,17 @@ from provisioner.report.model import (
 )
 
 _CENT = Decimal("0.01")
+_TENTH = Decimal("0.1")
 
 
 def money(value: Decimal) -> str:
     """EUR as an exact string with two places."""
     return str(value.quantize(_CENT))
+
+
+def percent(value: Decimal) -> str:
+    """A percentage as a decimal string with one place ("87.5")."""
+    return str(value.quantize(_TENTH))
 
 
 def _devices(d: DeviceCounts) -> dict[str, Any]:
@@ -36,7 +42,7 @@ def _devices(d: DeviceCounts) -> dict[str, Any]:
 
 
 def _summary(s: Summary) -> dict[str, Any]:
-    return {"schools": s.schools, "items": s.items, "percent_done": str(s.percent_done),
+    return {"schools": s.schools, "items": s.items, "percent_done": percent(s.percent_done),
             "budget_eur": money(s.budget_eur), "approved_eur": money(s.approved_eur),
             "spent_eur": money(s.spent_eur), "devices": _devices(s.devices),
             "dead_sites": s.dead_sites,
@@ -45,7 +51,7 @@ def _summary(s: Summary) -> dict[str, Any]:
 
 def _measure(m: MeasureYear) -> dict[str, Any]:
     return {"measure": m.measure.value, "year": m.year, "items": m.items,
-            "quantity": m.quantity, "verified": m.verified, "percent_done": str(m.percent_done),
+            "quantity": m.quantity, "verified": m.verified, "percent_done": percent(m.percent_done),
             "budget_eur": money(m.budget_eur), "approved_eur": money(m.approved_eur),
             "spent_eur": money(m.spent_eur), "items_done": m.items_done}
 
@@ -53,12 +59,12 @@ def _measure(m: MeasureYear) -> dict[str, Any]:
 def _budget(b: YearBudget) -> dict[str, Any]:
     return {"year": b.year, "budget_eur": money(b.budget_eur),
             "approved_eur": money(b.approved_eur), "spent_eur": money(b.spent_eur),
-            "percent_done": str(b.percent_done)}
+            "percent_done": percent(b.percent_done)}
 
 
 def _school(s: SchoolRow) -> dict[str, Any]:
     return {"school_id": s.school_id, "name": s.name, "school_type": s.school_type,
-            "items": s.items, "percent_done": str(s.percent_done),
+            "items": s.items, "percent_done": percent(s.percent_done),
             "budget_eur": money(s.budget_eur), "approved_eur": money(s.approved_eur),
             "spent_eur": money(s.spent_eur), "devices": _devices(s.devices),
             "dead_site": s.dead_site, "status": s.status.value}
@@ -67,7 +73,7 @@ def _school(s: SchoolRow) -> dict[str, Any]:
 def _item(r: ItemRow) -> dict[str, Any]:
     return {"school_id": r.school_id, "measure": r.measure.value, "year": r.year,
             "quantity": r.quantity, "provisioned": r.provisioned, "verified": r.verified,
-            "percent_done": str(r.percent_done), "source": r.source,
+            "percent_done": percent(r.percent_done), "source": r.source,
             "budget_eur": money(r.budget_eur), "approved_eur": money(r.approved_eur),
             "spent_eur": money(r.spent_eur), "funding_status": r.funding_status or None,
             "status": r.status.value}
