@@ -7,7 +7,11 @@ import click
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
 from provisioner.errors import ExitStatus
 from provisioner.inventory.check import InventoryReport
-from provisioner.inventory.service import inventory_check, inventory_sync
+from provisioner.inventory.service import (
+    InventoryRefusedError,
+    inventory_check,
+    inventory_sync,
+)
 from provisioner.terminal import to_json
 
 
@@ -76,6 +80,13 @@ def inventory_sync_cmd(obj: Context, school_id: str | None) -> None:
 
     Example: provision inventory sync
     """
-    with obj.app.audited(f"inventory sync{' --school ' + school_id if school_id else ''}"):
-        report = inventory_sync(obj.app.store, obj.app.settings.inventories, school_id)
+    try:
+        with obj.app.audited(f"inventory sync{' --school ' + school_id if school_id else ''}"):
+            report = inventory_sync(obj.app.store, obj.app.settings.inventories, school_id)
+    except InventoryRefusedError as exc:
+        if obj.json_output:
+            _report_inventory(obj, exc.report, "synced")  # exits with INVALID_INPUT
+        for warning in exc.report.warnings:
+            click.echo(f"  warning: {warning}", err=True)
+        raise
     _report_inventory(obj, report, "synced")

@@ -35,15 +35,27 @@ def _concerns(problem: Problem, school_id: str) -> bool:
     return f"/{school_id}/" in problem.file or problem.file.endswith(f"/{school_id}")
 
 
+class InventoryRefusedError(InvalidInputError):
+    """The check found problems, so nothing was synced; carries the whole report."""
+
+    def __init__(self, root: Path, report: InventoryReport) -> None:
+        super().__init__(root, report.problems)
+        self.report = report
+
+
 def inventory_sync(store: Store, root: Path, school_id: str | None = None) -> InventoryReport:
     """Check, then write the devices of the checked schools into the database.
 
+    Devices that stay keep their rollout state; devices gone from a school's
+    inventory are removed (`Store.replace_devices`), all in one transaction.
+
     Raises:
-        InvalidInputError: the check found problems; nothing was written.
+        InventoryRefusedError: the check found problems; nothing was written.
+        NotFoundError: `root` or the school's folder does not exist.
     """
     report = inventory_check(store, root, school_id)
     if not report.ok:
-        raise InvalidInputError(root, report.problems)
+        raise InventoryRefusedError(root, report)
     # Every school folder read is synced, also one whose devices are all gone.
     store.replace_devices(report.schools, report.devices)
     return report
