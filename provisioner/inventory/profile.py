@@ -49,6 +49,7 @@ _PORT_PROFILES: tuple[tuple[str, int], ...] = (
     ("Server", 40),
 )
 AP_PORT_PROFILE = "AccessPoint"
+UPLINK_PORT_PROFILE = "Uplink"
 # (port profile, first port, last port) on a 24/48-port access switch.
 _PORT_LAYOUT: tuple[tuple[str, int, int], ...] = (
     ("Klassenraum", 1, 12),
@@ -96,6 +97,9 @@ def _port_profiles() -> list[dict[str, Any]]:
     ]
     profiles.append({"name": AP_PORT_PROFILE, "mode": "trunk", "native_vlan": 99,
                      "vlans": [*wlan_vlans, 99]})
+    # The access switch's uplink to the distribution carries every school VLAN.
+    profiles.append({"name": UPLINK_PORT_PROFILE, "mode": "trunk", "native_vlan": 99,
+                     "vlans": sorted(vid for vid, *_rest in _VLANS)})
     return profiles
 
 

@@ -9,6 +9,7 @@ VLANs and ports and fix only the dialogue around it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -71,6 +72,68 @@ class _Capture(NoopTerminalController):
         self.parts.append(text)
 
 
+class GlobalConfig:
+    """Global settings the fake does not model: default gateway, NTP, SNMP.
+
+    Rendered into `show running-config` where a Catalyst puts them (after the
+    interfaces, before `end`). SNMPv3 users are kept apart, as IOS does: they never
+    appear in the running configuration and their passphrases are not kept at all
+    (the simulator does not answer SNMP itself; snmpsim does, from a recording).
+    """
+
+    def __init__(self) -> None:
+        self.default_gateway: str | None = None
+        self.ntp_servers: list[str] = []
+        self.snmp: dict[str, str] = {}  # "view NAME", "group NAME", "location", ... -> line
+        self.snmp_users: dict[str, dict[str, str]] = {}
+
+    def running_lines(self) -> list[str]:
+        """The lines of `show running-config` these settings make, in IOS order."""
+        lines = []
+        if self.default_gateway:
+            lines += [f"ip default-gateway {self.default_gateway}", "!"]
+        lines += [self.snmp[key] for key in sorted(self.snmp)]
+        lines += [f"ntp server {server}" for server in self.ntp_servers]
+        return lines
+
+    def set_snmp(self, args: Sequence[str]) -> bool:
+        """`snmp-server ...`; False when IOS would refuse the line."""
+        if not args:
+            return False
+        kind = args[0]
+        if kind == "user" and len(args) >= 4 and args[3] == "v3":
+            self.snmp_users[args[1]] = _snmp_user(args)
+        elif kind in ("view", "group") and len(args) >= 3:
+            self.snmp[f"{kind} {args[1]}"] = "snmp-server " + " ".join(args)
+        elif kind in ("location", "contact") and len(args) >= 2:
+            self.snmp[kind] = "snmp-server " + " ".join(args)
+        else:
+            return False
+        return True
+
+    def unset_snmp(self, args: Sequence[str]) -> None:
+        """`no snmp-server ...`."""
+        if args and args[0] == "user" and len(args) >= 2:
+            self.snmp_users.pop(args[1], None)
+        elif args and args[0] in ("view", "group") and len(args) >= 2:
+            self.snmp.pop(f"{args[0]} {args[1]}", None)
+        elif args:
+            self.snmp.pop(args[0], None)
+
+
+def _snmp_user(args: Sequence[str]) -> dict[str, str]:
+    """`user NAME GROUP v3 [auth sha X [priv aes 128 Y]]` -> group and protocols only."""
+    words = list(args)
+    auth = words[words.index("auth") + 1].upper() if "auth" in words else ""
+    priv = ""
+    if "priv" in words:
+        at = words.index("priv")
+        priv = words[at + 1].upper()
+        if priv == "AES" and len(words) > at + 2 and words[at + 2].isdigit():
+            priv += words[at + 2]
+    return {"group": words[2], "auth": auth or "None", "priv": priv or "None"}
+
+
 class _Section:
     """`| section REGEX`: top-level lines matching REGEX with their indented children."""
 
@@ -97,11 +160,51 @@ class CompatPipingProcessor(PipingProcessor):
 
 
 class CompatConfigProcessor(ConfigCommandProcessor):
-    """Global config mode that also understands `end` (from any sub-mode)."""
+    """Global config mode with `end` (from any sub-mode), default gateway, NTP and SNMP."""
+
+    def __init__(self, settings: GlobalConfig, **processors: Any) -> None:
+        super().__init__(**processors)
+        self.settings = settings
 
     def do_end(self) -> None:
         """Leave configuration mode; sub-modes pass `end` up to here."""
         self.is_done = True
+
+    def do_ip(self, cmd: str, *args: str) -> None:
+        """`ip default-gateway ADDR`; `ip vrf`/`ip route` go to the stock code."""
+        if "default-gateway".startswith(cmd) and len(cmd) >= 3 and len(args) == 1:
+            self.settings.default_gateway = args[0]
+        else:
+            super().do_ip(cmd, *args)
+
+    def do_no_ip(self, cmd: str, *args: str) -> None:
+        """`no ip default-gateway`; the rest as the stock code does it."""
+        if "default-gateway".startswith(cmd) and len(cmd) >= 3:
+            self.settings.default_gateway = None
+        else:
+            super().do_no_ip(cmd, *args)
+
+    def do_ntp(self, *args: str) -> None:
+        """`ntp server ADDR`."""
+        if len(args) == 2 and args[0] == "server":
+            if args[1] not in self.settings.ntp_servers:
+                self.settings.ntp_servers.append(args[1])
+        else:
+            self.write_line(INVALID_INPUT)
+
+    def do_no_ntp(self, *args: str) -> None:
+        """`no ntp server ADDR`."""
+        if len(args) == 2 and args[0] == "server" and args[1] in self.settings.ntp_servers:
+            self.settings.ntp_servers.remove(args[1])
+
+    def do_snmp_server(self, *args: str) -> None:
+        """`snmp-server view|group|user|location|contact ...`."""
+        if not self.settings.set_snmp(args):
+            self.write_line(INVALID_INPUT)
+
+    def do_no_snmp_server(self, *args: str) -> None:
+        """`no snmp-server ...`."""
+        self.settings.unset_snmp(args)
 
 
 class CompatEnabledProcessor(EnabledCommandProcessor):
@@ -112,6 +215,7 @@ class CompatEnabledProcessor(EnabledCommandProcessor):
     def __init__(self, config: CompatConfigProcessor, startup: StartupConfig) -> None:
         super().__init__(config)
         self.startup = startup
+        self.settings = config.settings
 
     def do_end(self) -> None:
         """`end` outside config mode does nothing (tools send it to be sure)."""
@@ -122,6 +226,12 @@ class CompatEnabledProcessor(EnabledCommandProcessor):
             self.write_line("Current privilege level is 15")
         elif args and "startup-config".startswith(args[0]) and len(args[0]) >= 3:
             self._show_startup()
+        elif len(args) == 2 and "vlan".startswith(args[0]) and "brief".startswith(args[1]):
+            self._show_vlan(brief=True)
+        elif len(args) == 1 and "vlan".startswith(args[0]):
+            self._show_vlan(brief=False)
+        elif len(args) >= 2 and args[0] == "snmp" and "user".startswith(args[1]):
+            self._show_snmp_users(args[2] if len(args) > 2 else None)
         elif args and any(show.startswith(args[0]) for show in _STOCK_SHOWS):
             super().do_show(*args)
         else:
@@ -135,6 +245,64 @@ class CompatEnabledProcessor(EnabledCommandProcessor):
         size = len("\n".join(self.startup.lines)) + 1
         self.write_line(f"Using {size} out of {NVRAM_BYTES} bytes")
         for line in self.startup.lines:
+            self.write_line(line)
+
+    def _show_vlan(self, brief: bool) -> None:
+        """`show vlan [brief]` as IOS prints it: trunk ports are no VLAN's members.
+
+        The stock fake lists a trunk under VLAN 1 (its access VLAN is unset); a real
+        switch shows trunks in `show interfaces trunk` only.
+        """
+        capture = _Capture()
+        terminal: Any = self.terminal_controller
+        self.terminal_controller = capture
+        trunks = [port for port in self.switch_configuration.get_physical_ports()
+                  if port.mode == "trunk"]
+        saved = [(port, port.access_vlan) for port in trunks]
+        try:
+            # A trunk's access VLAN set to one no VLAN has keeps it out of every list.
+            for port in trunks:
+                port.access_vlan = -1
+            EnabledCommandProcessor.do_show(self, "vlan", *(["brief"] if brief else []))
+        finally:
+            for port, vlan in saved:
+                port.access_vlan = vlan
+            self.terminal_controller = terminal
+        self.write("".join(capture.parts))
+
+    def _show_snmp_users(self, name: str | None) -> None:
+        """As IOS prints `show snmp user [NAME]` (the engine ID is the switch's own)."""
+        for user, info in sorted(self.settings.snmp_users.items()):
+            if name is not None and user != name:
+                continue
+            self.write_line(f"User name: {user}")
+            engine = "800000090300" + _engine_suffix(self.switch_configuration.name)
+            self.write_line(f"Engine ID: {engine}")
+            self.write_line("storage-type: nonvolatile\t active")
+            self.write_line(f"Authentication Protocol: {info['auth']}")
+            self.write_line(f"Privacy Protocol: {info['priv']}")
+            self.write_line(f"Group-name: {info['group']}")
+            self.write_line("")
+
+    def show_run(self) -> None:
+        """`show running-config`: the stock text plus the global settings before `end`."""
+        capture = _Capture()
+        terminal: Any = self.terminal_controller
+        self.terminal_controller = capture
+        try:
+            EnabledCommandProcessor.show_run(self)
+        finally:
+            self.terminal_controller = terminal
+        lines = "".join(capture.parts).splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("version ")), 0)
+        body = lines[start:]
+        end = len(body) - 1 - body[::-1].index("end") if "end" in body else len(body)
+        body[end:end] = self.settings.running_lines() + (["!"] if self.settings.running_lines()
+                                                          else [])
+        self.write_line("Building configuration...")
+        self.write_line("")
+        self.write_line(f"Current configuration : {len(chr(10).join(body)) + 1} bytes")
+        for line in body:
             self.write_line(line)
 
     def do_copy(self, source: str = "", destination: str = "", *rest: str) -> None:
@@ -173,8 +341,8 @@ class CompatEnabledProcessor(EnabledCommandProcessor):
         terminal: Any = self.terminal_controller
         self.terminal_controller = capture
         try:
-            # Reuse the stock renderer so the saved text never drifts from `show run`.
-            EnabledCommandProcessor.show_run(self)
+            # The same renderer as `show run`, so the saved text never drifts from it.
+            self.show_run()
         finally:
             self.terminal_controller = terminal
         lines = "".join(capture.parts).splitlines()
@@ -241,6 +409,8 @@ class CompatCiscoCore(Cisco2960_48TT_L_SwitchCore):
             privileged_passwords=[],  # unused: CompatDefaultProcessor checks the password
             ports=Cisco2960_48TT_L_SwitchCore.get_default_ports(),
         )
+        # Set before the stock init, which builds the first command processor.
+        self.settings = GlobalConfig()
         super().__init__(conf)
         self._enable_password = enable_password
         self.startup = startup
@@ -248,6 +418,7 @@ class CompatCiscoCore(Cisco2960_48TT_L_SwitchCore):
     def new_command_processor(self) -> CompatEnabledProcessor:
         """The privileged EXEC processor with its config sub-modes."""
         config = CompatConfigProcessor(
+            self.settings,
             config_vlan=ConfigVlanCommandProcessor(),
             config_vrf=ConfigVRFCommandProcessor(),
             config_interface=ConfigInterfaceCommandProcessor(),
@@ -290,3 +461,8 @@ class CompatCiscoCore(Cisco2960_48TT_L_SwitchCore):
             # would skip unknown ones at boot.
             processor.process_command(line)
         return len(lines)
+
+
+def _engine_suffix(name: str) -> str:
+    """A stable per-switch tail for the SNMP engine ID (IOS derives it from a MAC)."""
+    return hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:12].upper()
