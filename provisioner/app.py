@@ -36,11 +36,16 @@ class App:
             self._store = Store.open(self.settings.db)
         return self._store
 
-    def snmp(self) -> SnmpBackend:
-        """The SNMP poller."""
-        from provisioner.snmp.pysnmp_backend import PysnmpBackend
+    def snmp(self, backend: str | None = None) -> SnmpBackend:
+        """A new SNMP poller for one run (close it after): `backend` by name, else the
+        default (ezsnmp; pysnmp is the pure-Python reference).
 
-        return PysnmpBackend()
+        Raises:
+            ConfigError: an unknown backend, or its library is missing.
+        """
+        from provisioner.snmp import make_backend
+
+        return make_backend(backend)
 
     @contextmanager
     def audited(self, command: str) -> Iterator[None]:

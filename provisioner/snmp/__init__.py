@@ -186,3 +186,33 @@ class SnmpBackend(Protocol):
     ) -> list[SnmpReply]:
         """GET `oids` from every target; one reply per target, in target order."""
         ...
+
+
+#: The backend `make_backend()` builds when none is named (docs/benchmarks.md: ezsnmp
+#: polls the switch profile at a fraction of pysnmp's CPU, with the same results).
+DEFAULT_BACKEND = "ezsnmp"
+BACKENDS = ("ezsnmp", "pysnmp")
+
+
+def make_backend(name: str | None = None) -> SnmpBackend:
+    """A new poller by name ("ezsnmp", "pysnmp"); one object per run, then `close()`.
+
+    Raises:
+        ConfigError: an unknown backend name, or its library is not installed.
+    """
+    from provisioner.errors import ConfigError
+
+    chosen = name or DEFAULT_BACKEND
+    try:
+        if chosen == "ezsnmp":
+            from provisioner.snmp.ezsnmp_backend import EzsnmpBackend
+
+            return EzsnmpBackend()
+        if chosen == "pysnmp":
+            from provisioner.snmp.pysnmp_backend import PysnmpBackend
+
+            return PysnmpBackend()
+    except ImportError as exc:
+        raise ConfigError(f"SNMP backend {chosen}: its library is missing ({exc}); run "
+                          "'bash scripts/setup.sh install'") from exc
+    raise ConfigError(f"unknown SNMP backend {chosen!r}; use one of {', '.join(BACKENDS)}")

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from provisioner.results import FailureKind
-from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpValue
+from provisioner.results import DeviceResult, FailureKind
+from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpReply, SnmpValue
 
 #: Error texts (pysnmp error indications, net-snmp messages) -> failure kind.
 #: SNMPv3 wrong passphrases show as digest/decryption errors or an unknown user.
-_AUTH_WORDS = ("wrongdigest", "wrong digest", "authentication failure", "unknownusername",
+_AUTH_WORDS = ("digest", "unknown usm user", "authentication failure", "unknownusername",
                "unknown user name", "decryption", "unknownsecuritylevel",
                "unsupported security level", "notintimewindow", "authorization")
 _TIMEOUT_WORDS = ("timeout", "no response", "requesttimedout", "timed out")
@@ -153,3 +153,15 @@ def resolve_request(request: PollRequest | object, target: object) -> PollReques
         raise TypeError(f"the request function gave {type(chosen).__name__}, "
                         "not a PollRequest")
     return chosen
+
+
+def reply_of(result: DeviceResult[SnmpData]) -> SnmpReply:
+    """The older `SnmpReply` shape of a poll result (for `get_many` callers)."""
+    values = {} if result.data is None else {
+        oid: "" if value is None else str(value) for oid, value in result.data.scalars.items()}
+    error = result.message if result.failure is not None else None
+    if error is None and result.data is not None:
+        missing = [oid for oid in result.data.scalars if oid in result.data.markers
+                   and result.data.markers[oid] is not Marker.HEX]
+        error = f"no such object: {', '.join(missing)}" if missing else None
+    return SnmpReply(result.device, values, error, result.elapsed_ms)

@@ -40,6 +40,7 @@ from provisioner.snmp.common import (
     failure_message,
     noted,
     octets_to_value,
+    reply_of,
     resolve_request,
 )
 
@@ -55,15 +56,19 @@ class _Stale(Exception):
     """The run's deadline passed while this device was being polled."""
 
 
-def _convert(kind: str, text: str) -> tuple[SnmpValue, Marker | None]:
-    # net-snmp prints the value as text; its type name says how to read it back.
+def _number(kind: str, text: str) -> tuple[SnmpValue, Marker | None]:
     if kind == "Timeticks" and text.startswith("("):  # "(34) 0:00:00.34"
         text = text[1:text.find(")")]
+    try:
+        return int(text), None
+    except ValueError:
+        return text, Marker.OPAQUE
+
+
+def _convert(kind: str, text: str) -> tuple[SnmpValue, Marker | None]:
+    # net-snmp prints the value as text; its type name says how to read it back.
     if kind in _INT_TYPES:
-        try:
-            return int(text), None
-        except ValueError:
-            return text, Marker.OPAQUE
+        return _number(kind, text)
     if kind in ("STRING", "", '""'):  # net-snmp types an empty string as ""
         return text, None
     if kind == "Hex-STRING":
@@ -277,15 +282,3 @@ def _stale(slot: _Slot, deadline: float) -> DeviceResult[SnmpData]:
                         FailureKind.STALE,
                         f"not finished when the run's deadline ({deadline:g} s) passed",
                         _ms(slot))
-
-
-def reply_of(result: DeviceResult[SnmpData]) -> SnmpReply:
-    """The older `SnmpReply` shape of a poll result (for `get_many` callers)."""
-    values = {} if result.data is None else {
-        oid: "" if value is None else str(value) for oid, value in result.data.scalars.items()}
-    error = result.message if result.failure is not None else None
-    if error is None and result.data is not None:
-        missing = [oid for oid in result.data.scalars if oid in result.data.markers
-                   and result.data.markers[oid] is not Marker.HEX]
-        error = f"no such object: {', '.join(missing)}" if missing else None
-    return SnmpReply(result.device, values, error, result.elapsed_ms)

@@ -1,12 +1,22 @@
-"""SNMP over pysnmp 7 (asyncio): the only module importing pysnmp."""
+"""SNMP over pysnmp 7 (asyncio, v3 architecture): the only module importing pysnmp.
+
+The reference backend: pure Python, so slower than net-snmp's C library but with no
+native code. One event loop and one SNMP engine per credential set live as long as
+the backend object, so SNMPv3 engine IDs discovered and keys localised in one `poll()`
+are reused by the next; `close()` ends them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from pyasn1.type import univ
+from pysnmp.carrier.error import CarrierError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -15,19 +25,49 @@ from pysnmp.hlapi.v3arch.asyncio import (
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
+    bulk_cmd,
     get_cmd,
     usmAesCfb128Protocol,
     usmDESPrivProtocol,
     usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
 )
+from pysnmp.proto import rfc1902
 
 from provisioner.errors import ConfigError
+from provisioner.results import DeviceResult, FailureKind
 from provisioner.secrets import read_secret
-from provisioner.snmp import SnmpReply, SnmpTarget, SnmpV3User
+from provisioner.snmp import (
+    FollowUp,
+    Marker,
+    PollRequest,
+    Progress,
+    RequestFor,
+    SnmpData,
+    SnmpReply,
+    SnmpTarget,
+    SnmpV3User,
+    SnmpValue,
+)
+from provisioner.snmp.common import (
+    ColumnWalk,
+    classify,
+    failure_message,
+    noted,
+    octets_to_value,
+    reply_of,
+    resolve_request,
+)
 
 _AUTH = {"SHA": usmHMACSHAAuthProtocol, "MD5": usmHMACMD5AuthProtocol}
 _PRIV = {"AES": usmAesCfb128Protocol, "DES": usmDESPrivProtocol}
+_MISSING = {"NoSuchObject": Marker.NO_SUCH_OBJECT, "NoSuchInstance": Marker.NO_SUCH_INSTANCE,
+            "EndOfMibView": Marker.END_OF_MIB_VIEW}
+Row = tuple[str, SnmpValue, Marker | None]
+
+
+class _SnmpFailure(Exception):
+    """An error indication or error status from the agent or the engine."""
 
 
 def _v3_auth(user: SnmpV3User) -> UsmUserData:
@@ -53,72 +93,214 @@ def _auth_data(target: SnmpTarget) -> Any:
     return CommunityData(target.community, mpModel=1)
 
 
-async def _get_one(
-    engine: SnmpEngine, auth: Any, target: SnmpTarget, oids: Sequence[str], timeout: float,
-    retries: int,
-) -> SnmpReply:
-    started = time.perf_counter()
-    transport = await UdpTransportTarget.create(
-        (target.address, target.port), timeout=timeout, retries=retries
-    )
-    binds = [ObjectType(ObjectIdentity(oid)) for oid in oids]
-    error_indication, error_status, error_index, var_binds = await get_cmd(
-        engine, auth, transport, ContextData(contextName=target.context), *binds,
-        lookupMib=False,
-    )
-    elapsed = (time.perf_counter() - started) * 1000
-    if error_indication:
-        return SnmpReply(target.name, error=str(error_indication), elapsed_ms=elapsed)
-    if error_status:
-        where = oids[int(error_index) - 1] if int(error_index) else "?"
-        return SnmpReply(target.name, error=f"{error_status.prettyPrint()} at {where}",
-                         elapsed_ms=elapsed)
-    values = {str(name): value.prettyPrint() for name, value in var_binds}
-    missing = [oid for oid, (_, value) in zip(oids, var_binds, strict=False)
-               if value.__class__.__name__ in ("NoSuchObject", "NoSuchInstance", "EndOfMibView")]
-    error = f"no such object: {', '.join(missing)}" if missing else None
-    return SnmpReply(target.name, values=values, error=error, elapsed_ms=elapsed)
+def _convert(value: Any) -> tuple[SnmpValue, Marker | None]:
+    kind = type(value).__name__
+    if kind in _MISSING:
+        return None, _MISSING[kind]
+    if isinstance(value, rfc1902.IpAddress):
+        return socket.inet_ntoa(bytes(value.asOctets())), None
+    if isinstance(value, rfc1902.Opaque):
+        return bytes(value.asOctets()).hex(), Marker.OPAQUE
+    if isinstance(value, rfc1902.OctetString):
+        return octets_to_value(bytes(value.asOctets()))
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value), None
+    if isinstance(value, rfc1902.Integer | rfc1902.Counter32 | rfc1902.Counter64 |
+                  rfc1902.Gauge32 | rfc1902.TimeTicks | rfc1902.Unsigned32):
+        return int(value), None
+    return value.prettyPrint(), Marker.OPAQUE
+
+
+def _rows(var_binds: Sequence[Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, value in var_binds:
+        converted, marker = _convert(value)
+        rows.append((str(name), converted, marker))
+    return rows
+
+
+@dataclass
+class _Slot:
+    """One device's progress, kept when the deadline cancels its task."""
+
+    target: SnmpTarget
+    data: SnmpData = field(default_factory=SnmpData)
+    started: float = 0.0
+    answered: bool = False
+
+
+@dataclass
+class _Call:
+    """What one device's requests need: engine, auth, transport, context."""
+
+    engine: SnmpEngine
+    auth: Any
+    transport: Any
+    context: Any
 
 
 class PysnmpBackend:
     """A poller on pysnmp's v3 architecture (v2c and v3 alike)."""
 
+    name = "pysnmp"
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_quiet_late_answers)
+        # An engine keeps one key set per SNMPv3 user name: devices whose user has the
+        # same name but other passphrases must not share an engine, or they share keys.
+        self._engines: dict[SnmpV3User | None, SnmpEngine] = {}
+        self._auths: dict[SnmpV3User, Any] = {}
+
+    def _engine(self, target: SnmpTarget) -> tuple[SnmpEngine, Any]:
+        auth = _auth_data(target) if target.user is None else self._auths.get(target.user)
+        if auth is None and target.user is not None:
+            auth = self._auths[target.user] = _auth_data(target)
+        engine = self._engines.get(target.user)
+        if engine is None:
+            engine = self._engines[target.user] = SnmpEngine()
+        return engine, auth
+
+    def poll(
+        self, targets: Sequence[SnmpTarget], request: RequestFor, *,
+        then: FollowUp | None = None, timeout: float = 2.0, retries: int = 1,
+        concurrency: int = 64, deadline: float | None = None,
+        progress: Progress | None = None,
+    ) -> list[DeviceResult[SnmpData]]:
+        """Poll every target; see `provisioner.snmp.SnmpBackend.poll`."""
+        if self._loop.is_closed():
+            raise RuntimeError("PysnmpBackend used after close()")
+        return self._loop.run_until_complete(self._poll(
+            targets, request, then, timeout, retries, concurrency, deadline, progress))
+
+    async def _poll(
+        self, targets: Sequence[SnmpTarget], request: RequestFor, then: FollowUp | None,
+        timeout: float, retries: int, concurrency: int, deadline: float | None,
+        progress: Progress | None,
+    ) -> list[DeviceResult[SnmpData]]:
+        gate = asyncio.Semaphore(max(1, concurrency))
+        slots = [_Slot(t) for t in targets]
+
+        async def one(slot: _Slot) -> DeviceResult[SnmpData]:
+            async with gate:
+                result = await self._device(slot, request, then, timeout, retries)
+            if progress is not None:
+                progress(result)
+            return result
+
+        tasks = [asyncio.ensure_future(one(slot)) for slot in slots]
+        if not tasks:
+            return []
+        await asyncio.wait(tasks, timeout=deadline)
+        results: list[DeviceResult[SnmpData]] = []
+        for task, slot in zip(tasks, slots, strict=True):
+            if task.done() and not task.cancelled():
+                results.append(task.result())
+                continue
+            task.cancel()
+            stale = _stale(slot, deadline or 0.0)
+            if progress is not None:
+                progress(stale)
+            results.append(stale)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return results
+
+    async def _device(self, slot: _Slot, request: RequestFor, then: FollowUp | None,
+                      timeout: float, retries: int) -> DeviceResult[SnmpData]:
+        slot.started = time.monotonic()
+        target = slot.target
+        v3 = target.user is not None
+        try:
+            engine, auth = self._engine(target)
+            transport = await UdpTransportTarget.create(
+                (target.address, target.port), timeout=timeout, retries=retries)
+            call = _Call(engine, auth, transport, ContextData(contextName=target.context))
+            await self._run(call, resolve_request(request, target), slot)
+            follow = then(target, slot.data) if then is not None else None
+            if follow is not None:
+                await self._run(call, follow, slot)
+        except ConfigError as exc:
+            return _failed(slot, FailureKind.CONFIG, str(exc))
+        except _SnmpFailure as exc:
+            kind = classify(str(exc))
+            return _failed(slot, kind, failure_message(kind, str(exc), timeout, v3))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one device's surprise (bad address, ...) stops no other
+            text = f"{type(exc).__name__}: {exc}"
+            kind = classify(text)
+            kind = FailureKind.UNREACHABLE if kind is FailureKind.PROTOCOL and \
+                "resolve" in text.lower() else kind
+            return _failed(slot, kind, failure_message(kind, text, timeout, v3))
+        return DeviceResult(target.name, slot.data, None, "answered", _ms(slot))
+
+    @staticmethod
+    async def _run(call: _Call, request: PollRequest, slot: _Slot) -> None:
+        if request.gets:
+            binds = [ObjectType(ObjectIdentity(oid)) for oid in request.gets]
+            answer = await get_cmd(call.engine, call.auth, call.transport, call.context,
+                                   *binds, lookupMib=False)
+            for oid, value, marker in _rows(_checked(answer, request.gets)):
+                noted(slot.data, oid, value, marker)
+            slot.answered = True
+        walk = ColumnWalk(request)
+        while walk.pending():
+            columns = walk.pending()
+            binds = [ObjectType(ObjectIdentity(oid)) for oid in walk.next_oids()]
+            answer = await bulk_cmd(call.engine, call.auth, call.transport, call.context, 0,
+                                    request.max_repetitions, *binds, lookupMib=False)
+            walk.feed(columns, _rows(_checked(answer, columns)), slot.data)
+            slot.answered = True
+
     def get_many(
         self, targets: Sequence[SnmpTarget], oids: Sequence[str], *, timeout: float = 2.0,
         retries: int = 1, concurrency: int = 64,
     ) -> list[SnmpReply]:
-        """GET `oids` from every target, `concurrency` at a time.
+        """GET `oids` from every target (the older single-shot interface)."""
+        results = self.poll(targets, PollRequest(gets=tuple(oids)), timeout=timeout,
+                            retries=retries, concurrency=concurrency)
+        return [reply_of(r) for r in results]
 
-        Raises:
-            ConfigError: a target's credentials cannot be read (applies to all targets).
-        """
-        return asyncio.run(self._get_many(targets, oids, timeout, retries, concurrency))
+    def close(self) -> None:
+        """Close every engine's sockets and the event loop."""
+        if self._loop.is_closed():
+            return
+        for engine in self._engines.values():
+            engine.close_dispatcher()
+        self._engines.clear()
+        self._loop.run_until_complete(asyncio.sleep(0))
+        self._loop.close()
 
-    async def _get_many(
-        self, targets: Sequence[SnmpTarget], oids: Sequence[str], timeout: float,
-        retries: int, concurrency: int,
-    ) -> list[SnmpReply]:
-        # An engine keeps one key set per SNMPv3 user name: devices whose user has the
-        # same name but other passphrases must not share an engine, or they share keys.
-        engines: dict[SnmpV3User | None, SnmpEngine] = {}
-        auths: dict[SnmpV3User | None, Any] = {}
-        for target in targets:
-            if target.user not in engines:
-                engines[target.user] = SnmpEngine()
-                auths[target.user] = _auth_data(target)
-        gate = asyncio.Semaphore(concurrency)
 
-        async def bounded(target: SnmpTarget) -> SnmpReply:
-            engine = engines[target.user]
-            auth = auths[target.user] if target.user else _auth_data(target)
-            async with gate:
-                try:
-                    return await _get_one(engine, auth, target, oids, timeout, retries)
-                except (OSError, ValueError) as exc:
-                    return SnmpReply(target.name, error=f"{type(exc).__name__}: {exc}")
+def _quiet_late_answers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # An answer arriving after its device went stale (task cancelled, transport gone)
+    # is expected at a deadline; anything else goes to the default handler.
+    if isinstance(context.get("exception"), CarrierError):
+        return
+    loop.default_exception_handler(context)
 
-        try:
-            return list(await asyncio.gather(*(bounded(t) for t in targets)))
-        finally:
-            for engine in engines.values():
-                engine.close_dispatcher()
+
+def _checked(answer: Any, asked: Sequence[str]) -> Sequence[Any]:
+    error_indication, error_status, error_index, var_binds = answer
+    if error_indication:
+        raise _SnmpFailure(str(error_indication))
+    if error_status:
+        where = asked[int(error_index) - 1] if 0 < int(error_index) <= len(asked) else "?"
+        raise _SnmpFailure(f"the agent answered {error_status.prettyPrint()} at {where}")
+    return list(var_binds)
+
+
+def _ms(slot: _Slot) -> float:
+    return (time.monotonic() - slot.started) * 1000 if slot.started else 0.0
+
+
+def _failed(slot: _Slot, kind: FailureKind, message: str) -> DeviceResult[SnmpData]:
+    return DeviceResult(slot.target.name, slot.data if slot.answered else None, kind,
+                        message, _ms(slot))
+
+
+def _stale(slot: _Slot, deadline: float) -> DeviceResult[SnmpData]:
+    return DeviceResult(slot.target.name, slot.data if slot.answered else None,
+                        FailureKind.STALE,
+                        f"not finished when the run's deadline ({deadline:g} s) passed",
+                        _ms(slot))
