@@ -8,6 +8,7 @@ a few schools (fewer devices than planned), as in any real city.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from provisioner.inventory import network_profile, write_school_inventory
@@ -32,6 +33,38 @@ def platform(role: Role, school_no: int) -> str:
     return table[school_no % len(table)]
 
 
+def port_name(platform_name: str, port: int) -> str:
+    """An interface name as the switch's own CLI writes it."""
+    if platform_name == "cisco_ios":
+        return f"GigabitEthernet1/0/{port}"
+    if platform_name == "lancom":
+        return f"LAN-{port}"
+    return str(port)  # HPE ProCurve numbers its ports
+
+
+def uplinks(school_id: str, devices: list[Device]) -> dict[str, tuple[str, str]]:
+    """Device name -> (upstream switch, its port): sw01 is the core and has none.
+
+    Access switches hang off the core's ports 25 and up; APs off the access switches'
+    AP ports (21-24, then 25 and up), round robin; servers off the first access switch's
+    ports 1 and up (the core's when there is no access switch).
+    """
+    switches = [d for d in devices if d.role is Role.SWITCH]
+    if not switches:
+        return {}
+    core, access = switches[0], switches[1:] or switches[:1]
+    links = {sw.name: (core.name, port_name(core.platform, 24 + n))
+             for n, sw in enumerate(switches[1:], start=1)}
+    aps = [d for d in devices if d.role is Role.ACCESS_POINT]
+    for n, ap in enumerate(aps):
+        switch = access[n % len(access)]
+        links[ap.name] = (switch.name, port_name(switch.platform, 21 + n // len(access)))
+    servers = [d for d in devices if d.role is Role.SERVER]
+    for n, server in enumerate(servers, start=1):
+        links[server.name] = (access[0].name, port_name(access[0].platform, n))
+    return links
+
+
 def devices_of(school_id: str, school_no: int, planned: Counter[Role]) -> list[Device]:
     devices = []
     for role in Role:
@@ -43,7 +76,9 @@ def devices_of(school_id: str, school_no: int, planned: Counter[Role]) -> list[D
                 serial=f"MS{school_id}{PREFIX[role].upper()}{n:03d}",
                 room=f"{ROOMS[role]} {n if role is not Role.SERVER else ''}".strip(),
             ))
-    return devices
+    links = uplinks(school_id, devices)
+    return [replace(d, uplink_host=links[d.name][0], uplink_port=links[d.name][1])
+            if d.name in links else d for d in devices]
 
 
 def group_vars(school_no: int) -> dict[str, dict[str, object]]:
