@@ -12,6 +12,7 @@ from provisioner.models import (
     Device,
     HealthSample,
     PlanItem,
+    ProgressEntry,
     Role,
     RunSummary,
     School,
@@ -66,6 +67,19 @@ class SchoolDetail:
     devices: list[Device]
     latest_run: RunSummary | None
     health: list[HealthSample] = field(default_factory=list)
+    dead_site: bool = False  # the latest health check found the site dead
+    # The newest progress staff recorded per item (cabling, displays, ...): `plan progress`.
+    progress: list[ProgressEntry] = field(default_factory=list)
+
+    @property
+    def health_summary(self) -> str:
+        """The latest health in one line: when, devices per state, a dead site first."""
+        if not self.health:
+            return "no samples yet (run 'provision health --school ID')"
+        counts = Counter(h.state for h in self.health)
+        states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        latest = max(h.sampled_at for h in self.health)
+        return ("DEAD SITE; " if self.dead_site else "") + f"{states} (latest check {latest})"
 
     @property
     def totals(self) -> PlanTotals:
@@ -101,6 +115,8 @@ def school_detail(store: Store, school_id: str) -> SchoolDetail:
         devices=store.devices(school_id),
         latest_run=store.latest_run(school_id),
         health=store.latest_health(school_id),
+        dead_site=store.dead_sites_until("9999").get(school_id, False),
+        progress=store.progress(school_id=school_id),
     )
 
 

@@ -107,5 +107,12 @@ def school_show(obj: Context, school_id: str) -> None:
     run = detail.latest_run
     click.echo(f"latest run: {run.kind} {run.status} at {run.started_at}" if run
                else "latest run: none")
-    states = ", ".join(f"{h.device} {h.state}" for h in detail.health)
-    click.echo(f"health: {states}" if states else "health: no samples yet")
+    if detail.progress:
+        obj.table(["year", "measure", "done", "recorded", "by", "note"],
+                  [[e.year, e.measure.german, f"{e.done} %" if e.unit == "percent" else e.done,
+                    e.recorded_at[:10], e.recorded_by, e.note] for e in detail.progress],
+                  title="Progress recorded")
+    click.echo(f"health: {detail.health_summary}")
+    for sample in detail.health:
+        if sample.state != "ok":
+            click.echo(f"  {sample.device} {sample.state}: {sample.detail}")
