@@ -1,0 +1,143 @@
+"""The ansible-runner adapter: events to per-host recap, secrets kept out, cancel, env traps.
+
+The real runs use `ansible_connection=local`: real ansible-playbook, real runner,
+no network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from provisioner.ansible import (
+    EventCollector,
+    HostRecap,
+    PlaybookJob,
+    ansible_env,
+    run_playbook,
+    task_message,
+)
+
+SECRET = "s3cr3t-Passphrase-4711"
+PLAY = f"""\
+- name: A small play
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say hello
+      ansible.builtin.ping:
+    - name: Use a secret
+      ansible.builtin.command: echo {SECRET}
+      no_log: true
+      changed_when: true
+    - name: Fail on b
+      ansible.builtin.fail:
+        msg: b is broken
+      when: inventory_hostname == 'b'
+    - name: Tolerated failure
+      ansible.builtin.command: /bin/false
+      ignore_errors: true
+      changed_when: false
+"""
+SLOW = """\
+- name: Slow play
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: First
+      ansible.builtin.ping:
+    - name: Sleep long
+      ansible.builtin.command: sleep 120
+      changed_when: false
+"""
+
+
+def _inventory(tmp_path: Path, hosts: str = "a b") -> Path:
+    inv = tmp_path / "inv"
+    inv.write_text("".join(f"{h} ansible_connection=local "
+                           "ansible_python_interpreter=/usr/bin/python3\n" for h in hosts.split()))
+    return inv
+
+
+def _job(tmp_path: Path, play: str, **kwargs: object) -> PlaybookJob:
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(play)
+    return PlaybookJob(playbook, _inventory(tmp_path), tmp_path / "run", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_real_run_gives_each_hosts_recap_and_failed_task(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+    outcome = run_playbook(_job(tmp_path, PLAY), lambda r: seen.append((r.host, r.task)))
+    assert outcome.status == "failed"
+    a, b = outcome.hosts["a"], outcome.hosts["b"]
+    assert (a.ok, a.changed, a.failed, a.skipped, a.ignored) == (3, 1, 0, 1, 1)
+    assert (b.ok, b.changed, b.failed, b.skipped) == (2, 1, 1, 0)
+    assert (a.status, b.status) == ("ok", "failed")
+    assert (b.failed_task, b.message) == ("Fail on b", "b is broken")
+    assert ("a", "Say hello") in seen and ("b", "Fail on b") in seen
+
+
+def test_no_secret_and_no_environment_in_the_artifacts(tmp_path: Path) -> None:
+    outcome = run_playbook(_job(tmp_path, PLAY, env={"PROVISIONER_TEST_TOKEN": SECRET}))
+    assert outcome.artifact_dir.is_dir()
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="replace"), path
+    command = json.loads((outcome.artifact_dir / "command").read_text())
+    assert set(command) == {"command", "cwd"}
+    events = [json.loads(p.read_text()) for p in (outcome.artifact_dir / "job_events").iterdir()]
+    assert events and all("res" not in e.get("event_data", {}) for e in events)
+    assert all("task_args" not in e.get("event_data", {}) for e in events)
+    assert not (tmp_path / "run" / "env").exists()  # suppress_env_files
+    assert oct((tmp_path / "run").stat().st_mode & 0o777) == "0o700"
+
+
+def test_cancel_stops_the_run(tmp_path: Path) -> None:
+    started: list[str] = []
+    outcome = run_playbook(_job(tmp_path, SLOW), lambda r: started.append(r.task),
+                           cancelled=lambda: "Sleep long" in started)
+    assert outcome.status == "canceled"
+    assert all(r.ok <= 1 for r in outcome.hosts.values())
+
+
+def test_environment_handles_the_runner_traps(tmp_path: Path) -> None:
+    env = ansible_env(PlaybookJob(tmp_path / "p.yml", tmp_path, tmp_path / "run"))
+    assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == str(tmp_path / "run" / "cp")
+    assert "ServerAliveInterval" in env["ANSIBLE_SSH_ARGS"]
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(os.sys.executable).parent)
+
+
+def test_a_run_dir_is_never_reused(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    with pytest.raises(FileExistsError):
+        run_playbook(_job(tmp_path, PLAY))
+
+
+def test_event_collector_counts_and_strips() -> None:
+    collector = EventCollector()
+    failed = {"event": "runner_on_failed", "stdout": "fatal: ...",
+              "event_data": {"host": "h", "task": "T", "task_args": "password=x",
+                             "res": {"censored": "hidden", "msg": "x"}}}
+    assert collector(failed) is True
+    assert "res" not in failed["event_data"] and "stdout" not in failed
+    assert "task_args" not in failed["event_data"]
+    assert collector.hosts["h"].failed_task == "T"
+    assert collector.hosts["h"].message == "output hidden by no_log"
+    collector({"event": "runner_on_unreachable",
+               "event_data": {"host": "u", "task": "Gather", "res": {"msg": "no route\nmore"}}})
+    assert collector.hosts["u"].status == "unreachable"
+    assert collector.hosts["u"].message == "no route"
+    collector({"event": "playbook_on_stats", "event_data": {"ok": {"h": 4}, "failures": {"h": 1},
+                                                             "dark": {"u": 1}}})
+    assert (collector.hosts["h"].ok, collector.hosts["h"].failed) == (4, 1)
+
+
+def test_task_message_prefers_msg_then_stderr() -> None:
+    assert task_message({"msg": "first\nsecond"}) == "first"
+    assert task_message({"stderr": "E: no package"}) == "E: no package"
+    assert task_message({}) == ""
+    assert HostRecap("x").status == "ok"

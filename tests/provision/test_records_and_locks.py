@@ -1,0 +1,141 @@
+"""Run records (real SQLite), the school lock, noticing dead runs, and the run CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from provisioner.db import Store
+from provisioner.errors import AlreadyRunningError
+from provisioner.models import Device, HostRun, Role
+from provisioner.provision.locks import (
+    KIND,
+    Cancellation,
+    process_start_time,
+    run_is_alive,
+    school_lock,
+)
+from tests.conftest import Invoke
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "state.db")
+
+
+def _start(store: Store, pid: int, started: int | None) -> int:
+    return store.runs.start(kind=KIND, school_id="100001", user="anna",
+                            arguments={"check": False, "limit": ["servers"]},
+                            playbook_commit="abc123", pid=pid, pid_started=started,
+                            artifacts="")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_run_is_recorded_with_hosts_and_read_back(store: Store) -> None:
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [
+        HostRun("100001-srv01", "server", "verified", "done", ok=12, changed=3,
+                duration_ms=5100.0),
+        HostRun("100001-sw01", "switch", "failed", "play", ok=2, failed=1,
+                failed_task="Configure VLANs", message="% Invalid input"),
+    ])
+    store.runs.finish(run_id, "failed", "1 of 2 hosts verified or skipped")
+    record = store.runs.get(run_id)
+    assert record.summary.status == "failed" and record.summary.finished_at
+    assert record.arguments == {"check": False, "limit": ["servers"]}
+    assert record.playbook_commit == "abc123"
+    assert [h.status for h in record.hosts] == ["verified", "failed"]
+    assert record.hosts[1].failed_task == "Configure VLANs"
+    assert store.runs.last(KIND, "100001") == record
+    assert [r.run_id for r in store.runs.list(school_id="100001")] == [run_id]
+
+
+def test_device_state_moves_and_bad_values_are_refused(store: Store) -> None:
+    store.replace_devices(["100001"], [Device("100001", "100001-srv01", Role.SERVER, "debian",
+                                              "10.213.1.10")])
+    store.runs.set_device_state("100001-srv01", "verified")
+    assert store.device_rollout()[0].state == "verified"
+    with pytest.raises(ValueError, match="device state"):
+        store.runs.set_device_state("100001-srv01", "great")
+    with pytest.raises(ValueError, match="run status"):
+        store.runs.finish(1, "done")
+
+
+def test_a_second_lock_on_the_same_school_is_refused(tmp_path: Path, store: Store) -> None:
+    with school_lock(tmp_path / "locks", "100001", store.runs):
+        run_id = _start(store, os.getpid(), process_start_time(os.getpid()))
+        with (pytest.raises(AlreadyRunningError, match=r"school 100001 is being provisioned "
+                                                       r"right now "
+                                                       rf"\(run {run_id}, process {os.getpid()}\)"),
+              school_lock(tmp_path / "locks", "100001", store.runs)):
+            pass
+        with school_lock(tmp_path / "locks", "100002", store.runs):  # other schools go on
+            pass
+    assert store.runs.get(run_id).summary.status == "running"  # the refused start left it be
+
+
+def test_a_dead_run_is_marked_interrupted_by_the_next_start(tmp_path: Path,
+                                                             store: Store) -> None:
+    pid = _dead_pid()
+    run_id = _start(store, pid, 12345)
+    store.runs.save_hosts(run_id, [HostRun("a", "server", "verified", "done"),
+                                   HostRun("b", "server", "running", "play")])
+    with school_lock(tmp_path / "locks", "100001", store.runs) as reaped:
+        assert reaped == [run_id]
+    record = store.runs.get(run_id)
+    assert record.summary.status == "interrupted"
+    assert f"process {pid} is gone" in record.detail
+    assert [h.status for h in record.hosts] == ["verified", "interrupted"]
+
+
+def test_process_identity_uses_the_start_time() -> None:
+    me, started = os.getpid(), process_start_time(os.getpid())
+    assert run_is_alive(me, started)
+    assert not run_is_alive(me, (started or 0) + 1)  # same pid, other process
+    assert not run_is_alive(_dead_pid(), None)
+
+
+def test_cancellation_from_a_signal() -> None:
+    cancel = Cancellation()
+    with cancel.signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert cancel() and cancel.signal_name == "SIGTERM"
+
+
+def test_runs_and_run_show_through_the_cli(invoke: Invoke, cli_env: Path) -> None:
+    store = Store.open(cli_env / "state.db")
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [HostRun("100001-sw01", "switch", "failed", "play", ok=2,
+                                           failed=1, failed_task="Configure VLANs",
+                                           message="% Invalid input")])
+    store.runs.finish(run_id, "failed", "0 of 1 hosts verified or skipped")
+    store.close()
+    listing = invoke("runs", "--school", "100001")
+    assert listing.exit_code == 0
+    assert listing.output.splitlines()[1].split()[0:2] == [str(run_id), "100001"]
+    shown = invoke("run", "show", str(run_id))
+    assert shown.exit_code == 0, shown.output
+    assert "playbook commit: abc123" in shown.output
+    assert "by anna" in shown.output
+    assert "100001-sw01 failed: task 'Configure VLANs': % Invalid input" in shown.output
+    as_json = json.loads(invoke("run", "show", str(run_id), "--json").output)
+    assert as_json["hosts"][0]["failed_task"] == "Configure VLANs"
+    missing = invoke("run", "show", "999")
+    assert missing.exit_code == 4
+    assert missing.output == "Error: no run 999: list the runs with 'provision runs'\n"
+
+
+def test_school_needs_an_id_or_a_subcommand(invoke: Invoke) -> None:
+    result = invoke("school")
+    assert result.exit_code == 2
+    assert "give --id SCHOOL to provision" in result.output
