@@ -16,6 +16,10 @@ from provisioner.report.text import LANGUAGES, Text
 from provisioner.terminal import to_json
 
 
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def _as_of(value: dt.datetime | None) -> dt.date:
     return value.date() if value is not None else dt.datetime.now(dt.UTC).date()
 
@@ -45,7 +49,7 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, lang: str,
 
     Example: provision export --format pdf -o ausschuss.pdf --as-of 2026-06-30 --since last
     """
-    if output is None and fmt in BINARY_FORMATS and sys.stdout.isatty():
+    if output is None and fmt in BINARY_FORMATS and _stdout_is_terminal():
         raise ConfigError(f"{fmt} is a binary format: give a file with -o FILE.{fmt} "
                           "or pipe the output")
     scope = Scope(as_of=_as_of(as_of), school_ids=tuple(dict.fromkeys(school_ids)), year=year,
