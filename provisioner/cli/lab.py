@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx
-from provisioner.errors import ExitStatus, ProvisionerError
+from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.errors import ExitStatus, LabError, ProvisionerError
+from provisioner.lab import faults as lab_faults
 from provisioner.lab import manager as lab_manager
 from provisioner.lab.credentials import ensure_credentials
+from provisioner.lab.recordings import (
+    describe_recording,
+    installed_recordings,
+    parse_recorded_device,
+)
 from provisioner.lab.status import lab_status
-from provisioner.lab.topology import MAX_SCHOOLS, LabSpec, lab_school_ids
+from provisioner.lab.topology import MAX_SCHOOLS, LabSpec, RecordedDevice, lab_school_ids
 from provisioner.terminal import to_json
+
+
+def _recorded_devices(_ctx: click.Context, _param: click.Parameter,
+                      values: tuple[str, ...]) -> tuple[RecordedDevice, ...]:
+    try:
+        return tuple(parse_recorded_device(value) for value in values)
+    except LabError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @cli.group()
@@ -29,24 +43,32 @@ def lab() -> None:
               help="Linux access points per school (sshd, snmpd).")
 @click.option("--recorded-aps", type=click.IntRange(0, 50), default=2, show_default=True,
               help="WLAN devices per school answering SNMP from real recordings.")
+@click.option("--device", "recorded", multiple=True, metavar="RECORDING:ROLE",
+              callback=_recorded_devices,
+              help="Also give every school a device answering SNMP from this snmpsim-data "
+                   "recording (see 'lab recordings'); ROLE is switch, access_point or "
+                   "server. Repeatable.")
 @click.option("--runtime", type=click.Choice(["auto", "nspawn", "chroot"]), default="auto",
               show_default=True, help="How Debian hosts run: systemd-nspawn or plain chroot.")
 @pass_ctx
 def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int,
-               recorded_aps: int, runtime: str) -> None:
+               recorded_aps: int, recorded: tuple[RecordedDevice, ...], runtime: str) -> None:
     """Build and start the lab (needs root); safe to run again.
 
-    Writes an Ansible inventory per lab school, the SSH key, a pinned known_hosts
-    and SNMPv3 credentials (0600 files) under the lab folder.
+    Writes an Ansible inventory per lab school (with each device's uplink switch
+    port), the SSH key, a pinned known_hosts and SNMPv3 credentials (0600 files)
+    under the lab folder. Recorded devices are named <school>-rec01, ... and marked
+    `managed: false`.
 
-    Example: provision lab up --schools 1 --servers 2 --switches 4 --aps 8
+    Example: provision lab up --schools 1 --device network/switch/hpe-procurve-516733-b21:switch
     """
     app = obj.app
     try:
         planned = [s.school_id for s in app.store.schools()]
     except ProvisionerError:
         planned = []
-    spec = LabSpec(lab_school_ids(planned, schools), servers, switches, aps, recorded_aps)
+    spec = LabSpec(lab_school_ids(planned, schools), servers, switches, aps, recorded_aps,
+                   recorded)
     with app.audited(f"lab up --schools {schools}"):
         creds = ensure_credentials(app.settings.lab_dir / "credentials")
         state = lab_manager.lab_up(spec, app.settings, creds, obj.progress, runtime=runtime)
@@ -73,25 +95,84 @@ def lab_down_cmd(obj: Context) -> None:
 @json_option
 @pass_ctx
 def lab_status_cmd(obj: Context) -> None:
-    """Show each lab device and whether SSH and SNMPv3 answer.
+    """Show each lab device, whether SSH and SNMPv3 answer, and any lab fault.
 
     Exits with 7 when a device does not answer.
 
     Example: provision lab status
     """
-    statuses = lab_status(obj.app.settings.lab_dir, obj.app.snmp())
+    results = lab_status(obj.app.settings.lab_dir, obj.app.snmp())
+    probes = [r.data for r in results if r.data is not None]
     if obj.json_output:
-        click.echo(to_json([{"device": s.device.name, "address": s.device.address,
-                             "ssh": None if not s.ssh_checked else (s.ssh_error or "ok"),
-                             "snmp": s.snmp_error or "ok", "sys_descr": s.sys_descr}
-                            for s in statuses]), nl=False)
+        click.echo(to_json([{"device": p.device.name, "address": p.device.address,
+                             "ssh": None if not p.ssh_checked else (p.ssh_error or "ok"),
+                             "snmp": p.snmp_error or "ok", "sys_descr": p.sys_descr,
+                             "fault": p.fault,
+                             "failure": results[p.device.name].failure}
+                            for p in probes]), nl=False)
     else:
-        obj.table(["device", "role", "address", "ssh", "snmp", "sysDescr"],
-                  [[s.device.name, s.device.role.value, s.device.address,
-                    (s.ssh_error or "ok") if s.ssh_checked else "-", s.snmp_error or "ok",
-                    s.sys_descr.splitlines()[0][:60] if s.sys_descr else ""]
-                   for s in statuses])
-        failed = sum(not s.ok for s in statuses)
-        click.echo(f"{len(statuses) - failed} of {len(statuses)} devices answer")
-    if any(not s.ok for s in statuses):
+        obj.table(["device", "role", "address", "ssh", "snmp", "fault", "sysDescr"],
+                  [[p.device.name, p.device.role.value, p.device.address,
+                    (p.ssh_error or "ok") if p.ssh_checked else "-", p.snmp_error or "ok",
+                    p.fault or "", p.sys_descr.splitlines()[0][:60] if p.sys_descr else ""]
+                   for p in probes])
+        failed = len(results.failed_devices)
+        click.echo(f"{len(results) - failed} of {len(results)} devices answer")
+    if results.failed:
         raise click.exceptions.Exit(int(ExitStatus.DEVICES_FAILED))
+
+
+@lab.command("fault", context_settings={"ignore_unknown_options": False})
+@click.argument("words", nargs=-1, metavar="[DEVICE] ACTION")
+@click.option("--school", type=school_id_type, metavar="ID",
+              help="Act on a whole lab school: ACTION is cut or restore.")
+@json_option
+@pass_ctx
+def lab_fault_cmd(obj: Context, words: tuple[str, ...], school: str | None) -> None:
+    """Make a lab device or school fail, for real, to rehearse (needs root).
+
+    DEVICE ACTION: stop (nothing answers), start, rekey (a new SSH host key; the
+    pinned known_hosts keeps the old one until 'provision trust'), reboot (its
+    agents restart: sysUpTime counts anew). --school ID cut|restore: the school's
+    uplink goes down (none of its devices answers) or comes back. 'lab status'
+    shows the faults; 'lab down' removes a faulted lab as any other.
+
+    Example: provision lab fault 100001-srv01 stop
+    """
+    if school is not None:
+        if len(words) != 1 or words[0] not in lab_faults.SCHOOL_ACTIONS:
+            raise click.UsageError("with --school give one ACTION: cut or restore")
+        command = f"lab fault --school {school} {words[0]}"
+        with obj.app.audited(command):
+            outcome = lab_faults.school_fault(obj.app.settings.lab_dir, school, words[0])
+    else:
+        if len(words) != 2 or words[1] not in lab_faults.DEVICE_ACTIONS:
+            raise click.UsageError("give DEVICE ACTION with ACTION one of "
+                                   f"{', '.join(lab_faults.DEVICE_ACTIONS)} "
+                                   "(or --school ID cut|restore)")
+        with obj.app.audited(f"lab fault {words[0]} {words[1]}"):
+            outcome = lab_faults.device_fault(obj.app.settings.lab_dir, words[0], words[1])
+    if obj.json_output:
+        click.echo(to_json({"target": outcome.target, "action": outcome.action,
+                            "fault": outcome.fault, "message": outcome.message}), nl=False)
+    else:
+        click.echo(outcome.message)
+
+
+@lab.command("recordings")
+@json_option
+@pass_ctx
+def lab_recordings_cmd(obj: Context) -> None:
+    """List the snmpsim-data recordings 'lab up --device' can put into a lab school.
+
+    Each with the vendor, model and firmware its recorded sysDescr names.
+
+    Example: provision lab recordings
+    """
+    infos = [describe_recording(path) for path in installed_recordings()]
+    if obj.json_output:
+        click.echo(to_json([{"recording": i.path, "sys_descr": i.sys_descr,
+                             "sys_object_id": i.sys_object_id} for i in infos]), nl=False)
+        return
+    obj.table(["recording", "sysObjectID", "sysDescr"],
+              [[i.path, i.sys_object_id, i.sys_descr[:70]] for i in infos])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 from dataclasses import dataclass
@@ -82,9 +81,7 @@ def read_secret(path: Path) -> str:
 
 
 def _write_secret(path: Path, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
+    secrets_file.write_secret_file(path, value + "\n" if value else "")
 
 
 def _make_ssh_key(creds: LabCredentials) -> None:

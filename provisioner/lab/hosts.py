@@ -166,6 +166,41 @@ def new_host_key() -> tuple[str, str]:
     return private, public
 
 
+def write_host_key(root: Path, name: str) -> str:
+    """Give a host a fresh ed25519 host key (sshd reads it at its next start or SIGHUP).
+
+    Returns:
+        The public key line ("ssh-ed25519 AAAA..."), for pinning.
+    """
+    private, public = new_host_key()
+    _write(root / "etc/ssh/ssh_host_ed25519_key", private, 0o600)
+    _write(root / "etc/ssh/ssh_host_ed25519_key.pub", f"{public} root@{name}\n", 0o644)
+    return public
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+        return int(stat.rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def sshd_listeners(cgroup: str) -> list[int]:
+    """Pids of the listening sshd of a host (not its per-connection children), found in
+    the host's cgroup: the process to SIGHUP so that sshd reads its host key again."""
+    pids = sorted({pid for root in cgroup_roots() if (root / cgroup).is_dir()
+                   for pid in _cgroup_pids(root / cgroup)})
+    return [pid for pid in pids if _comm(pid) == "sshd" and _comm(_parent(pid)) != "sshd"]
+
+
 def write_host_files(root: Path, device: LabDevice, credentials: LabCredentials) -> str:
     """Write the host's own files through its mounted overlay (they land in the upper dir).
 
@@ -176,9 +211,7 @@ def write_host_files(root: Path, device: LabDevice, credentials: LabCredentials)
     _write(root / "etc/hosts",
            f"127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
            f"{device.address} {device.name}\n", 0o644)
-    private, public = new_host_key()
-    _write(root / "etc/ssh/ssh_host_ed25519_key", private, 0o600)
-    _write(root / "etc/ssh/ssh_host_ed25519_key.pub", f"{public} root@{device.name}\n", 0o644)
+    public = write_host_key(root, device.name)
     deploy = _ids(root, DEPLOY_USER)
     authorized = credentials.ssh_public_key.read_text(encoding="utf-8")
     _write(root / "home" / DEPLOY_USER / ".ssh/authorized_keys", authorized, 0o600, deploy)

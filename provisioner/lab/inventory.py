@@ -10,7 +10,7 @@ from typing import Any
 from provisioner.inventory.profile import network_profile
 from provisioner.inventory.writer import write_school_inventory
 from provisioner.lab.credentials import DEPLOY_USER, SNMP_USER, SWITCH_USER, LabCredentials
-from provisioner.lab.topology import BRIDGE_ADDRESS, LAB_NETWORK, DeviceKind, LabDevice
+from provisioner.lab.topology import BRIDGE_ADDRESS, LAB_NETWORK, LabDevice, Uplink, plan_uplinks
 from provisioner.models import Device, Role
 
 _ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Flur"}
@@ -20,20 +20,26 @@ def _serial(device: LabDevice) -> str:
     return "LAB" + hashlib.sha1(device.name.encode(), usedforsecurity=False).hexdigest()[:9].upper()
 
 
-def _host_vars(device: LabDevice) -> dict[str, Any]:
+def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if device.recording:
-        extra["snmp_context"] = device.recording
-    if device.kind is DeviceKind.RECORDED_AP:
-        # Managed by its controller, not by us: SNMP only, never an Ansible target.
+        # The context selects the recording; a path longer than SNMPv3's 32 octets is
+        # asked for by its MD5 digest, so the path itself is written beside it.
+        extra["snmp_context"] = device.snmp_context
+        extra["snmp_recording"] = device.recording
+    if not device.has_ssh:
+        # Recorded devices answer SNMP only: never an Ansible target.
         extra["managed"] = False
+    if uplink is not None:
+        # The switch port it hangs off; the core switch has none (health's dependency tree).
+        extra["uplink"] = {"host": uplink.host, "port": uplink.port}
     return extra
 
 
-def _device(device: LabDevice) -> Device:
+def _device(device: LabDevice, uplink: Uplink | None) -> Device:
     return Device(device.school_id, device.name, device.role, device.platform, device.address,
                   _serial(device), f"{_ROOMS[device.role]} {device.index % 7}",
-                  vars=_host_vars(device))
+                  vars=_host_vars(device, uplink))
 
 
 def _ssh_args(creds: LabCredentials) -> str:
@@ -79,9 +85,11 @@ def write_lab_inventories(devices: Sequence[LabDevice], creds: LabCredentials,
                           root: Path) -> list[Path]:
     """Write `<root>/<school_id>/` for every school of the lab; returns the folders."""
     schools = list(dict.fromkeys(d.school_id for d in devices))
+    uplinks = plan_uplinks(devices)
     return [
         write_school_inventory(root, school_id,
-                               [_device(d) for d in devices if d.school_id == school_id],
+                               [_device(d, uplinks.get(d.name)) for d in devices
+                                if d.school_id == school_id],
                                lab_group_vars(creds, school_no))
         for school_no, school_id in enumerate(schools, start=1)
     ]

@@ -12,6 +12,7 @@ dir, cgroups `pvlab-*`), so a lab whose `up` crashed is removed all the same.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
@@ -41,10 +42,15 @@ from provisioner.lab.state import (
 )
 from provisioner.lab.syscmd import mounts_below, require_root, require_tools, unmount_below
 from provisioner.lab.topology import NETNS_PREFIX, DeviceKind, LabDevice, LabSpec, plan_lab
+from provisioner.secrets import write_secret_file
 
 Progress = Callable[[str], None]
 RUNTIME_CHOICES = ("auto", "nspawn", "chroot")
-SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP)
+SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
+# What `lab up` makes in the lab dir besides the state file; `lab down` removes them.
+LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories")
+LAB_FILES = ("faults.lock",)  # `lab fault`'s lock
+CREDENTIALS_FOLDER = "credentials"
 # Booting is mostly waiting; 2 cores keep up with this many hosts starting at once.
 MAX_PARALLEL_STARTS = 16
 LAB_MODULE_PREFIX = "provisioner.lab."
@@ -177,7 +183,7 @@ def lab_up(spec: LabSpec, settings: Settings, credentials: LabCredentials, progr
         return existing
     if _anything_there(settings.lab_dir):
         say("removing the previous lab first")
-        lab_down(settings, say)
+        lab_down(settings, say, keep_credentials=True)
     image = ensure_base(settings.cache_dir, say)
     settings.lab_dir.mkdir(parents=True, exist_ok=True)
     state = LabState(spec=spec, devices=devices, runtime=runtime, base=str(image.root),
@@ -189,7 +195,7 @@ def lab_up(spec: LabSpec, settings: Settings, credentials: LabCredentials, progr
     except BaseException:
         say("lab up failed; removing what was made")
         try:
-            lab_down(settings, say)
+            lab_down(settings, say, keep_credentials=True)
         except ProvisionerError as down_exc:  # the first error is the one to report
             say(f"removal incomplete ({down_exc}); run 'provision lab down'")
         raise
@@ -204,6 +210,8 @@ def _reusable(lab_dir: Path, spec: LabSpec, runtime: str) -> LabState | None:
         return None
     if state is None or not state.complete or state.spec != spec or state.runtime != runtime:
         return None
+    if state.faults or state.boots:
+        return None  # `up` gives a lab without faults: rebuild a faulted one
     refs = [p for p in state.processes if p.role in hosts.RUNTIMES and p.device in state.hosts]
     running = {p.device for p in refs if is_alive(p)}
     simulators = [p for p in state.processes if p.role == "simulator"]
@@ -371,22 +379,23 @@ def known_hosts_text(host_keys: dict[str, str]) -> str:
 
 def pin_host_keys(path: Path, host_keys: dict[str, str]) -> None:
     """Replace the pinned known_hosts file with the lab's current host keys (mode 600)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(known_hosts_text(host_keys))
-    os.replace(tmp, path)
+    write_secret_file(path, known_hosts_text(host_keys))
 
 
-def lab_down(settings: Settings, progress: Progress) -> DownSummary:
+def lab_down(settings: Settings, progress: Progress, *,
+             keep_credentials: bool = False) -> DownSummary:
     """Remove the lab: everything its state file records and anything with its names.
 
     Works without a state file (or with a damaged one): then the lab's name prefixes
-    and the mounts under the lab dir find what a crashed `lab up` left.
+    and the mounts under the lab dir find what a crashed `lab up` left. Afterwards the
+    lab dir holds nothing `lab up` made (host dirs, logs, simulator files with their
+    host keys and saved switch configs, inventories, credentials); files of others stay.
 
     Args:
         settings: `lab_dir` is where the state file and host dirs are.
         progress: receives one-line progress messages.
+        keep_credentials: keep the lab's credentials folder (for `lab_up`, which
+            rebuilds a lab with the credentials it was given).
 
     Returns:
         Counts of what was removed.
@@ -417,14 +426,28 @@ def lab_down(settings: Settings, progress: Progress) -> DownSummary:
     links, spaces = netns.remove_networks(state.netns if state else (),
                                           state.veths if state else ())
     removed_groups = sum(hosts.remove_cgroup(name) for name in cgroups)
-    if (lab_dir / "hosts").exists():
-        shutil.rmtree(lab_dir / "hosts")
+    _remove_lab_files(lab_dir, keep_credentials)
     remove_state(lab_dir)
+    with contextlib.suppress(OSError):
+        lab_dir.rmdir()  # only if empty: a folder of the user's own stays
     summary = DownSummary(hosts_stopped=stopped, processes_killed=killed,
                           mounts_removed=unmounted, links_removed=links, netns_removed=spaces,
                           cgroups_removed=removed_groups, had_state=state is not None)
     say(f"lab removed: {summary}")
     return summary
+
+
+def _remove_lab_files(lab_dir: Path, keep_credentials: bool) -> None:
+    """Remove the files `lab up` made (after its processes and mounts are gone)."""
+    module = _optional_module("provisioner.lab.simulators")
+    if module is not None:
+        module.remove_simulator_files(lab_dir)
+    folders = [*LAB_FOLDERS, *([] if keep_credentials else [CREDENTIALS_FOLDER])]
+    for name in folders:
+        if (lab_dir / name).exists():
+            shutil.rmtree(lab_dir / name)
+    for name in LAB_FILES:
+        (lab_dir / name).unlink(missing_ok=True)
 
 
 def _stop_simulators(refs: Sequence[ProcessRef], say: Progress) -> int:

@@ -156,3 +156,30 @@ def remove_networks(
         raise LabError(f"lab network parts still exist ({', '.join(sorted(left))}); "
                        "run 'provision lab down' again")
     return len(veths) + (BRIDGE in links), len(ns)
+
+
+def links_script(names: Iterable[str], up: bool) -> str:
+    """The `ip -batch` script that sets links up or down."""
+    state = "up" if up else "down"
+    return "".join(f"link set {name} {state}\n" for name in names)
+
+
+def set_links(names: Sequence[str], up: bool) -> None:
+    """Set links of the machine's side up or down (a school's veth host ends: its uplink).
+
+    Raises:
+        LabError: a link does not exist or `ip` failed.
+    """
+    if names:
+        run(["ip", "-batch", "-"], step=f"set {len(names)} lab links {'up' if up else 'down'}",
+            input_text=links_script(names, up))
+
+
+def set_device_link(netns: str, up: bool) -> None:
+    """Set a device's eth0 up or down inside its namespace (it stops or resumes answering).
+
+    Raises:
+        LabError: the namespace does not exist or `ip` failed.
+    """
+    run(["ip", "-n", netns, "link", "set", "eth0", "up" if up else "down"],
+        step=f"set eth0 of {netns} {'up' if up else 'down'}")

@@ -2,25 +2,40 @@
 
 snmpsim-data ships its recordings bz2-compressed; snmpsim reads only plain
 `.snmprec` files. They are unpacked once into a shared cache, keyed by the
-snmpsim-data version and this module's own rewrite version. While unpacking,
-sysUpTime and the interface octet counters get snmpsim's `numeric` variation so
-they move like a live device's instead of standing still.
+snmpsim-data version and this module's own rewrite version. While unpacking, the
+interface octet counters get snmpsim's `numeric` variation and sysUpTime the lab's
+`labuptime` variation, so they move like a live device's instead of standing still
+(and a device's uptime restarts when the lab reboots it).
+
+Also: which recordings are installed, what they are (sysDescr), and `--device`'s
+`RECORDING:ROLE` parsed against them.
 """
 
 from __future__ import annotations
 
 import bz2
+import difflib
 import importlib.metadata
 import importlib.util
 import os
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.errors import LabError
+from provisioner.lab.topology import RecordedDevice
+from provisioner.models import Role
 
-_REWRITE_VERSION = 1  # bump when _vary() changes, so old caches are not reused
+_REWRITE_VERSION = 2  # bump when _vary() or labuptime.py change, so old caches are not reused
+# The lab's own variation module (sysUpTime a lab "reboot" resets per device).
+UPTIME_MODULE = Path(__file__).parent / "data" / "labuptime.py"
+_SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+_SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 _SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+_SUFFIX = ".snmprec.bz2"
+# Records are in OID order: reading stops after the system group's sysObjectID.
+_LAST_NEEDED = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 # ifInOctets, ifOutOctets (32-bit) and ifHCInOctets, ifHCOutOctets (64-bit)
 _OCTET_COLUMNS = {
     "1.3.6.1.2.1.2.2.1.10.": "in",
@@ -51,28 +66,30 @@ def source_dir() -> Path:
 
 
 def prepare_variations(cache: Path) -> Path:
-    """A variation modules dir holding only snmpsim's `numeric` module; return it.
+    """A variation modules dir holding only snmpsim's `numeric` and the lab's
+    `labuptime` module; return it.
 
     snmpsim loads every module in its variation dir, and the redis and sql ones
-    log a failure each time for want of a server; only `numeric` is used here.
+    log a failure each time for want of a server; only these two are used here.
 
     Raises:
         LabError: snmpsim is not installed, or the cache is not writable.
     """
-    source = _package_dir("snmpsim", "snmpsim") / "variation" / "numeric.py"
-    target_dir = cache / f"variation-{importlib.metadata.version('snmpsim')}"
-    target = target_dir / "numeric.py"
-    if target.is_file():
+    sources = [_package_dir("snmpsim", "snmpsim") / "variation" / "numeric.py", UPTIME_MODULE]
+    version = importlib.metadata.version("snmpsim")
+    target_dir = cache / f"variation-{version}-r{_REWRITE_VERSION}"
+    if all((target_dir / s.name).is_file() for s in sources):
         return target_dir
     try:
         _make_dirs(cache, target_dir)
-        tmp = target.with_name(f".numeric.{os.getpid()}.tmp")
-        tmp.write_bytes(source.read_bytes())
-        tmp.chmod(0o644)
-        os.replace(tmp, target)
+        for source in sources:
+            tmp = target_dir / f".{source.stem}.{os.getpid()}.tmp"
+            tmp.write_bytes(source.read_bytes())
+            tmp.chmod(0o644)
+            os.replace(tmp, target_dir / source.name)
     except OSError as exc:
         raise LabError(
-            f"cannot copy snmpsim's numeric variation into {cache} ({exc}); "
+            f"cannot copy the SNMP variation modules into {cache} ({exc}); "
             "check that the directory is writable"
         ) from exc
     return target_dir
@@ -97,8 +114,8 @@ def _vary(line: str) -> str:
         return line
     oid, tag, value = parts
     if oid == _SYS_UPTIME and tag == "67" and value.isdigit():
-        # TimeTicks are 1/100 s: count on from the recorded uptime.
-        return f"{oid}|67:numeric|initial={value},rate=100,wrap=1"
+        # TimeTicks are 1/100 s: count on from the recorded uptime, or from a lab reboot.
+        return f"{oid}|67:labuptime|initial={value}"
     if tag in _COUNTER_TAGS and value.isdigit() and int(value) > 0:
         for prefix, direction in _OCTET_COLUMNS.items():
             if oid.startswith(prefix):
@@ -163,3 +180,104 @@ def prepare_recordings(recordings: Iterable[str], cache: Path) -> Path:
                 "check that the directory is writable"
             ) from exc
     return target_root
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """One installed snmpsim-data recording, as `provision lab recordings` lists it.
+
+    Attributes:
+        path: the recording path (`--device` and SNMP context), e.g. `network/wifi/aruba-7010`.
+        sys_descr: its recorded sysDescr, first line (vendor, model, firmware), or "".
+        sys_object_id: its recorded sysObjectID (the vendor's enterprise branch), or "".
+    """
+
+    path: str
+    sys_descr: str
+    sys_object_id: str
+
+
+def installed_recordings() -> list[str]:
+    """Paths of every recording snmpsim-data ships, sorted.
+
+    Raises:
+        LabError: snmpsim-data is not installed.
+    """
+    root = source_dir()
+    return sorted(str(p.relative_to(root))[: -len(_SUFFIX)] for p in root.rglob(f"*{_SUFFIX}"))
+
+
+def decode_value(tag: str, value: str) -> str:
+    """A .snmprec value as text: tags ending in `x` are hex (snmpsim's encoding of
+    non-printable strings); variation tags (`67:numeric`) keep their raw value."""
+    if tag.endswith("x"):
+        try:
+            return bytes.fromhex(value).decode("utf-8", "replace")
+        except ValueError:
+            return value
+    return value
+
+
+def _oid_key(oid: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in oid.split("."))
+    except ValueError:
+        return ()  # a comment line ("#CISCO ...") sorts first: keep reading
+
+
+def describe_recording(path: str) -> RecordingInfo:
+    """sysDescr and sysObjectID of one installed recording (read from its first lines).
+
+    Raises:
+        LabError: snmpsim-data is not installed or the recording cannot be read.
+    """
+    found: dict[str, str] = {}
+    source = source_dir() / f"{path}{_SUFFIX}"
+    try:
+        with bz2.open(source, "rt", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                oid, _, rest = line.rstrip("\n").partition("|")
+                if oid in (_SYS_DESCR, _SYS_OBJECT_ID):
+                    tag, _, value = rest.partition("|")
+                    found[oid] = decode_value(tag, value)
+                if len(found) == 2 or _oid_key(oid) > _LAST_NEEDED:
+                    break
+    except (OSError, EOFError, ValueError) as exc:
+        raise LabError(f"recording {path!r} cannot be read ({exc}); "
+                       "reinstall snmpsim-data") from exc
+    descr = found.get(_SYS_DESCR, "").strip().splitlines()
+    return RecordingInfo(path, descr[0].strip() if descr else "", found.get(_SYS_OBJECT_ID, ""))
+
+
+def check_recording(path: str) -> str:
+    """An installed recording's path, normalised (`network/switch/x.snmprec.bz2` -> `.../x`).
+
+    Raises:
+        LabError: no such recording; the message suggests close names and the listing.
+    """
+    name = path.strip().strip("/").removesuffix(".bz2").removesuffix(".snmprec")
+    installed = installed_recordings()
+    if name in installed:
+        return name
+    close = difflib.get_close_matches(name, installed, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise LabError(f"no snmpsim-data recording {path!r}: {hint}list the {len(installed)} "
+                   "installed ones with 'provision lab recordings'")
+
+
+def parse_recorded_device(text: str) -> RecordedDevice:
+    """`RECORDING:ROLE` (as `lab up --device` takes it) as a checked `RecordedDevice`.
+
+    Raises:
+        LabError: no role or an unknown one, or no such recording.
+    """
+    recording, sep, role = text.rpartition(":")
+    roles = ", ".join(r.value for r in Role)
+    if not sep or not recording:
+        raise LabError(f"{text!r} names no role: write RECORDING:ROLE with ROLE one of {roles}, "
+                       "e.g. network/switch/hpe-procurve-516733-b21:switch")
+    try:
+        kind = Role(role.strip())
+    except ValueError as exc:
+        raise LabError(f"unknown role {role!r} in {text!r}: use one of {roles}") from exc
+    return RecordedDevice(check_recording(recording), kind)

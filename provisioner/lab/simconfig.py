@@ -62,6 +62,8 @@ class SnmpSimConfig:
         process_user: the account the responder drops to once its sockets are bound.
         process_group: that account's group.
         endpoints: where it listens.
+        boots_file: JSON {address: epoch seconds} of lab reboots, read by the
+            `labuptime` variation (readable by `process_user`); "" for none.
     """
 
     ready_file: str
@@ -74,6 +76,7 @@ class SnmpSimConfig:
     process_user: str
     process_group: str
     endpoints: tuple[SnmpEndpoint, ...]
+    boots_file: str = ""
 
 
 def write_config(path: Path, config: SwitchSimConfig | SnmpSimConfig) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import grp
+import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -33,17 +35,21 @@ from provisioner.lab.simconfig import (
     SnmpSimConfig,
     SwitchSimConfig,
     SwitchSpec,
+    read_snmp_config,
     write_config,
 )
 from provisioner.lab.topology import DeviceKind, LabDevice
+from provisioner.secrets import write_secret_file
 
 # Decompressed recordings and snmpsim's index: outside the lab dir because the
 # responder drops to `nobody`, and the lab dir usually sits under a 0700 home.
 DEFAULT_SNMP_CACHE = Path("/var/cache/provisioner/snmpsim")
 PROCESS_USER = "nobody"
 PROCESS_GROUP = "nogroup"
-SWITCH_MODULE = "provisioner.lab.switchsim"
+SWITCH_MODULE = "provisioner.lab.switchsim_runner"  # switchsim + host key reload on SIGHUP
+_OLD_SWITCH_MODULE = "provisioner.lab.switchsim"  # what labs started before it ran
 SNMP_MODULE = "provisioner.lab.snmpsim_runner"
+SNMP_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
 _POLL_SECONDS = 0.05
 _TAIL_LINES = 3
 
@@ -202,6 +208,30 @@ def _recording(device: LabDevice) -> str:
     return device.recording
 
 
+def boots_file(cache: Path, lab_dir: Path) -> Path:
+    """Where a lab's reboot times of recorded devices live: beside the shared SNMP cache
+    (the responder reads it as `nobody`), named by the lab dir so labs never share one."""
+    digest = hashlib.sha256(str(lab_dir.resolve()).encode()).hexdigest()[:16]
+    return cache / "boots" / f"{digest}.json"
+
+
+def write_boots(path: Path, boots: dict[str, float]) -> None:
+    """Replace a boots file atomically (0644: addresses and times, nothing secret).
+
+    Raises:
+        LabError: the file cannot be written.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(boots, sort_keys=True), encoding="utf-8")
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise LabError(f"cannot write the lab's reboot times to {path} ({exc}); "
+                       "check that the folder is writable") from exc
+
+
 def _start_snmp(
     devices: Sequence[LabDevice], sim_dir: Path, creds: LabCredentials, cache: Path
 ) -> _Started:
@@ -223,6 +253,7 @@ def _start_snmp(
             process_user=PROCESS_USER,
             process_group=PROCESS_GROUP,
             endpoints=tuple(SnmpEndpoint(netns=d.netns, address=d.address) for d in devices),
+            boots_file=str(boots_file(cache, sim_dir.parent)),
         ),
     )
     log_file = sim_dir / "snmpsim.log"
@@ -304,7 +335,7 @@ def start_simulators(
         LabError: a simulator did not come up (the message carries its log's tail).
     """
     switches = [d for d in devices if d.kind is DeviceKind.IOS_SWITCH]
-    snmp = [d for d in devices if d.kind in (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP)]
+    snmp = [d for d in devices if d.kind in SNMP_KINDS]
     if not snmp:
         return SimulatorSet(pids=(), host_keys={})
     sim_dir = lab_dir / "simulators"
@@ -323,13 +354,46 @@ def start_simulators(
     return SimulatorSet(pids=tuple(item.pid for item in started), host_keys=host_keys)
 
 
+def rekey_switch(lab_dir: Path, device: LabDevice) -> str:
+    """Replace a simulated switch's host key file with a fresh ed25519 key.
+
+    The running simulator presents it after a SIGHUP (see `switchsim_runner`).
+
+    Returns:
+        The new public key line ("ssh-ed25519 AAAA...").
+
+    Raises:
+        LabError: the switch has no key file (it is not a switch of this lab).
+    """
+    key_file = lab_dir / "simulators" / "hostkeys" / f"{device.name}_ed25519"
+    if not key_file.is_file():
+        raise LabError(f"{device.name} has no host key file {key_file}; "
+                       "rebuild the lab with 'provision lab down' and 'provision lab up'")
+    key = Ed25519PrivateKey.generate()
+    write_secret_file(key_file, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption()).decode("ascii"))
+    return key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode("ascii")
+
+
+def runs_module(pid: int, module: str) -> bool:
+    """Whether pid runs `python -m module` (pids get reused after a reboot)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return module.encode() in argv
+
+
 def _is_simulator(pid: int) -> bool:
     """Whether pid still runs one of our simulators (pids get reused after a reboot)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return any(arg.decode(errors="replace") in (SWITCH_MODULE, SNMP_MODULE) for arg in argv)
+    ours = (SWITCH_MODULE, _OLD_SWITCH_MODULE, SNMP_MODULE)
+    return any(arg.decode(errors="replace") in ours for arg in argv)
 
 
 def _signal_all(pids: Sequence[int], signum: signal.Signals) -> None:
@@ -368,6 +432,13 @@ def remove_simulator_files(lab_dir: Path) -> None:
     """Forget the simulators' state: host keys, saved switch configs, logs.
 
     For `provision lab down`, after `stop_simulators`: the next lab then starts
-    with factory-fresh switches and new host keys. The shared SNMP cache stays.
+    with factory-fresh switches and new host keys. The shared SNMP cache stays; the
+    lab's reboot times beside it go.
     """
+    config = lab_dir / "simulators" / "snmpsim.json"
+    if config.is_file():
+        with contextlib.suppress(LabError):
+            boots = read_snmp_config(config).boots_file
+            if boots:
+                Path(boots).unlink(missing_ok=True)
     shutil.rmtree(lab_dir / "simulators", ignore_errors=True)

@@ -135,6 +135,10 @@ def serve(config: SnmpSimConfig) -> int:
     _preload_modules()
     _bind_in_namespaces(config.endpoints)
     _mark_ready_before_final_drop(Path(config.ready_file))
+    # For the `labuptime` variation: snmpsim numbers its transport domains in the
+    # order of the endpoints on its command line; the variation maps them back.
+    os.environ["PROVISIONER_LAB_BOOTS"] = config.boots_file
+    os.environ["PROVISIONER_LAB_ENDPOINTS"] = ",".join(e.address for e in config.endpoints)
     # snmpsim parses sys.argv itself; replacing it here does not change what
     # /proc/PID/cmdline (and so `ps`) shows.
     sys.argv = argv

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.errors import LabError
-from provisioner.lab.topology import DeviceKind, LabDevice, LabSpec
+from provisioner.lab.topology import DeviceKind, LabDevice, LabSpec, RecordedDevice
 from provisioner.models import Role
 
 STATE_FILE = "state.json"
@@ -82,6 +82,10 @@ class LabState:
         host_keys: pinned host key line by device address.
         complete: whether `lab up` finished.
         notes: things the caller should know (e.g. "switches skipped").
+        faults: faults in effect, by device name or `school <id>` (`provision lab fault`):
+            "stopped", "cut"; a rekeyed device is not a fault (it runs with its new key).
+        boots: device address -> when its SNMP agent last (re)started, epoch seconds, for
+            recorded devices rebooted by `lab fault` (their sysUpTime counts from it).
     """
 
     spec: LabSpec
@@ -99,6 +103,8 @@ class LabState:
     host_keys: dict[str, str] = field(default_factory=dict)
     complete: bool = False
     notes: list[str] = field(default_factory=list)
+    faults: dict[str, str] = field(default_factory=dict)
+    boots: dict[str, float] = field(default_factory=dict)
 
 
 def _device_to_dict(device: LabDevice) -> dict[str, Any]:
@@ -131,8 +137,10 @@ def state_from_json(text: str) -> LabState:
     if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
         raise ValueError(f"not a lab state file of version {STATE_VERSION}")
     spec = raw["spec"]
+    recorded = tuple(RecordedDevice(r["recording"], Role(r["role"]))
+                     for r in spec.get("recorded", ()))
     return LabState(
-        spec=LabSpec(**{**spec, "school_ids": tuple(spec["school_ids"])}),
+        spec=LabSpec(**{**spec, "school_ids": tuple(spec["school_ids"]), "recorded": recorded}),
         devices=[_device_from_dict(d) for d in raw["devices"]],
         runtime=raw["runtime"],
         base=raw["base"],
@@ -147,6 +155,9 @@ def state_from_json(text: str) -> LabState:
         host_keys=dict(raw["host_keys"]),
         complete=bool(raw["complete"]),
         notes=list(raw["notes"]),
+        # Absent in the files of labs started before faults existed.
+        faults=dict(raw.get("faults", {})),
+        boots={k: float(v) for k, v in raw.get("boots", {}).items()},
     )
 
 
@@ -189,7 +200,9 @@ def save_state(lab_dir: Path, state: LabState) -> None:
 
 def remove_state(lab_dir: Path) -> None:
     """Forget the lab (after everything in it was removed)."""
-    state_path(lab_dir).unlink(missing_ok=True)
+    path = state_path(lab_dir)
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".tmp").unlink(missing_ok=True)  # left by a crash mid-write
 
 
 class StateJournal:

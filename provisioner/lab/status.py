@@ -1,4 +1,9 @@
-"""`provision lab status`: does every lab device answer over SSH and SNMPv3?"""
+"""`provision lab status`: does every lab device answer over SSH and SNMPv3?
+
+One `DeviceResult[LabProbe]` per device: failure is data. A device answers when SSH
+(for devices managed over SSH) and SNMPv3 both do; the first that did not names the
+failure kind.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.devices.ssh import probe_ssh
-from provisioner.errors import DeviceError, LabError
+from provisioner.errors import (
+    AuthenticationFailedError,
+    DeviceError,
+    DeviceTimeoutError,
+    HostKeyChangedError,
+    HostKeyUnknownError,
+    LabError,
+)
 from provisioner.lab.credentials import (
     DEPLOY_USER,
     SNMP_USER,
@@ -16,66 +28,120 @@ from provisioner.lab.credentials import (
     LabCredentials,
     read_secret,
 )
+from provisioner.lab.faults import fault_of
 from provisioner.lab.state import load_state
 from provisioner.lab.topology import DeviceKind, LabDevice
-from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpTarget, SnmpV3User
+from provisioner.results import AggregatedResult, DeviceResult, FailureKind
+from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpReply, SnmpTarget, SnmpV3User
 
 SSH_WORKERS = 16
+# Most specific first: the host key errors are also connection-level errors.
+_SSH_KINDS: tuple[tuple[type[DeviceError], FailureKind], ...] = (
+    (HostKeyChangedError, FailureKind.HOST_KEY_CHANGED),
+    (HostKeyUnknownError, FailureKind.HOST_KEY_UNKNOWN),
+    (AuthenticationFailedError, FailureKind.AUTH),
+    (DeviceTimeoutError, FailureKind.TIMEOUT),
+)
 
 
 @dataclass(frozen=True)
-class DeviceStatus:
-    """How one lab device answered. `ssh` is None for SNMP-only devices."""
+class LabProbe:
+    """What one lab device answered.
+
+    Attributes:
+        device: the lab device.
+        ssh_checked: whether it is managed over SSH (recorded devices are not).
+        ssh_answer: the SSH server's version string when SSH answered, else "".
+        ssh_error: why SSH did not answer, or None.
+        snmp_error: why SNMPv3 did not answer, or None.
+        sys_descr: its sysDescr over SNMPv3, or "".
+        fault: the lab fault it suffers (`provision lab fault`), or None.
+    """
 
     device: LabDevice
+    ssh_checked: bool
+    ssh_answer: str
     ssh_error: str | None
     snmp_error: str | None
     sys_descr: str = ""
-    ssh_checked: bool = True
-
-    @property
-    def ok(self) -> bool:
-        """SSH (where managed over SSH) and SNMP both answered."""
-        return self.ssh_error is None and self.snmp_error is None
+    fault: str | None = None
 
 
 def snmp_target(device: LabDevice, creds: LabCredentials) -> SnmpTarget:
     """The SNMPv3 authPriv target of a lab device (context: its recording, if any)."""
     user = SnmpV3User(SNMP_USER, creds.snmp_auth, creds.snmp_priv)
-    return SnmpTarget(device.name, device.address, user=user, context=device.recording or "")
+    return SnmpTarget(device.name, device.address, user=user, context=device.snmp_context)
 
 
-def _ssh_check(device: LabDevice, creds: LabCredentials, switch_password: str) -> str | None:
+def _ssh_check(device: LabDevice, creds: LabCredentials,
+               switch_password: str) -> tuple[str, DeviceError | None]:
     if not device.has_ssh:
-        return None
+        return "", None
     try:
         if device.kind is DeviceKind.IOS_SWITCH:
-            probe_ssh(device.address, username=SWITCH_USER, password=switch_password,
-                      known_hosts=creds.known_hosts)
+            answer = probe_ssh(device.address, username=SWITCH_USER, password=switch_password,
+                               known_hosts=creds.known_hosts)
         else:
-            probe_ssh(device.address, username=DEPLOY_USER, key_file=creds.ssh_key,
-                      known_hosts=creds.known_hosts)
+            answer = probe_ssh(device.address, username=DEPLOY_USER, key_file=creds.ssh_key,
+                               known_hosts=creds.known_hosts)
     except DeviceError as exc:
-        return str(exc)
-    return None
+        return "", exc
+    return answer, None
 
 
-def check_devices(devices: Sequence[LabDevice], creds: LabCredentials,
-                  snmp: SnmpBackend) -> list[DeviceStatus]:
-    """Probe every device over SSH (threads) and SNMPv3 (one async batch)."""
+def _ssh_kind(error: DeviceError) -> FailureKind:
+    return next((kind for cls, kind in _SSH_KINDS if isinstance(error, cls)),
+                FailureKind.UNREACHABLE)
+
+
+def _snmp_kind(error: str) -> FailureKind:
+    text = error.lower()
+    if "timeout" in text or "timed out" in text or "no snmp response" in text:
+        return FailureKind.TIMEOUT
+    if any(word in text for word in ("digest", "unknown user", "authentic", "decrypt")):
+        return FailureKind.AUTH
+    return FailureKind.UNREACHABLE
+
+
+def _result(device: LabDevice, ssh: tuple[str, DeviceError | None], reply: SnmpReply,
+            fault: str | None) -> DeviceResult[LabProbe]:
+    answer, ssh_error = ssh
+    probe = LabProbe(device, device.has_ssh, answer, str(ssh_error) if ssh_error else None,
+                     reply.error, reply.values.get(SYS_DESCR, ""), fault)
+    suffix = f" (lab fault: {fault})" if fault else ""
+    if ssh_error is not None:
+        return DeviceResult(device.name, probe, _ssh_kind(ssh_error), f"ssh: {ssh_error}{suffix}")
+    if reply.error is not None:
+        return DeviceResult(device.name, probe, _snmp_kind(reply.error),
+                            f"snmp: {reply.error}{suffix}", reply.elapsed_ms)
+    return DeviceResult(device.name, probe, None, "answers", reply.elapsed_ms)
+
+
+def check_devices(devices: Sequence[LabDevice], creds: LabCredentials, snmp: SnmpBackend,
+                  faults: dict[str, str] | None = None) -> AggregatedResult[LabProbe]:
+    """Probe every device over SSH (threads) and SNMPv3 (one async batch).
+
+    Args:
+        devices: the lab devices to probe.
+        creds: the lab's credentials (pinned known_hosts, keys, SNMPv3 passphrases).
+        snmp: the SNMP backend.
+        faults: the lab's faults in effect (`LabState.faults`), to name them.
+
+    Returns:
+        One result per device, in the order given.
+    """
     password = read_secret(creds.switch_password)
     with ThreadPoolExecutor(max_workers=SSH_WORKERS) as pool:
-        ssh_errors = list(pool.map(lambda d: _ssh_check(d, creds, password), devices))
+        ssh = list(pool.map(lambda d: _ssh_check(d, creds, password), devices))
     replies = snmp.get_many([snmp_target(d, creds) for d in devices], [SYS_DESCR],
                             timeout=2.0, retries=1)
-    return [
-        DeviceStatus(device, ssh_error, reply.error, reply.values.get(SYS_DESCR, ""),
-                     ssh_checked=device.has_ssh)
-        for device, ssh_error, reply in zip(devices, ssh_errors, replies, strict=True)
-    ]
+    return AggregatedResult.of("lab status", [
+        _result(device, answer, reply, fault_of(faults or {}, device))
+        for device, answer, reply in zip(devices, ssh, replies, strict=True)
+    ])
 
 
-def lab_status(lab_dir: Path, snmp: SnmpBackend) -> list[DeviceStatus]:
+def lab_status(lab_dir: Path, snmp: SnmpBackend) -> AggregatedResult[LabProbe]:
     """Status of every device of the running lab.
 
     Raises:
@@ -84,4 +150,5 @@ def lab_status(lab_dir: Path, snmp: SnmpBackend) -> list[DeviceStatus]:
     state = load_state(lab_dir)
     if state is None or not state.complete:
         raise LabError("no lab is running; start one with 'provision lab up'")
-    return check_devices(state.devices, LabCredentials(lab_dir / "credentials"), snmp)
+    return check_devices(state.devices, LabCredentials(lab_dir / "credentials"), snmp,
+                         state.faults)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,12 +26,53 @@ SWITCH_RECORDING = "network/switch/cisco-c3750"
 AP_RECORDINGS = ("network/wifi/aruba-7010", "network/wifi/ubiquiti-m5")
 
 
+# Interfaces of the simulated switches (fake-switches' Cisco 2960-48TT-L model):
+# switches hang off the core's gigabit ports first, everything else off fast ports.
+SWITCH_FAST_PORTS = tuple(f"FastEthernet0/{n}" for n in range(1, 49))
+SWITCH_GIGABIT_PORTS = ("GigabitEthernet0/1", "GigabitEthernet0/2")
+# Platform names for recorded vendors the inventory knows by another name.
+_RECORDED_PLATFORMS = {"cisco-c3": "cisco_ios", "hpe-procurve": "hp_procurve",
+                       "aruba": "aruba_os", "ubiquiti": "ubiquiti_airos"}
+
+
 class DeviceKind(StrEnum):
     """How the lab realises a device."""
 
     DEBIAN_HOST = "debian_host"  # own root fs, real sshd + snmpd (servers, Linux APs)
     IOS_SWITCH = "ios_switch"  # fake-switches over SSH + snmpsim recording over SNMP
     RECORDED_AP = "recorded_ap"  # SNMP only, answered from a real WLAN recording
+    RECORDED = "recorded"  # SNMP only, any role, from a recording the user chose
+
+
+@dataclass(frozen=True)
+class RecordedDevice:
+    """A device of any snmpsim-data recording that every lab school gets (`--device`).
+
+    Attributes:
+        recording: the recording path without extension, e.g.
+            `network/switch/hpe-procurve-516733-b21`.
+        role: what it is in the school's network.
+    """
+
+    recording: str
+    role: Role
+
+    @property
+    def platform(self) -> str:
+        """The inventory platform: a known name for the vendor, else the vendor itself."""
+        stem = self.recording.rsplit("/", 1)[-1]
+        for prefix, platform in _RECORDED_PLATFORMS.items():
+            if stem.startswith(prefix):
+                return platform
+        return stem.split("-", 1)[0].lower() or "unknown"
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """Where a device is plugged in: a switch of its school and that switch's interface."""
+
+    host: str
+    port: str
 
 
 @dataclass(frozen=True)
@@ -42,11 +84,12 @@ class LabSpec:
     switches: int = 4
     aps: int = 8
     recorded_aps: int = 2
+    recorded: tuple[RecordedDevice, ...] = ()
 
     @property
     def per_school(self) -> int:
         """Devices in one lab school."""
-        return self.servers + self.switches + self.aps + self.recorded_aps
+        return self.servers + self.switches + self.aps + self.recorded_aps + len(self.recorded)
 
 
 @dataclass(frozen=True)
@@ -89,9 +132,15 @@ class LabDevice:
         return f"{VETH_PREFIX}{self.index}d"
 
     @property
+    def snmp_context(self) -> str:
+        """The SNMPv3 context that selects its recording ("" without one), see
+        `recording_context`."""
+        return recording_context(self.recording) if self.recording else ""
+
+    @property
     def has_ssh(self) -> bool:
-        """Whether the device is managed over SSH (recorded APs answer SNMP only)."""
-        return self.kind is not DeviceKind.RECORDED_AP
+        """Whether the device is managed over SSH (recorded devices answer SNMP only)."""
+        return self.kind not in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
 
 
 def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -> list[LabDevice]:
@@ -105,6 +154,7 @@ def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -
         ap_recording = AP_RECORDINGS[n % len(AP_RECORDINGS)]
         ap_platform = "aruba_instant" if "aruba" in ap_recording else "ubiquiti_airos"
         rows.append((Role.ACCESS_POINT, DeviceKind.RECORDED_AP, "wap", ap_platform, ap_recording))
+    rows += [(r.role, DeviceKind.RECORDED, "rec", r.platform, r.recording) for r in spec.recorded]
     counters: dict[str, int] = {}
     devices = []
     for offset, (role, kind, prefix, platform, recording) in enumerate(rows):
@@ -128,7 +178,8 @@ def plan_lab(spec: LabSpec) -> list[LabDevice]:
     """Lay out every device of a lab: names, addresses, namespaces.
 
     Raises:
-        ValueError: the spec asks for more schools or devices than the lab range holds.
+        ValueError: the spec asks for more schools or devices than the lab range holds,
+            or a school's switches have too few ports for its devices.
     """
     if not spec.school_ids:
         raise ValueError("a lab needs at least one school")
@@ -139,6 +190,7 @@ def plan_lab(spec: LabSpec) -> list[LabDevice]:
     devices: list[LabDevice] = []
     for school_no, school_id in enumerate(spec.school_ids):
         devices += _school_devices(spec, school_no, school_id, len(devices))
+    plan_uplinks(devices)  # a school whose switches lack ports fails here, before any work
     return devices
 
 
@@ -154,3 +206,74 @@ def lab_school_ids(planned: Sequence[str], count: int) -> tuple[str, ...]:
             ids.append(str(candidate))
         candidate += 1
     return tuple(ids)
+
+
+def recording_context(recording: str) -> str:
+    """The SNMPv3 context name snmpsim answers a recording under.
+
+    An SNMPv3 contextName holds at most 32 octets (RFC 3411 SnmpAdminString); snmpsim
+    registers a longer recording path under the MD5 hex digest of the path (32 chars)
+    instead (snmpsim `commands/responder.py`, `probe_hash_context`).
+    """
+    if len(recording.encode()) <= 32:
+        return recording
+    return hashlib.md5(recording.encode(), usedforsecurity=False).hexdigest()
+
+
+class _PortPool:
+    """The free interfaces of one switch: fast ports from the bottom, gigabit first for
+    switches (as a core's uplink ports are used in real schools)."""
+
+    def __init__(self, switch: str) -> None:
+        self.switch = switch
+        self.fast = list(SWITCH_FAST_PORTS)
+        self.gigabit = list(SWITCH_GIGABIT_PORTS)
+
+    def take(self, for_switch: bool) -> Uplink | None:
+        if for_switch and self.gigabit:
+            return Uplink(self.switch, self.gigabit.pop(0))
+        if self.fast:
+            return Uplink(self.switch, self.fast.pop(0) if not for_switch else self.fast.pop())
+        if self.gigabit:
+            return Uplink(self.switch, self.gigabit.pop(0))
+        return None
+
+
+def _school_uplinks(devices: Sequence[LabDevice]) -> dict[str, Uplink]:
+    switches = [d for d in devices if d.kind is DeviceKind.IOS_SWITCH]
+    if not switches:
+        return {}  # nothing to plug into: every device is its own root
+    core, access = _PortPool(switches[0].name), [_PortPool(s.name) for s in switches[1:]]
+    found: dict[str, Uplink] = {}
+    turn = 0
+    for device in devices:
+        if device.name == core.switch:
+            continue
+        if device.role is not Role.ACCESS_POINT or not access:
+            pools = [core, *access]  # switches and servers in the core's room
+        else:
+            pools = access[turn % len(access):] + access[:turn % len(access)] + [core]
+            turn += 1
+        link = next((u for pool in pools if (u := pool.take(device.role is Role.SWITCH))), None)
+        if link is None:
+            raise ValueError(f"school {device.school_id} has more devices than its "
+                             f"{len(switches)} switches have ports; add switches")
+        found[device.name] = link
+    return found
+
+
+def plan_uplinks(devices: Sequence[LabDevice]) -> dict[str, Uplink]:
+    """Where each device of the lab is plugged in, by device name.
+
+    Per school the first simulated IOS switch is the core and has no uplink; the other
+    switches (simulated or recorded) and the servers hang off the core; access points
+    (Linux and recorded) are spread over the other switches, or the core when it is
+    the only one. A school without a simulated switch has no uplinks.
+
+    Raises:
+        ValueError: a school's switches have too few ports for its devices.
+    """
+    found: dict[str, Uplink] = {}
+    for school_id in dict.fromkeys(d.school_id for d in devices):
+        found.update(_school_uplinks([d for d in devices if d.school_id == school_id]))
+    return found

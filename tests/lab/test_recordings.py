@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import stat
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from provisioner.errors import LabError
-from provisioner.lab.recordings import _vary, prepare_recordings, prepare_variations
+from provisioner.lab.recordings import (
+    UPTIME_MODULE,
+    _vary,
+    check_recording,
+    describe_recording,
+    installed_recordings,
+    parse_recorded_device,
+    prepare_recordings,
+    prepare_variations,
+)
+from provisioner.lab.topology import RecordedDevice
+from provisioner.models import Role
 
 pytest.importorskip("snmpsim_data", reason="the lab extras (snmpsim-data) are not installed")
 
@@ -16,7 +30,7 @@ pytest.importorskip("snmpsim_data", reason="the lab extras (snmpsim-data) are no
 def test_uptime_counts_on_from_the_recorded_value() -> None:
     assert (
         _vary("1.3.6.1.2.1.1.3.0|67|3896978921")
-        == "1.3.6.1.2.1.1.3.0|67:numeric|initial=3896978921,rate=100,wrap=1"
+        == "1.3.6.1.2.1.1.3.0|67:labuptime|initial=3896978921"
     )
 
 
@@ -45,7 +59,7 @@ def test_prepare_unpacks_once_readable_for_everyone(tmp_path: Path) -> None:
     recording = data / "network" / "wifi" / "ubiquiti-m5.snmprec"
     text = recording.read_text()
     assert "1.3.6.1.2.1.1.1.0|4|Linux 2.6.32.61" in text
-    assert "1.3.6.1.2.1.1.3.0|67:numeric|" in text
+    assert "1.3.6.1.2.1.1.3.0|67:labuptime|initial=" in text
     assert stat.S_IMODE(recording.stat().st_mode) == 0o644
     assert stat.S_IMODE((data / "network").stat().st_mode) == 0o755
     mtime = recording.stat().st_mtime_ns
@@ -58,5 +72,79 @@ def test_prepare_rejects_an_unknown_recording(tmp_path: Path) -> None:
         prepare_recordings(["network/wifi/nonesuch"], tmp_path)
 
 
-def test_variation_dir_holds_only_numeric(tmp_path: Path) -> None:
-    assert [p.name for p in prepare_variations(tmp_path).iterdir()] == ["numeric.py"]
+def test_variation_dir_holds_only_numeric_and_labuptime(tmp_path: Path) -> None:
+    names = sorted(p.name for p in prepare_variations(tmp_path).iterdir())
+    assert names == ["labuptime.py", "numeric.py"]
+
+
+def _load_uptime_module() -> dict[str, Any]:
+    # snmpsim execs variation modules with these globals; so does this test.
+    module: dict[str, Any] = {"path": str(UPTIME_MODULE), "moduleContext": {}}
+    exec(compile(UPTIME_MODULE.read_text(), str(UPTIME_MODULE), "exec"), module)
+    return module
+
+
+def _ask(module: dict[str, Any], domain_index: int) -> int:
+    context = {"setFlag": False, "nextFlag": False, "exactMatch": True,
+               "origOid": "1.3.6.1.2.1.1.3.0", "errorStatus": None,
+               "transportDomain": (1, 3, 6, 1, 6, 1, 1, domain_index)}
+    oid, tag, ticks = module["variate"]("1.3.6.1.2.1.1.3.0", "67", "initial=500000",
+                                         **context)
+    assert (oid, tag) == ("1.3.6.1.2.1.1.3.0", "67")
+    return int(ticks)
+
+
+def test_labuptime_restarts_only_the_rebooted_devices_uptime(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    boots = tmp_path / "boots.json"
+    monkeypatch.setenv("PROVISIONER_LAB_BOOTS", str(boots))
+    monkeypatch.setenv("PROVISIONER_LAB_ENDPOINTS", "10.213.1.12,10.213.1.13")
+    module = _load_uptime_module()
+    before = [_ask(module, 0), _ask(module, 1)]
+    assert all(ticks >= 500000 for ticks in before)  # recorded uptime, counting on
+    boots.write_text(json.dumps({"10.213.1.13": time.time() - 1.0}))
+    after = [_ask(module, 0), _ask(module, 1)]
+    assert after[0] >= before[0]
+    assert after[1] < 500000  # counts from the reboot: well below the recorded value
+    assert _ask(module, 7) >= 500000  # an endpoint it does not know counts on as recorded
+
+
+def test_installed_recordings_include_the_labs_own() -> None:
+    installed = installed_recordings()
+    assert {"network/switch/cisco-c3750", "network/wifi/aruba-7010",
+            "network/switch/hpe-procurve-516733-b21"} <= set(installed)
+    assert installed == sorted(installed)
+
+
+def test_a_recording_is_described_by_its_own_sysdescr() -> None:
+    info = describe_recording("network/wifi/aruba-7210")
+    assert info.sys_descr.startswith("ArubaOS (MODEL: Aruba7210)")
+    assert info.sys_object_id == "1.3.6.1.4.1.14823.1.1.32"
+    c3750 = describe_recording("network/switch/cisco-c3750")
+    assert "C3750" in c3750.sys_descr
+    assert c3750.sys_object_id.startswith("1.3.6.1.4.1.9.")
+
+
+def test_device_option_is_a_checked_recording_and_role() -> None:
+    device = parse_recorded_device("network/switch/hpe-procurve-516733-b21.snmprec:switch")
+    assert device == RecordedDevice("network/switch/hpe-procurve-516733-b21", Role.SWITCH)
+    assert device.platform == "hp_procurve"
+    assert RecordedDevice("network/router/huawei-s5720", Role.SWITCH).platform == "huawei"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("network/switch/hpe-procurve-516733-b21", "names no role: write RECORDING:ROLE"),
+    ("network/switch/hpe-procurve-516733-b21:router", "unknown role 'router'"),
+    ("network/switch/hpe-procurve:switch",
+     "no snmpsim-data recording 'network/switch/hpe-procurve': did you mean "
+     "network/switch/hpe-procurve-516733-b21"),
+])
+def test_bad_device_options_say_what_to_write(text: str, message: str) -> None:
+    with pytest.raises(LabError, match=message):
+        parse_recorded_device(text)
+
+
+def test_an_unknown_recording_points_at_the_listing() -> None:
+    with pytest.raises(LabError, match=r"list the [0-9]+ installed ones with "
+                                       r"'provision lab recordings'"):
+        check_recording("nothing/like/this")
