@@ -5,10 +5,12 @@ One module per command group; importing them registers their commands on `cli`.
 
 from __future__ import annotations
 
-from provisioner.cli import audit, export, inventory, lab, plan, provision, schools
+from provisioner.cli import audit, export, health, inventory, lab, plan, provision, schools
 from provisioner.cli.base import cli
 
-__all__ = ["audit", "cli", "export", "inventory", "lab", "main", "plan", "provision", "schools"]
+__all__ = [
+    "audit", "cli", "export", "health", "inventory", "lab", "main", "plan", "provision", "schools",
+]
 
 
 def main() -> None:

@@ -99,8 +99,8 @@ def school_show(obj: Context, school_id: str) -> None:
     totals = detail.totals
     click.echo(f"total: {eur(totals.budget_eur)} budget, {eur(totals.spent_eur)} spent")
     if detail.devices:
-        obj.table(["device", "role", "platform", "address", "room"],
-                  [[d.name, d.role.value, d.platform, d.address, d.room]
+        obj.table(["device", "role", "platform", "address", "room", "state"],
+                  [[d.name, d.role.value, d.platform, d.address, d.room, d.state]
                    for d in detail.devices], title="Devices")
     else:
         click.echo("devices: none synced (run 'provision inventory sync')")

@@ -218,10 +218,13 @@ def _sample(d: DeviceHealth) -> SampleRow:
                      d.failure.value if d.failure else "", d.uptime_s, d.rtt_ms, d.summary)
 
 
-def run_health(store: Store, settings: Settings, backend: SnmpBackend, parser: FactsParser,
-               *, user: str, options: HealthOptions,
-               progress: ProgressFn | None = None) -> HealthReport:
+def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: str,
+               options: HealthOptions, progress: ProgressFn | None = None,
+               parser: FactsParser | None = None) -> HealthReport:
     """Check the chosen devices once, store the samples, prune old ones, report.
+
+    Args:
+        parser: the profiles (default: `collect.ProfileParser`, by sysObjectID/sysDescr).
 
     Raises:
         AlreadyRunningError: another health check on this database is running.
@@ -231,6 +234,10 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, parser: F
     started_at, clock = now_iso(), time.monotonic()
     with health_lock(lock_path(settings.db), started_at):
         planned = plan_run(store, settings, options)
+        if parser is None:
+            from provisioner.health.collect import ProfileParser
+
+            parser = ProfileParser({p.device.name: p.device.role for p in planned})
         scope = " ".join([*options.school_ids, *options.device_names]) or "all"
         run_id = store.health.begin_run(started_at, user, scope, options.deadline_s)
         try:
