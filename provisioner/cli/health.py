@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,6 +62,14 @@ def _print_report(obj: Context, report: HealthReport) -> None:
                f"{report.duration_s:.1f} s")
 
 
+def _textfile(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    # Checked before polling: a 25-minute run must not end in "cannot write the file".
+    if value is not None and not os.access(value.parent, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"folder {value.parent} does not exist or is not writable; "
+                                 "create it or choose another path")
+    return value
+
+
 @contextmanager
 def _progress(obj: Context) -> Iterator[Callable[[int, int], None] | None]:
     # A bar only for a person at a terminal; cron mail and pipes get the summary alone.
@@ -84,6 +93,7 @@ def _progress(obj: Context) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
               help=f"SNMP library [default: {DEFAULT_BACKEND}].")
 @click.option("--prometheus", type=click.Path(dir_okay=False, path_type=Path),
+              callback=_textfile,
               help="Also write node_exporter's textfile format here (atomically).")
 @json_option
 @click.pass_context
