@@ -8,12 +8,12 @@ files hold paths to secrets, never the secrets themselves.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from provisioner.errors import LabError
+from provisioner.secrets import write_secret_file
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,7 @@ class SnmpSimConfig:
 
 def write_config(path: Path, config: SwitchSimConfig | SnmpSimConfig) -> None:
     """Write a simulator config file (0600: it names the secret files)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(config), handle, indent=1)
+    write_secret_file(path, json.dumps(asdict(config), indent=1))
 
 
 def _unreadable(path: Path, why: object) -> LabError:

@@ -18,13 +18,14 @@ from click.testing import CliRunner, Result
 
 from provisioner.cli import cli
 from provisioner.devices.cli_session import SwitchSession
-from provisioner.devices.ssh import probe_ssh
-from provisioner.errors import ExitStatus, HostKeyMismatchError
+from provisioner.devices.ssh import fetch_host_key, parse_host_key, probe_ssh
+from provisioner.errors import DeviceError, ExitStatus, HostKeyChangedError
 from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
+from provisioner.lab.recordings import describe_recording
 from provisioner.lab.state import load_state
 from provisioner.lab.status import snmp_target
-from provisioner.lab.topology import DeviceKind
-from provisioner.snmp import SYS_DESCR
+from provisioner.lab.topology import DeviceKind, LabDevice
+from provisioner.snmp import SYS_DESCR, SYS_OBJECT_ID
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
 
 pytestmark = [
@@ -67,26 +68,48 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         assert down.exit_code == 0, down.output
 
 
+def _expected_descr(device: LabDevice) -> str:
+    """What a device's sysDescr must hold: a Debian host's kernel says Linux; a
+    simulated or recorded device answers its recording's own first line."""
+    if device.kind is DeviceKind.DEBIAN_HOST:
+        return "Linux "
+    assert device.recording is not None
+    return describe_recording(device.recording).sys_descr
+
+
 def test_lab_status_every_device_answers_ssh_and_snmpv3(lab: Lab) -> None:
     result = lab.run("--json", "lab", "status")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
-    assert len(rows) == 8
-    for row in rows:
+    rows = {row["device"]: row for row in json.loads(result.output)}
+    state = load_state(lab.lab_dir)
+    assert state is not None
+    assert sorted(rows) == sorted(d.name for d in state.devices)
+    for device in state.devices:
+        row = rows[device.name]
         assert row["snmp"] == "ok", row
-        assert row["ssh"] in ("ok", None), row
-    descr = {row["device"]: row["sys_descr"] for row in rows}
-    assert "Cisco IOS" in descr["100001-sw01"]
-    assert "Linux" in descr["100001-srv01"]
-    assert any("Aruba" in d or "ArubaOS" in d for d in descr.values())
+        assert row["ssh"] == ("ok" if device.has_ssh else None), row  # recorded APs: no SSH
+        assert row["fault"] is None and row["failure"] is None, row
+        assert _expected_descr(device) in row["sys_descr"], row
+    assert "Cisco IOS" in rows["100001-sw01"]["sys_descr"]
+    assert "C3750" in rows["100001-sw01"]["sys_descr"]
+    assert rows["100001-wap01"]["sys_descr"].startswith("ArubaOS (MODEL: Aruba7010)")
+    # The Ubiquiti M5 says Linux (AirOS); its recording is what it answers from.
+    assert rows["100001-wap02"]["sys_descr"].startswith("Linux 2.6.32.61")
 
 
 def test_pysnmp_authpriv_get_to_every_device(lab: Lab) -> None:
     state = load_state(lab.lab_dir)
     assert state is not None
     replies = PysnmpBackend().get_many([snmp_target(d, lab.creds) for d in state.devices],
-                                       [SYS_DESCR])
+                                       [SYS_DESCR, SYS_OBJECT_ID])
     assert [r.error for r in replies] == [None] * len(state.devices)
+    for device, reply in zip(state.devices, replies, strict=True):
+        assert _expected_descr(device) in reply.values[SYS_DESCR], device.name
+        if device.recording:
+            recorded = describe_recording(device.recording).sys_object_id
+            assert reply.values[SYS_OBJECT_ID] == recorded, device.name
+        else:  # net-snmp's own enterprise branch (NET-SNMP-MIB netSnmpAgentOIDs.linux)
+            assert reply.values[SYS_OBJECT_ID] == "1.3.6.1.4.1.8072.3.2.10", device.name
 
 
 def test_wrong_snmp_passphrase_is_refused(lab: Lab, tmp_path: Path) -> None:
@@ -106,7 +129,7 @@ def test_inventories_of_the_lab_sync_against_the_plan(lab: Lab) -> None:
     inv = lab.lab_dir / "inventories"
     result = lab.run("--inventories", str(inv), "inventory", "sync")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "8 devices synced, 0 problems"
+    assert result.output.splitlines()[-1].startswith("8 devices synced, 0 problems")
     listed = subprocess.run([str(Path(os.sys.executable).parent / "ansible-inventory"),
                              "-i", str(inv / "100001"), "--list"],
                             check=True, capture_output=True, text=True).stdout
@@ -119,11 +142,20 @@ def test_strict_ssh_to_every_server_and_switch(lab: Lab) -> None:
     password = read_secret(lab.creds.switch_password)
     for device in state.devices:
         if device.kind is DeviceKind.DEBIAN_HOST:
-            probe_ssh(device.address, username=DEPLOY_USER, key_file=lab.creds.ssh_key,
-                      known_hosts=lab.creds.known_hosts)
+            answer = probe_ssh(device.address, username=DEPLOY_USER, key_file=lab.creds.ssh_key,
+                               known_hosts=lab.creds.known_hosts, command="uname -s; hostname")
+            assert answer == "Linux", device.name
+            banner = probe_ssh(device.address, username=DEPLOY_USER,
+                               key_file=lab.creds.ssh_key, known_hosts=lab.creds.known_hosts)
+            assert banner.startswith("SSH-2.0-OpenSSH_"), banner
         elif device.kind is DeviceKind.IOS_SWITCH:
-            probe_ssh(device.address, username=SWITCH_USER, password=password,
-                      known_hosts=lab.creds.known_hosts)
+            banner = probe_ssh(device.address, username=SWITCH_USER, password=password,
+                               known_hosts=lab.creds.known_hosts)
+            assert banner.startswith("SSH-2.0-"), banner
+        else:  # recorded APs answer SNMP only: nothing listens for SSH
+            with pytest.raises(DeviceError):
+                probe_ssh(device.address, username=DEPLOY_USER, key_file=lab.creds.ssh_key,
+                          known_hosts=lab.creds.known_hosts, timeout=3)
 
 
 def test_changed_host_key_is_refused(lab: Lab, tmp_path: Path) -> None:
@@ -135,9 +167,12 @@ def test_changed_host_key_is_refused(lab: Lab, tmp_path: Path) -> None:
                    check=True)
     forged = tmp_path / "known_hosts"
     forged.write_text(f"{server.address} {other_key.with_suffix('.pub').read_text()}")
-    with pytest.raises(HostKeyMismatchError, match=server.address):
+    with pytest.raises(HostKeyChangedError, match=server.address) as refused:
         probe_ssh(server.address, username=DEPLOY_USER, key_file=lab.creds.ssh_key,
                   known_hosts=forged)
+    assert refused.value.pinned == parse_host_key(
+        other_key.with_suffix(".pub").read_text()).fingerprint
+    assert refused.value.presented == fetch_host_key(server.address).fingerprint
     # The OpenSSH client refuses it as well: the pinned file is honoured end to end.
     ssh = subprocess.run(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
                           "-o", f"UserKnownHostsFile={forged}", "-i", str(lab.creds.ssh_key),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from provisioner.lab import hosts
+import pytest
+
+from provisioner.lab import hosts, rootfs
 from provisioner.lab.netns import (
     device_side_script,
     host_side_script,
@@ -74,9 +78,34 @@ def test_mirror_from_one_line_sources() -> None:
     assert parse_mirror("", "deb http://x/debian trixie main\n") is None
 
 
-def test_base_key_is_stable_and_short() -> None:
-    assert base_key() == base_key()
-    assert len(base_key()) == 16
+def test_base_key_is_a_short_hex_digest() -> None:
+    key = base_key()
+    assert len(key) == 16
+    int(key, 16)
+
+
+@pytest.mark.parametrize(("name", "change"), [
+    ("BASE_PACKAGES", lambda v: (*v, "htop")),
+    ("REPO_PACKAGES", lambda v: (*v, "isc-dhcp-server")),
+    ("PREPARE_SCRIPT", lambda v: v + "echo one more step\n"),
+    ("FINISH_SCRIPT", lambda v: v.replace("apt-get clean", "apt-get autoclean")),
+    ("SUITE", lambda _: "trixie"),
+    ("PREP_VERSION", lambda v: v + 1),
+])
+def test_base_key_changes_with_what_shapes_the_base(
+        monkeypatch: pytest.MonkeyPatch, name: str, change: Callable[[Any], Any]) -> None:
+    before = base_key()
+    monkeypatch.setattr(rootfs, name, change(getattr(rootfs, name)))
+    assert base_key() != before  # a cached base built from the old inputs is not reused
+
+
+def test_base_key_stays_when_nothing_that_shapes_the_base_changes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    before = base_key()
+    # Equal values in new objects, as after a re-import in another process.
+    monkeypatch.setattr(rootfs, "BASE_PACKAGES", tuple(list(rootfs.BASE_PACKAGES)))
+    monkeypatch.setattr(rootfs, "PREPARE_SCRIPT", "".join(rootfs.PREPARE_SCRIPT))
+    assert base_key() == before
 
 
 def test_listening_sockets_from_proc_net() -> None:
