@@ -154,3 +154,20 @@ class DeviceFacts:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (nested dataclasses become dicts)."""
         return asdict(self)
+
+
+def counter_delta(previous: int | None, current: int | None, bits: int) -> tuple[int | None, bool]:
+    """How much a counter grew between two samples, and whether it wrapped.
+
+    A counter that is lower than before wrapped once at 2**bits (RFC 2578: Counter32
+    and Counter64 wrap to zero). A reboot also resets counters: the caller compares
+    uptimes first and does not ask for a delta across one.
+
+    Returns:
+        (delta, wrapped): delta None when either sample is missing.
+    """
+    if previous is None or current is None:
+        return None, False
+    if current >= previous:
+        return current - previous, False
+    return current + 2 ** bits - previous, True
