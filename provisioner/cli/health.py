@@ -146,8 +146,11 @@ def health_show(obj: Context, school: str | None, since: str) -> None:
     known = {s.school_id for s in store.schools()} | {d.school_id for d in store.devices()}
     if school is not None and school not in known:
         raise UnknownSchoolError(school)
-    runs = [r for r in store.health.runs(limit=1000) if r.started_at >= since]
     rows = store.health.history(school, since)
+    sampled = {r.run_id for r in rows}
+    # With --school: the runs that checked it (by their samples), not every run.
+    runs = [r for r in store.health.runs(limit=1000) if r.started_at >= since
+            and (school is None or r.run_id in sampled)]
     if obj.json_output:
         click.echo(to_json({"runs": runs, "samples": rows}), nl=False)
         return

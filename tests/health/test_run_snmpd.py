@@ -1,8 +1,8 @@
 """`provision health` end to end against real net-snmp agents on loopback (no lab).
 
-Two schools. 100001: a core switch answering (snmpd, a `proc` check that fails), an AP
-behind it answering, an AP behind it that is silent, a server whose inventory points to
-a wrong SNMPv3 passphrase, a switch outside the management networks. 100002: its core
+Two schools. 100001: a core switch answering, behind it an AP answering, an AP that is
+silent, an AP whose inventory points to a wrong SNMPv3 passphrase, a server with a
+failing `proc` check, a switch outside the management networks. 100002: its core
 switch and the AP behind it are silent: a dead site.
 """
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("snmpd") is None
 
 PLAN = Path(__file__).parent.parent / "data" / "cli" / "plan-v1.csv"
 PORT = 16161
-CORE, AP_OK, AP_SILENT = "100001-sw01", "100001-ap01", "100001-ap02"
+CORE, AP_OK, AP_SILENT, AP_AUTH = "100001-sw01", "100001-ap01", "100001-ap02", "100001-ap03"
 SERVER, FOREIGN = "100001-srv01", "100001-sw02"
 DEAD_CORE, DEAD_AP = "100002-sw01", "100002-ap01"
 
@@ -49,9 +49,10 @@ def _inventory(root: Path, secrets: Path) -> None:
                 AP_OK: _host("127.31.0.2", "linux_hostapd", uplink={"host": CORE,
                                                                    "port": "lo"}),
                 AP_SILENT: _host("127.31.0.3", "linux_hostapd", uplink={"host": CORE,
-                                                                       "port": "lo"})},
+                                                                       "port": "lo"}),
+                AP_AUTH: _host("127.31.0.5", "linux_hostapd", uplink={"host": CORE, "port": "lo"},
+                               snmp_auth_file=str(secrets / "wrong"))},
             "servers": {SERVER: _host("127.31.0.4", "debian",
-                                      snmp_auth_file=str(secrets / "wrong"),
                                       uplink={"host": CORE, "port": "lo"})},
         },
         "100002": {
@@ -88,7 +89,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, SnmpdAgent]]:
     home = tmp_path_factory.mktemp("health-snmpd")
-    agent = SnmpdAgent(home / "agent", [f"127.31.0.{n}:{PORT}" for n in (1, 2, 4)],
+    agent = SnmpdAgent(home / "agent", [f"127.31.0.{n}:{PORT}" for n in (1, 2, 4, 5)],
                        extra_config=("proc pv-no-such-daemon", f"sysName {CORE}"))
     secrets = home / "secrets"
     secrets.mkdir()
@@ -115,13 +116,17 @@ def test_each_device_gets_a_state_with_its_reason(site: tuple[Site, SnmpdAgent])
     status, report = site[0].report()
     devices = devices_of(report)
     assert status == ExitStatus.HEALTH_CRITICAL
-    core = devices[CORE]
-    assert core["state"] == "critical" and core["failure"] is None
-    assert any(r.startswith("service pv-no-such-daemon not running") for r in core["reasons"])
+    core, server = devices[CORE], devices[SERVER]
+    assert (core["state"], core["reasons"]) == ("ok", []), core
     assert core["summary"]["vendor"] == "net-snmp" and core["uptime_s"] >= 0
+    assert server["state"] == "critical", server
+    assert server["reasons"][0].startswith("service pv-no-such-daemon not running")
+    # The server's sysName (the agent's, set for the core) is not its own: a warning too.
+    assert server["reasons"][1:] == [f"sysName is '{CORE}', inventory says '{SERVER}'"]
     assert (devices[AP_SILENT]["state"], devices[AP_SILENT]["failure"]) == ("unreachable",
                                                                             "timeout")
-    assert (devices[SERVER]["state"], devices[SERVER]["failure"]) == ("unknown", "auth")
+    assert (devices[AP_AUTH]["state"], devices[AP_AUTH]["failure"]) == ("unknown", "auth")
+    assert "credentials rejected" in devices[AP_AUTH]["reason"]
     assert (devices[FOREIGN]["state"], devices[FOREIGN]["failure"]) == ("unknown", "config")
     assert devices[FOREIGN]["reason"].startswith(
         f"{FOREIGN}: address 192.0.2.5 is outside the management networks (127.31.0.0/16)")
@@ -136,12 +141,12 @@ def test_plain_summary_is_one_line_per_school_and_the_dead_site_once(
     result = site[0].run("health", "--timeout", "0.5", "--retries", "0")
     assert result.exit_code == ExitStatus.HEALTH_CRITICAL
     lines = result.output.splitlines()
-    assert lines[0].startswith("100001 critical: servers 1/1 online, 0 ok (plan 2), "
-                               "switches 1/2 online, 0 ok (plan 4), APs 1/2 online")
+    assert lines[0] == ("100001 critical: servers 1/1 online, 0 ok (plan 2), switches 1/2 "
+                        "online, 1 ok (plan 4), APs 2/3 online, 0 ok (plan 8), WLAN clients 0")
     assert lines[1] == ("100002 DEAD SITE: core switch 100002-sw01 does not answer; "
                         "1 device(s) behind it unreachable (upstream)")
     assert not any(DEAD_AP in line for line in lines)
-    assert lines[-1].startswith("7 devices: ")
+    assert lines[-1].startswith("8 devices: ")
 
 
 def test_a_restarted_agent_is_reported_as_rebooted(site: tuple[Site, SnmpdAgent]) -> None:
