@@ -236,8 +236,20 @@ def _reboot(journal: StateJournal, device: LabDevice) -> str:
     now = time.time()
     journal.record(lambda s: s.boots.__setitem__(device.address, now))
     simulators.write_boots(Path(config.boots_file), journal.state.boots)
+    if not _records_uptime(Path(config.data_dir), device):
+        return (f"{device.name} rebooted, but its recording {device.recording} has no "
+                "sysUpTime to restart (it answers noSuchObject for it, as recorded)")
     kept = " (its running configuration is kept)" if device.has_ssh else ""
     return f"{device.name} rebooted: its sysUpTime counts from now{kept}"
+
+
+def _records_uptime(data_dir: Path, device: LabDevice) -> bool:
+    """Whether the device's unpacked recording answers sysUpTime (some recordings lack it)."""
+    try:
+        text = (data_dir / f"{device.recording}.snmprec").read_text(encoding="utf-8")
+    except OSError:
+        return True  # unknown: say nothing rather than something wrong
+    return "\n1.3.6.1.2.1.1.3.0|" in text
 
 
 _ACTIONS = {"stop": _stop, "start": _start, "rekey": _rekey, "reboot": _reboot}
