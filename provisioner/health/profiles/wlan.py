@@ -12,8 +12,9 @@ Sources:
   bsnAPTable 2.2.1.1, bsnAPIfTable 2.2.2.1, bsnMobileStationTable 2.1.4.1,
   bsnDot11EssTable 2.1.1.1.
 Clients per AP come from the radios' own counts where the MIB has them, else from the
-station table mapped to its AP; the total is the station table's row count where
-walked (what is associated now), else the sum over APs.
+station table mapped to its AP. The total is the device's own count where its MIB has
+one (Aruba: wlsxSwitchTotalNumStationsAssociated, else wlsxWlanTotalNumStationsAssociated),
+else the station table's row count, else the sum over APs.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _octets_index(index: str) -> str | None:
 
 def wlan_facts(aps: list[AccessPointFacts], radios: list[RadioFacts],
                station_aps: Iterable[str | None] | None, ssids: Iterable[str],
-               total_hint: int | None = None) -> WlanFacts:
+               device_total: int | None = None) -> WlanFacts:
     """Put APs, radios and stations together into `WlanFacts`.
 
     Args:
@@ -55,7 +56,8 @@ def wlan_facts(aps: list[AccessPointFacts], radios: list[RadioFacts],
         station_aps: per associated station, the key of its AP (None: unknown AP);
             None when the station table was not answered.
         ssids: SSID names (duplicates and empty ones are dropped).
-        total_hint: a device-wide client count to use when no station table answered.
+        device_total: the device's own count of associated clients, where its MIB has
+            one (it wins: a station table may hold stations the device no longer counts).
     """
     by_radio: Counter[str] = Counter()
     radio_known: set[str] = set()
@@ -70,12 +72,14 @@ def wlan_facts(aps: list[AccessPointFacts], radios: list[RadioFacts],
                          by_radio[ap.key] if ap.key in radio_known else by_station[ap.key],
                          ap.model, ap.address)
         for ap in aps]
-    if stations:
-        total: int | None = len(stations)
+    if device_total is not None:
+        total: int | None = device_total
+    elif stations:
+        total = len(stations)
     elif counted and (radio_known or stations is not None):
         total = sum(ap.clients for ap in counted)
     else:
-        total = total_hint
+        total = None
     names = tuple(dict.fromkeys(s for s in ssids if s))
     return WlanFacts(clients_total=total, aps=tuple(counted), radios=tuple(radios),
                      ssids=names)
@@ -93,7 +97,9 @@ AR_BSSID_ESSID = f"{_ARUBA}.5.2.1.7.1.2"
 AR_ESSID_STATIONS = f"{_ARUBA}.5.2.1.8.1.2"
 AR_STA_BSSID, AR_STA_ASSOCIATED = f"{_ARUBA}.5.2.2.1.1.2", f"{_ARUBA}.5.2.2.1.1.5"
 AR_USER_AP_BSSID = f"{_ARUBA}.4.1.2.1.11"
-AR_TOTAL_STATIONS = f"{_ARUBA}.5.2.1.2.0"
+AR_WLAN_TOTAL_STATIONS = f"{_ARUBA}.5.2.1.2.0"  # wlsxWlanTotalNumStationsAssociated
+# WLSX-SWITCH-MIB wlsxSwitchTotalNumStationsAssociated
+AR_SWITCH_TOTAL_STATIONS = f"{_ARUBA}.1.3.2.0"
 
 
 def _aruba_radios(reader: Reader, names: dict[str, str]) -> list[RadioFacts]:
@@ -135,13 +141,23 @@ def _read_aruba(reader: Reader, draft: Draft, role: str) -> None:
         station_aps = [None for _ in stations]
     ssids = list(essids.values()) or [s for s in (_octets_index(i) for i in
                                                   reader.column(AR_ESSID_STATIONS)) if s]
-    draft.set("wlan", wlan_facts(aps, _aruba_radios(reader, names), station_aps, ssids,
-                                 reader.scalar_number(AR_TOTAL_STATIONS)))
+    total = _optional_number(reader, AR_SWITCH_TOTAL_STATIONS)
+    if total is None:
+        total = _optional_number(reader, AR_WLAN_TOTAL_STATIONS)
+    draft.set("wlan", wlan_facts(aps, _aruba_radios(reader, names), station_aps, ssids, total))
+
+
+def _optional_number(reader: Reader, oid: str) -> int | None:
+    # A scalar some firmware lacks: its absence is not odd, a wrong type is.
+    if reader.data.scalars.get(oid) is None:
+        return None
+    return reader.scalar_number(oid)
 
 
 ARUBA_WLAN = Section(
-    "WLSX-WLAN-MIB", "Aruba WLSX-WLAN-MIB (1.3.6.1.4.1.14823.2.2.1.5), WLSX-USER-MIB nUserApBSSID",
-    (AR_TOTAL_STATIONS,),
+    "WLSX-WLAN-MIB", "Aruba WLSX-WLAN-MIB (1.3.6.1.4.1.14823.2.2.1.5), WLSX-USER-MIB nUserApBSSID, "
+    "WLSX-SWITCH-MIB wlsxSwitchTotalNumStationsAssociated",
+    (AR_SWITCH_TOTAL_STATIONS, AR_WLAN_TOTAL_STATIONS),
     (AR_AP_NAME, AR_AP_IP, AR_AP_MODEL, AR_AP_STATUS, AR_RADIO_CHANNEL, AR_RADIO_CLIENTS,
      AR_RADIO_BSSIDS, AR_BSSID_ESSID, AR_ESSID_STATIONS, AR_STA_ASSOCIATED, AR_STA_BSSID,
      AR_USER_AP_BSSID),
