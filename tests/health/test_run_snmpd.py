@@ -89,8 +89,10 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, SnmpdAgent]]:
     home = tmp_path_factory.mktemp("health-snmpd")
-    agent = SnmpdAgent(home / "agent", [f"127.31.0.{n}:{PORT}" for n in (1, 2, 4, 5)],
-                       extra_config=("proc pv-no-such-daemon", f"sysName {CORE}"))
+    agent = SnmpdAgent(home / "agent", [f"127.31.0.{n}:{PORT}" for n in (1, 2, 5)],
+                       extra_config=(f"sysName {CORE}",))
+    server = SnmpdAgent(home / "server", [f"127.31.0.4:{PORT}"],
+                        extra_config=("proc pv-no-such-daemon", f"sysName {SERVER}"))
     secrets = home / "secrets"
     secrets.mkdir()
     (secrets / "auth").write_text(agent.auth_pass + "\n")
@@ -102,9 +104,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Snmpd
     sync = the_site.run("inventory", "sync")
     assert sync.exit_code == 0, sync.output
     agent.start()
+    server.start()
     try:
         yield the_site, agent
     finally:
+        server.stop()
         agent.stop()
 
 
@@ -119,12 +123,14 @@ def test_each_device_gets_a_state_with_its_reason(site: tuple[Site, SnmpdAgent])
     core, server = devices[CORE], devices[SERVER]
     assert (core["state"], core["reasons"]) == ("ok", []), core
     assert core["summary"]["vendor"] == "net-snmp" and core["uptime_s"] >= 0
-    assert server["state"] == "critical", server
-    assert server["reasons"][0].startswith("service pv-no-such-daemon not running")
-    # The server's sysName (the agent's, set for the core) is not its own: a warning too.
-    assert server["reasons"][1:] == [f"sysName is '{CORE}', inventory says '{SERVER}'"]
+    assert (server["state"], server["reasons"]) == ("critical", [
+        "service pv-no-such-daemon not running as configured "
+        "(No pv-no-such-daemon process running)"])
     assert (devices[AP_SILENT]["state"], devices[AP_SILENT]["failure"]) == ("unreachable",
                                                                             "timeout")
+    # The AP answers from the core's agent, so its sysName is the core's: a warning.
+    assert (devices[AP_OK]["state"], devices[AP_OK]["reasons"]) == (
+        "warning", [f"sysName is '{CORE}', inventory says '{AP_OK}'"])
     assert (devices[AP_AUTH]["state"], devices[AP_AUTH]["failure"]) == ("unknown", "auth")
     assert "credentials rejected" in devices[AP_AUTH]["reason"]
     assert (devices[FOREIGN]["state"], devices[FOREIGN]["failure"]) == ("unknown", "config")
