@@ -39,6 +39,39 @@ _PLUGIN_FAILED = "Failed to parse inventory with "
 _TEMPLATE_MARKS = ("{{", "{%")
 
 
+class _Loader(DataLoader):
+    """Ansible's DataLoader, minus two costs of re-reading a file nobody else holds.
+
+    For `load_from_file(cache='none')` Ansible parses afresh, keeps nothing, and still
+    deep-copies the result "for safety"; and its `auto` inventory plugin parses every
+    `hosts.yml` only to look for a `plugin:` key before the `yaml` plugin parses it
+    again. On tagged data the copies were over half of reading a city's inventories
+    and the double parse a quarter of the rest (docs/benchmarks.md). Here a fresh
+    parse is returned uncopied, and the `auto` plugin's parse (read with templates
+    trusted, as the `yaml` plugin reads it; `auto` only looks at `plugin:`) is handed
+    once to the next reader of the same file. Cached data (group_vars) is untouched.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fresh: dict[str, Any] = {}
+
+    def load_from_file(self, file_name: str, cache: str = "all", unsafe: bool = False,
+                       json_only: bool = False, trusted_as_template: bool = False) -> Any:
+        if cache != "none" or json_only:
+            return super().load_from_file(file_name, cache=cache, unsafe=unsafe,
+                                          json_only=json_only,
+                                          trusted_as_template=trusted_as_template)
+        path = self.path_dwim(file_name)
+        if path in self._fresh:
+            return self._fresh.pop(path)
+        data = super().load_from_file(path, cache="none", unsafe=True,
+                                      trusted_as_template=True)
+        if not trusted_as_template:  # the `auto` plugin's look; `yaml` reads it next
+            self._fresh[path] = data
+        return data
+
+
 class RenderError(ValueError):
     """A Jinja2 value Ansible itself could not render (undefined variable, bad syntax)."""
 
@@ -182,7 +215,7 @@ def read_inventory(folder: Path) -> AnsibleInventory:
 
 
 def _hosts(folder: Path) -> list[AnsibleHost]:
-    loader = DataLoader()
+    loader = _Loader()
     manager = InventoryManager(loader=loader, sources=[str(folder)])
     variables = VariableManager(loader=loader, inventory=manager)
     return [
