@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
+
 from provisioner.plan.numbers import is_blank, parse_decimal
-from provisioner.xlsx import WritableValue, write_workbook
 
 HERE = Path(__file__).resolve().parent
 CSV_PLAN = HERE / "plan-musterstadt.csv"
 XLSX_PLAN = HERE / "plan-musterstadt.xlsx"
+WritableValue = str | int | float | Decimal | None
 NUMBER_COLUMNS = {"Schulnummer", "Jahr", "Anzahl", "Kosten (EUR)", "Ist-Kosten (EUR)"}
 NOTES = [
     ["Medienentwicklungsplan der Stadt Musterstadt"],
@@ -55,6 +59,19 @@ def plan_rows(source: Path) -> list[list[WritableValue]]:
     rows += [[_cell(column, text) for column, text in zip(header, record, strict=True)]
              for record in body]
     return rows
+
+
+def write_workbook(
+    path: Path, sheets: Sequence[tuple[str, Iterable[Sequence[WritableValue]]]],
+) -> None:
+    """Write rows into a new XLSX file, one worksheet per (tab name, rows) pair, with
+    openpyxl's write-only mode (the tool itself only reads workbooks)."""
+    book = openpyxl.Workbook(write_only=True)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(list(row))
+    book.save(path)
 
 
 def main(target: Path = XLSX_PLAN) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,11 +51,18 @@ class App:
 
     @contextmanager
     def audited(self, command: str) -> Iterator[None]:
-        """Record `command` and its outcome in the audit log, also when it fails."""
+        """Record `command` and its outcome in the audit log, whatever ends it.
+
+        Any exception (a library error, a bug, Ctrl-C) is recorded as "failed" with
+        its class name, then raised on; if the log itself cannot be written then,
+        the command's own exception is the one raised.
+        """
         try:
             yield
-        except ProvisionerError as exc:
-            self.store.audit(self.user, command, "failed", type(exc).__name__)
+        except BaseException as exc:
+            # The database may be why the command failed: then its own error tells more.
+            with contextlib.suppress(ProvisionerError, sqlite3.Error):
+                self.store.audit(self.user, command, "failed", type(exc).__name__)
             raise
         self.store.audit(self.user, command, "ok")
 

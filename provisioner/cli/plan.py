@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from provisioner import overview
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.errors import InvalidInputError, ProvisionerError
+from provisioner.plan import ParsedPlan
 from provisioner.plan.diff import PlanDiff
-from provisioner.plan.service import import_plan, last_change
+from provisioner.plan.service import ImportOutcome, import_plan, last_change
 from provisioner.terminal import eur, to_json
 
 
@@ -41,25 +44,20 @@ def _show_diff(obj: Context, diff: PlanDiff) -> None:
         obj.table(["", "school", "measure", "year", "what", "budget"], _diff_rows(diff))
 
 
-@plan.command("import")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
-@json_option
-@pass_ctx
-def plan_import(obj: Context, file: Path, dry_run: bool) -> None:
-    """Import a plan file (CSV or XLSX) as a new plan version.
+def _problems_json(exc: ProvisionerError) -> str:
+    """A refused import as JSON: the error and, for a bad file, each problem."""
+    problems = exc.problems if isinstance(exc, InvalidInputError) else []
+    return to_json({"error": str(exc), "exit_status": int(exc.exit_status),
+                    "problems": [asdict(p) for p in problems]})
 
-    All problems of the file are listed at once; with any problem nothing is written.
 
-    Example: provision plan import examples/plan-musterstadt.csv --dry-run
-    """
-    with obj.app.audited(f"plan import {file.name}{' --dry-run' if dry_run else ''}"):
-        outcome = import_plan(obj.app.store, file, user=obj.app.user, dry_run=dry_run)
-    if obj.json_output:
-        click.echo(to_json({"version": outcome.version, "dry_run": dry_run,
-                            "schools": len(outcome.parsed.schools),
-                            "items": len(outcome.parsed.items), "diff": outcome.diff}), nl=False)
-        return
+def _read_as(parsed: ParsedPlan) -> dict[str, object]:
+    info = parsed.info
+    return {"format": info.format, "sheet": info.sheet, "encoding": info.encoding,
+            "delimiter": info.delimiter}
+
+
+def _show_import(obj: Context, outcome: ImportOutcome, dry_run: bool) -> None:
     parsed = outcome.parsed
     click.echo(f"{parsed.source}: {len(parsed.items)} plan items of {len(parsed.schools)} schools")
     if outcome.previous is None:
@@ -67,12 +65,57 @@ def plan_import(obj: Context, file: Path, dry_run: bool) -> None:
         click.echo(f"first plan: {len(parsed.items)} items")
     else:
         _show_diff(obj, outcome.diff)
+    click.echo(f"read as {parsed.detected}")
+    for notice in parsed.notices:
+        click.echo(f"note: {notice}")
+    for warning in parsed.warnings:
+        click.echo(f"warning: {warning}")
     if outcome.version is not None:
         click.echo(f"imported as plan version {outcome.version.version_id}")
     elif dry_run:
         click.echo("dry run: nothing written")
     else:
         click.echo("the plan in force already says exactly this: nothing written")
+
+
+@plan.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--sheet", metavar="NAME",
+              help="Read this worksheet (default: the visible sheet holding the plan's columns).")
+@click.option("--encoding", metavar="NAME",
+              help="Text encoding of a CSV file, e.g. cp1252 (default: detected).")
+@json_option
+@pass_ctx
+def plan_import(obj: Context, file: Path, dry_run: bool, sheet: str | None,
+                encoding: str | None) -> None:
+    """Import a plan file (CSV, XLSX, XLS or ODS) as a new plan version.
+
+    All problems of the file are listed at once; with any problem nothing is written.
+    The summary names the sheet, encoding and delimiter read; with --json a refused
+    file's problems are printed as JSON too.
+
+    Example: provision plan import examples/plan-musterstadt.csv --dry-run
+    """
+    command = f"plan import {file.name}{' --dry-run' if dry_run else ''}"
+    try:
+        with obj.app.audited(command):
+            outcome = import_plan(obj.app.store, file, user=obj.app.user, dry_run=dry_run,
+                                  sheet=sheet, encoding=encoding)
+    except ProvisionerError as exc:
+        if obj.json_output:
+            click.echo(_problems_json(exc), nl=False)
+        raise
+    if obj.json_output:
+        parsed = outcome.parsed
+        click.echo(to_json({"version": outcome.version, "dry_run": dry_run,
+                            "schools": len(parsed.schools), "items": len(parsed.items),
+                            "read_as": _read_as(parsed),
+                            "notices": [asdict(p) for p in parsed.notices],
+                            "warnings": [asdict(p) for p in parsed.warnings],
+                            "diff": outcome.diff}), nl=False)
+        return
+    _show_import(obj, outcome, dry_run)
 
 
 @plan.command("show")

@@ -124,27 +124,51 @@ class Store:
         self, schools: Iterable[School], items: Sequence[PlanItem], *, source: str,
         sha256: str, user: str,
     ) -> PlanVersion:
-        """Store an imported plan as a new version, all or nothing."""
+        """Store an imported plan as a new version, all or nothing.
+
+        Raises:
+            DatabaseError: the database refused the plan (a value against its rules,
+                which the plan checks should have caught) or cannot be written (locked,
+                disk full, read-only); nothing was written.
+        """
         conn = self._db.conn
         stamp = now()
-        with self._db.atomic():
-            conn.executemany(
-                "INSERT INTO schools (school_id, name, school_type) VALUES (?, ?, ?) "
-                "ON CONFLICT(school_id) DO UPDATE SET name = excluded.name, "
-                "school_type = excluded.school_type",
-                [(s.school_id, s.name, s.school_type) for s in schools],
-            )
-            cursor = conn.execute(
-                "INSERT INTO plan_versions (imported_at, imported_by, source, sha256, item_count)"
-                " VALUES (?, ?, ?, ?, ?)", (stamp, user, source, sha256, len(items)),
-            )
-            version_id = int(cursor.lastrowid or 0)
-            conn.executemany(
-                f"INSERT INTO plan_items (version_id, {_ITEM_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_item_row(version_id, item) for item in items],
-            )
+        try:
+            with self._db.atomic():
+                version_id = self._write_plan(conn, schools, items, (stamp, user, source, sha256))
+        except sqlite3.IntegrityError as exc:
+            raise DatabaseError(
+                f"the database refused plan {source} ({exc}); nothing was written: check the "
+                "file with 'provision plan import FILE --dry-run' and report this as a bug if "
+                "it shows no problem") from exc
+        except sqlite3.OperationalError as exc:
+            raise DatabaseError(
+                f"plan {source} could not be written to {self.path} ({exc}); nothing was "
+                "written: check free disk space and write permission, or wait for the other "
+                "command using the database to finish") from exc
         return PlanVersion(version_id, stamp, user, source, sha256, len(items))
+
+    @staticmethod
+    def _write_plan(conn: sqlite3.Connection, schools: Iterable[School],
+                    items: Sequence[PlanItem], version: tuple[str, str, str, str]) -> int:
+        """The inserts of `save_plan` (inside its transaction); the new version's id."""
+        conn.executemany(
+            "INSERT INTO schools (school_id, name, school_type) VALUES (?, ?, ?) "
+            "ON CONFLICT(school_id) DO UPDATE SET name = excluded.name, "
+            "school_type = excluded.school_type",
+            [(s.school_id, s.name, s.school_type) for s in schools],
+        )
+        cursor = conn.execute(
+            "INSERT INTO plan_versions (imported_at, imported_by, source, sha256, item_count)"
+            " VALUES (?, ?, ?, ?, ?)", (*version, len(items)),
+        )
+        version_id = int(cursor.lastrowid or 0)
+        conn.executemany(
+            f"INSERT INTO plan_items (version_id, {_ITEM_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_item_row(version_id, item) for item in items],
+        )
+        return version_id
 
     def plan_versions(self) -> list[PlanVersion]:
         """All plan versions, oldest first."""
@@ -328,21 +352,31 @@ class Store:
         return [ProgressEntry(s, Measure(m), y, d, u, n, at, by)
                 for s, m, y, d, u, n, at, by, _ in rows]
 
-    def device_rollout(self) -> list[DeviceRollout]:
-        """Every synced device with its rollout state and when it was set."""
-        rows = self._rows("SELECT name, school_id, role, state, state_at, managed FROM devices "
-                          "ORDER BY school_id, name")
-        return [DeviceRollout(n, s, Role(r), st, at, bool(m)) for n, s, r, st, at, m in rows]
+    def rollout_counts_until(self, until: str) -> list[tuple[str, str, str, int]]:
+        """Managed devices per (school id, role, rollout state as of `until`), with counts.
 
-    def rollout_history_until(self, until: str) -> dict[str, str]:
-        """Device name -> the rollout state its newest provisioning result up to `until` gave."""
+        A state set by `until` still held then. For a device whose state changed later,
+        the state then is what its newest provisioning result up to `until` said, or
+        'planned' when no run had touched it.
+        """
         rows = self._rows(
-            "SELECT h.host, h.status, MAX(COALESCE(r.finished_at, r.started_at)) FROM "
-            "host_results h JOIN runs r ON r.id = h.run_id WHERE COALESCE(r.finished_at, "
-            "r.started_at) <= ? AND h.status IN ('provisioned', 'verified', 'failed', "
-            "'unreachable') GROUP BY h.host", [until],
+            """
+            WITH later AS (SELECT name FROM devices WHERE state_at > ?),
+            history AS (
+                SELECT h.host, h.status, MAX(COALESCE(r.finished_at, r.started_at))
+                FROM host_results h JOIN runs r ON r.id = h.run_id
+                WHERE h.host IN (SELECT name FROM later)
+                  AND COALESCE(r.finished_at, r.started_at) <= ?
+                  AND h.status IN ('provisioned', 'verified', 'failed', 'unreachable')
+                GROUP BY h.host)
+            SELECT d.school_id, d.role,
+                   CASE WHEN d.state_at IS NULL OR d.state_at <= ? THEN d.state
+                        ELSE COALESCE(history.status, 'planned') END AS state_then, COUNT(*)
+            FROM devices d LEFT JOIN history ON history.host = d.name
+            WHERE d.managed = 1 GROUP BY d.school_id, d.role, state_then""",
+            [until, until, until],
         )
-        return {host: status for host, status, _ in rows}
+        return [(school, role, state, count) for school, role, state, count in rows]
 
     def dead_sites_until(self, until: str) -> dict[str, bool]:
         """School id -> whether the newest health run up to `until` that checked it found it dead.
@@ -360,13 +394,21 @@ class Store:
             dead[run_id] = set(json.loads(rows[0][0])) if rows else set()
         return {school: school in dead[run_id] for school, run_id in latest}
 
-    def health_until(self, until: str) -> list[HealthSample]:
-        """The newest health sample of every device sampled up to `until` (ISO)."""
+    def health_counts_until(self, until: str) -> list[tuple[str, str, int]]:
+        """Managed devices per (school id, state of their newest health sample up to `until`)."""
         rows = self._rows(
-            "SELECT device, school_id, MAX(sampled_at), state, detail FROM health_samples "
-            "WHERE sampled_at <= ? GROUP BY device ORDER BY school_id, device", [until],
+            "SELECT latest.school_id, latest.state, COUNT(*) FROM (SELECT device, school_id, "
+            "state, MAX(sampled_at) FROM health_samples WHERE sampled_at <= ? GROUP BY device) "
+            "latest JOIN devices d ON d.name = latest.device AND d.managed = 1 "
+            "GROUP BY latest.school_id, latest.state", [until],
         )
-        return [HealthSample(*row) for row in rows]
+        return [(school, state, count) for school, state, count in rows]
+
+    def device_rollout(self) -> list[DeviceRollout]:
+        """Every synced device with its rollout state and when it was set."""
+        rows = self._rows("SELECT name, school_id, role, state, state_at, managed FROM devices "
+                          "ORDER BY school_id, name")
+        return [DeviceRollout(n, s, Role(r), st, at, bool(m)) for n, s, r, st, at, m in rows]
 
     def save_snapshot(self, *, user: str, as_of: str, format: str, scope: str,
                       figures: str) -> ExportSnapshot:

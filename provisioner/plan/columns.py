@@ -245,10 +245,14 @@ _TOTAL_WORDS = frozenset(
     {"summe", "summen", "gesamt", "gesamtsumme", "zwischensumme", "insgesamt", "total",
      "gesamtkosten", "gesamtbetrag"}
 )
-_FIRST_WORD = re.compile(r"[^\W\d_]+")
+# The first word (letters only), one of the words above: one regex per cell, since
+# every text cell of every row is looked at.
+_TOTAL_START = re.compile(
+    r"[\W\d_]*(?:" + "|".join(sorted(_TOTAL_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])",
+    re.IGNORECASE,
+)
 
 
 def is_total_label(text: str) -> bool:
     """Whether a cell reads like the label of a sum line (`Summe`, `Gesamt 2021:`)."""
-    match = _FIRST_WORD.search(text)
-    return match is not None and match.group().casefold() in _TOTAL_WORDS
+    return _TOTAL_START.match(text) is not None

@@ -5,8 +5,10 @@ The rules, documented for users in docs/plan-format.md:
 - A currency sign or word before or after the number is ignored: `€ 12.000`,
   `949.500 €`, `12000 EUR`. So is the German "whole euros" ending `,-` / `,--`
   (`12.000,-`).
-- Spaces (also non-breaking ones) and apostrophes may group thousands:
-  `1 200 000`, `1'200`. They must group by three, or the text is not a number.
+- Spaces (also no-break U+00A0, narrow no-break U+202F and thin U+2009 ones) and
+  apostrophes (ASCII `'`, typographic `’` U+2019, modifier letter `ʼ` U+02BC, as
+  Swiss and Liechtenstein tables write them) may group thousands: `1 200 000`,
+  `1'200`, `5’360.00`. They must group by three, or the text is not a number.
 - When both `.` and `,` occur, the last of them is the decimal separator and the
   other one groups thousands: `949.500,00` (German), `12,000.50` (English).
 - When one separator occurs several times it groups thousands: `1.200.000`.
@@ -23,18 +25,23 @@ The rules, documented for users in docs/plan-format.md:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from decimal import Decimal
 
-# What Excel or LibreOffice may hand over as a cell value.
-CellValue = str | int | float | bool | None
+from provisioner.plan.table import CellValue
 
 _CURRENCY_BEFORE = re.compile(r"^(?:€|euro?)\s*", re.IGNORECASE)
 _CURRENCY_AFTER = re.compile(r"\s*(?:€|euro?)$", re.IGNORECASE)
 _WHOLE_EUROS = re.compile(r"[.,][-–—]{1,2}$")
 _SPACED_GROUPS = re.compile(r"[0-9]{1,3}(?:[ '][0-9]{3})+(?:[.,][0-9]*)?")
 _DIGITS_ONLY = re.compile(r"[0-9]+")
+# 1.234,50 or 12,5 (optionally with " €"): what the rules make of it, without them.
+_GERMAN_AMOUNT = re.compile(r"([1-9][0-9]{0,2}(?:\.[0-9]{3})*|0),([0-9]{1,2})(?: ?€)?")
+# Spaces and apostrophes that group thousands, as the plain ones.
+_NORMALISE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'",
+                            "\u02bc": "'"})
 # A lone dash is how German tables say "nothing here".
 DASHES = frozenset({"-", "–", "—"})
 _MINUS = ("-", "−", "–")
@@ -70,7 +77,7 @@ def parse_decimal(text: str) -> Decimal:
 
 def _strip_decoration(text: str) -> str:
     """Remove what is not part of the number: spaces, currency, a `,-` ending."""
-    body = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
+    body = text.translate(_NORMALISE).strip()
     body = _CURRENCY_BEFORE.sub("", body)
     body = _CURRENCY_AFTER.sub("", body)
     return _WHOLE_EUROS.sub("", body).strip()
@@ -132,9 +139,9 @@ def to_decimal(value: CellValue) -> Decimal | None:
 
     Raises:
         NumberFormatError: the cell holds text that is not a number, a truth value,
-            or an infinite/undefined float.
+            a date or time, or an infinite/undefined float.
     """
-    if isinstance(value, bool):
+    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         raise NumberFormatError(str(value))
     if isinstance(value, int):
         return Decimal(value)
@@ -147,4 +154,7 @@ def to_decimal(value: CellValue) -> Decimal | None:
     text = value.strip()
     if text.isascii() and text.isdigit():
         return Decimal(text)  # the common case, without regular expressions
+    german = _GERMAN_AMOUNT.fullmatch(text)
+    if german:  # the next most common one: 1.234,50 €, straight to the value
+        return Decimal(german.group(1).replace(".", "") + "." + german.group(2))
     return parse_decimal(text)

@@ -1,86 +1,101 @@
-"""Reading a plan file (CSV or XLSX) into rows, and the entry point `read_plan`.
+"""Reading a plan file (CSV, XLSX, XLSM, XLSB, XLS, ODS) into rows: `read_plan`.
 
 What is detected rather than asked for:
 
-- the format, from the file's first bytes (an XLSX file is a ZIP archive);
-- a CSV file's encoding: UTF-8 (with or without the BOM Excel writes), UTF-16 with
-  BOM (Excel's "Unicode text"), else Windows-1252 (Excel's "CSV" on German Windows);
-- a CSV file's delimiter (`;`, `,` or tab), from the header line: the delimiter that
-  splits it into the most known column names wins. An Excel `sep=;` first line is
-  honoured;
+- the format, from the file's content, not its name (`filetype`);
+- a CSV file's encoding and delimiter (`encoding`, `csvfile`); `--encoding`
+  overrides the encoding;
 - the header row: the first of the first 20 rows that names at least three known
   columns, so title rows above the table are fine;
-- in a workbook, the sheet: visible sheets named like the plan (Plan, MEP,
-  Maßnahmen, Medienentwicklungsplan) first, then the other visible sheets in tab
-  order; the first one with a header row is read.
+- in a workbook, the sheet: the visible sheet whose header row holds the plan's
+  required columns. Hidden sheets are skipped (an old plan kept out of sight is not
+  the plan); when several visible sheets hold a plan, the one named like a plan
+  (Plan, MEP, Maßnahmen, Medienentwicklungsplan) wins, else the user chooses with
+  `--sheet NAME`.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
-import io
-import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from provisioner.errors import InvalidInputError, NotFoundError, Problem
-from provisioner.plan.columns import MIN_HEADER_MATCHES, fold, header_score
-from provisioner.plan.table import RawTable
+from provisioner.errors import ConfigError, NotFoundError
+from provisioner.plan.columns import (
+    COLUMN_BY_FIELD,
+    MIN_HEADER_MATCHES,
+    REQUIRED_FIELDS,
+    fold,
+    header_score,
+    match_header,
+)
+from provisioner.plan.csvfile import HEADER_SEARCH_ROWS, read_csv
+from provisioner.plan.encoding import lookup
+from provisioner.plan.filetype import FileKind, identify, refuse
+from provisioner.plan.spreadsheet import SheetData, SheetInfo, Workbook
+from provisioner.plan.table import RawTable, Row, SourceInfo
 from provisioner.plan.validate import ParsedPlan, validate_table
-from provisioner.xlsx import Row, SheetInfo, WorkbookReader
 
 __all__ = ["ParsedPlan", "RawTable", "read_plan", "read_table"]
 
-HEADER_SEARCH_ROWS = 20
-_DELIMITERS = (";", ",", "\t")
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 .xls and other OLE compound files
-# An OpenDocument file's first ZIP member is "mimetype", stored uncompressed.
-_OPENDOCUMENT = b"application/vnd.oasis.opendocument"
-_OPENDOCUMENT_WITHIN = 128
 _PLAN_SHEET_PREFIXES = ("plan", "mep", "massnahme", "medienentwicklungsplan")
 
 
-def read_plan(path: Path) -> ParsedPlan:
-    """Read and check a media development plan (CSV or XLSX).
+def read_plan(path: Path, *, sheet: str | None = None,
+              encoding: str | None = None) -> ParsedPlan:
+    """Read and check a media development plan.
 
     Args:
         path: the plan file.
+        sheet: the worksheet to read (workbooks); None to find it.
+        encoding: the text encoding (CSV); None to detect it.
 
     Returns:
-        The plan's schools and items, with warnings (ignored columns and the like).
+        The plan's schools and items, with warnings and notices.
 
     Raises:
         NotFoundError: the file does not exist.
+        ConfigError: `encoding` names no known encoding, or `sheet` no sheet of the file.
         InvalidInputError: the file cannot be read or has problems; it carries all
             problems found, each with row and column.
     """
-    return validate_table(read_table(path))
+    return validate_table(read_table(path, sheet=sheet, encoding=encoding))
 
 
-def read_table(path: Path) -> RawTable:
+def read_table(path: Path, *, sheet: str | None = None,
+               encoding: str | None = None) -> RawTable:
     """Read a plan file's rows and find its header, without checking the rows.
 
     Raises:
         NotFoundError: the file does not exist.
-        InvalidInputError: the file is not a CSV or XLSX file that can be read.
+        ConfigError: unknown `encoding` or `sheet`.
+        InvalidInputError: the file is not a plan file that can be read.
     """
+    if encoding is not None:
+        _check_encoding(encoding)
     data = _read_bytes(path)
     digest = hashlib.sha256(data).hexdigest()
-    name = path.name
-    if not data.strip():
-        raise _invalid(name, "the file is empty; export the plan again")
-    if data.startswith(_OLE_MAGIC):
-        raise _invalid(name, "an Excel 97-2003 (.xls) file cannot be read; save it as "
-                             ".xlsx (Excel-Arbeitsmappe) or as CSV")
-    if data.startswith(_ZIP_MAGIC):
-        if _OPENDOCUMENT in data[:_OPENDOCUMENT_WITHIN]:
-            raise _invalid(name, "an OpenDocument spreadsheet (.ods) cannot be read; save "
-                                 "it as .xlsx (Excel 2007-365) or as CSV")
-        return _xlsx_table(data, name, digest)
-    return _csv_table(data, name, digest)
+    kind = identify(data, path.name)
+    notices = [kind.notice] if kind.notice else []
+    if kind.is_workbook:
+        if encoding is not None:
+            notices.append(f"--encoding applies to CSV files only; ignored for this "
+                           f"{kind.format} workbook")
+        return _workbook_table(data, path.name, digest, kind, sheet, notices)
+    if sheet is not None:
+        notices.append("--sheet applies to workbooks only; ignored for this CSV file")
+    rows, decoded, delimiter = read_csv(data, path.name, encoding)
+    info = SourceInfo("CSV", encoding=decoded.encoding, delimiter=delimiter)
+    return _split(rows, path.name, digest, info, notices)
+
+
+def _check_encoding(name: str) -> None:
+    try:
+        lookup(name)
+    except LookupError as exc:
+        raise ConfigError(f"unknown encoding {name!r}: name one Python knows, e.g. utf-8, "
+                          "cp1252, utf-16, iso8859-15, mac-roman") from exc
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -91,122 +106,109 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        message = f"the file cannot be read ({exc.strerror}); check its permissions"
-        raise _invalid(path.name, message) from exc
+        raise refuse(path.name, f"the file cannot be read ({exc.strerror}); check its "
+                                "permissions") from exc
 
 
-def _invalid(name: str, message: str) -> InvalidInputError:
-    return InvalidInputError(name, [Problem(name, message)])
-
-
-def _find_header(rows: Iterable[Row]) -> int | None:
+def _find_header(rows: Sequence[Row]) -> int | None:
     """Index (0-based) of the header among the first rows given, or None."""
-    for position, (_, cells) in enumerate(itertools.islice(rows, HEADER_SEARCH_ROWS)):
+    for position, (_, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if header_score(cells) >= MIN_HEADER_MATCHES:
             return position
     return None
 
 
-def _split(rows: Sequence[Row], source: str, digest: str, detected: str) -> RawTable:
-    """A table from all rows of a sheet: the header found, the rows below it."""
+def _split(rows: Sequence[Row], source: str, digest: str, info: SourceInfo,
+           notices: list[str], sheet: SheetData | None = None) -> RawTable:
+    """A table from all rows of a file or sheet: the header found, the rows below it."""
+    merged, errors = (sheet.merged, sheet.error_cells) if sheet else ((), False)
     at = _find_header(rows)
     if at is None:
-        return RawTable(source, digest, detected, None, (), rows)
+        return RawTable(source, digest, info, None, (), rows, tuple(notices), merged, errors)
     number, cells = rows[at]
     header = tuple("" if c is None else str(c).strip() for c in cells)
-    return RawTable(source, digest, detected, number, header, rows[at + 1:])
+    return RawTable(source, digest, info, number, header, rows[at + 1:], tuple(notices),
+                    merged, errors)
 
 
-# -- CSV ----------------------------------------------------------------------------------
+# -- workbooks ----------------------------------------------------------------------------
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """The text of a CSV file and the name of its encoding."""
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "UTF-8 with BOM"
-        except UnicodeDecodeError as exc:
-            raise _invalid(name, f"the file starts like UTF-8 but is not ({exc.reason} at "
-                                 f"byte {exc.start}); save it again as 'CSV UTF-8'") from exc
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError as exc:
-            raise _invalid(name, "the file is damaged UTF-16 text; save it again as "
-                                 "'CSV UTF-8'") from exc
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass  # not UTF-8: what German Excel writes as "CSV" is Windows-1252
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError as exc:
-        raise _invalid(name, "the file is neither UTF-8 nor Windows-1252 text; save it as "
-                             "'CSV UTF-8' or as .xlsx") from exc
+@dataclass(frozen=True)
+class _Candidate:
+    """A sheet as a possible plan: how many known and required columns its header names."""
+
+    sheet: SheetInfo
+    score: int
+    complete: bool
+
+    @property
+    def named_like_a_plan(self) -> bool:
+        return fold(self.sheet.name).startswith(_PLAN_SHEET_PREFIXES)
 
 
-def _excel_separator(text: str) -> tuple[str | None, str]:
-    """Honour an Excel `sep=;` first line: (its delimiter, the text after it)."""
-    first, _, rest = text.partition("\n")
-    line = first.strip().strip('"')
-    if line.lower().startswith("sep=") and len(line) == 5:
-        return line[4], rest
-    return None, text
+def _candidate(book: Workbook, sheet: SheetInfo) -> _Candidate:
+    head = book.head(sheet, HEADER_SEARCH_ROWS)
+    at = _find_header(head)
+    if at is None:
+        return _Candidate(sheet, 0, False)
+    cells = head[at][1]
+    match = match_header(["" if c is None else str(c) for c in cells])
+    return _Candidate(sheet, header_score(cells), not match.missing)
 
 
-def _csv_rows(text: str, delimiter: str) -> Iterator[Row]:
-    """CSV records numbered as a spreadsheet shows them (a record is one row)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return ((number, tuple(record)) for number, record in enumerate(reader, start=1))
+def _workbook_table(data: bytes, name: str, digest: str, kind: FileKind, wanted: str | None,
+                    notices: list[str]) -> RawTable:
+    with Workbook(data, name, kind.format) as book:
+        if not book.sheets:
+            raise refuse(name, f"the {kind.format} workbook has no worksheet; put the plan "
+                               "on a worksheet")
+        sheet = (_named_sheet(book, wanted, notices) if wanted is not None
+                 else _plan_sheet(book, kind.format))
+        content = book.read(sheet)
+    info = SourceInfo(kind.format, sheet=sheet.name)
+    return _split(content.rows, name, digest, info, notices, content)
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that makes a header line name the most known columns."""
-    # Only the top of the file: the header is there, and big plans have 40,000 lines.
-    sample = "\n".join(text[:1 << 16].splitlines()[:HEADER_SEARCH_ROWS])
-    best, best_score = _DELIMITERS[0], -1
-    for delimiter in _DELIMITERS:
-        try:
-            rows = list(_csv_rows(sample, delimiter))
-        except csv.Error:
-            continue
-        score = max((header_score(cells) for _, cells in rows), default=0)
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
+def _named_sheet(book: Workbook, wanted: str, notices: list[str]) -> SheetInfo:
+    found = ([s for s in book.sheets if s.name == wanted]
+             or [s for s in book.sheets if fold(s.name) == fold(wanted)])
+    if not found:
+        names = ", ".join(repr(s.name) + (" (hidden)" if s.hidden else "") for s in book.sheets)
+        raise ConfigError(f"{book.name} has no sheet {wanted!r}; its sheets are {names}: "
+                          "pass one of them with --sheet")
+    if found[0].hidden:
+        notices.append(f"sheet {found[0].name!r} is hidden; read because --sheet names it")
+    return found[0]
 
 
-def _csv_table(data: bytes, name: str, digest: str) -> RawTable:
-    text, encoding = _decode(data, name)
-    delimiter, text = _excel_separator(text)
-    delimiter = delimiter or _sniff_delimiter(text)
-    try:
-        rows = list(_csv_rows(text, delimiter))
-    except csv.Error as exc:
-        raise _invalid(name, f"the file is not valid CSV ({exc}); export it again from the "
-                             "spreadsheet program") from exc
-    shown = "tab" if delimiter == "\t" else repr(delimiter)
-    return _split(rows, name, digest, f"CSV, {shown}, {encoding}")
+def _plan_sheet(book: Workbook, file_format: str) -> SheetInfo:
+    """The visible sheet holding the plan (see the module docs), or a refusal."""
+    visible = [_candidate(book, s) for s in book.sheets if not s.hidden]
+    complete = [c for c in visible if c.complete]
+    if len(complete) == 1:
+        return complete[0].sheet
+    if len(complete) > 1:
+        named = [c for c in complete if c.named_like_a_plan]
+        if len(named) == 1:
+            return named[0].sheet
+        listed = ", ".join(repr(c.sheet.name) for c in complete)
+        raise refuse(book.name, f"the sheets {listed} all hold the plan's columns: choose the "
+                                "one to import with --sheet NAME")
+    partial = [c for c in visible if c.score >= MIN_HEADER_MATCHES]
+    if partial:  # the checks then name the missing columns, and the sheet
+        return max(partial, key=lambda c: c.score).sheet
+    raise refuse(book.name, _no_plan_sheet(book, file_format))
 
 
-# -- XLSX ---------------------------------------------------------------------------------
-
-def _sheet_order(sheets: Sequence[SheetInfo]) -> list[SheetInfo]:
-    """Visible sheets, the ones named like a plan first; hidden ones only if nothing else."""
-    visible = [s for s in sheets if not s.hidden] or list(sheets)
-    named = [s for s in visible if fold(s.name).startswith(_PLAN_SHEET_PREFIXES)]
-    return named + [s for s in visible if s not in named]
-
-
-def _xlsx_table(data: bytes, name: str, digest: str) -> RawTable:
-    with WorkbookReader(io.BytesIO(data), name) as book:
-        candidates = _sheet_order(book.sheets)
-        for sheet in candidates:
-            rows = book.rows(sheet)
-            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-            if _find_header(head) is not None:
-                detected = f"XLSX, sheet {sheet.name!r}"
-                return _split(head + list(rows), name, digest, detected)
-    looked = ", ".join(repr(s.name) for s in candidates)
-    detected = f"XLSX, sheets {looked} (none has a header row)"
-    return RawTable(name, digest, detected, None, (), ())
-
+def _no_plan_sheet(book: Workbook, file_format: str) -> str:
+    looked = ", ".join(repr(s.name) for s in book.sheets if not s.hidden)
+    required = ", ".join(COLUMN_BY_FIELD[f].german for f in REQUIRED_FIELDS)
+    message = (f"no sheet with a header row found ({file_format}, visible sheets: "
+               f"{looked or 'none'}): none of their first {HEADER_SEARCH_ROWS} rows names at "
+               f"least {MIN_HEADER_MATCHES} known columns; put a header row with at least "
+               f"{required} above the table")
+    hidden = [s for s in book.sheets if s.hidden and _candidate(book, s).complete]
+    if hidden:
+        message += (f"; the hidden sheet {hidden[0].name!r} holds the plan's columns: pass "
+                    f"--sheet {hidden[0].name!r} to read it")
+    return message

@@ -22,17 +22,28 @@ class ImportOutcome:
     previous: PlanVersion | None
 
 
-def import_plan(store: Store, path: Path, *, user: str, dry_run: bool = False) -> ImportOutcome:
+def import_plan(store: Store, path: Path, *, user: str, dry_run: bool = False,
+                sheet: str | None = None, encoding: str | None = None) -> ImportOutcome:
     """Read, validate and (unless `dry_run`) store a plan file as a new plan version.
 
     Nothing is written when the file has any problem, and nothing when the file is the
     same as the plan in force (re-importing the same file is not a new version).
 
+    Args:
+        store: the state database.
+        path: the plan file.
+        user: who imports (for the version's record).
+        dry_run: check and compare only.
+        sheet: the worksheet to read (workbooks); None to find it.
+        encoding: the text encoding (CSV); None to detect it.
+
     Raises:
         NotFoundError: the file does not exist.
+        ConfigError: unknown `sheet` or `encoding`.
         InvalidInputError: the file has problems; all of them are in the error.
+        DatabaseError: the database refused the write; nothing was written.
     """
-    parsed = read_plan(path)
+    parsed = read_plan(path, sheet=sheet, encoding=encoding)
     previous = store.latest_version()
     old_items = store.plan_items(previous.version_id) if previous else []
     diff = diff_plans(old_items, parsed.items)

@@ -8,9 +8,13 @@ and the column as the file's header writes it.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from provisioner.errors import InvalidInputError, Problem
 from provisioner.models import FundingStatus, Measure, PlanItem, School
@@ -36,13 +40,20 @@ from provisioner.plan.columns import (
     match_header,
     measure_for,
 )
-from provisioner.plan.numbers import DASHES, CellValue, NumberFormatError, to_decimal
-from provisioner.plan.table import RawTable
+from provisioner.plan.encoding import mojibake_fix
+from provisioner.plan.numbers import DASHES, NumberFormatError, to_decimal
+from provisioner.plan.table import CellError, CellValue, RawTable, SourceInfo
+from provisioner.plan.totals import Figures, Key, TotalsLedger
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 _CENT = Decimal("0.01")
-TOTAL_ROW_MESSAGE = "total row: remove it (the tool adds up the plan itself)"
+_SUM_WORD_PARTS = re.compile("summe|gesamt|total", re.IGNORECASE)
+_FIGURE_FIELDS = {"budget": BUDGET, "spent": SPENT, "quantity": QUANTITY}
+# Text columns whose cells are stored: checked for garbled encodings.
+_STORED_TEXT = (SCHOOL_NAME, SCHOOL_TYPE, FUNDING)
+# Columns a sum line's label may stand in ("Summe" in the Schule column, say).
+_LABEL_FIELDS = (SCHOOL_ID, SCHOOL_NAME, SCHOOL_TYPE, MEASURE, YEAR, FUNDING, FUNDING_STATUS)
 
 
 @dataclass(frozen=True)
@@ -55,9 +66,11 @@ class ParsedPlan:
         items: the plan items in file order.
         source: the file name.
         sha256: hex digest of the file's bytes (to recognise a re-import).
-        warnings: things that are not wrong but worth telling (ignored columns,
-            a school type written two ways).
-        detected: what was read, in words (`CSV, ';', Windows-1252`).
+        warnings: things that may be wrong and are worth a look (ignored columns,
+            a school type written two ways, a date in the year column).
+        notices: what the reading did that the user should know (sum lines
+            skipped, a file read as another format than its name says).
+        info: how the file was read: format, sheet, encoding, delimiter.
     """
 
     schools: tuple[School, ...]
@@ -65,7 +78,13 @@ class ParsedPlan:
     source: str
     sha256: str
     warnings: tuple[Problem, ...] = ()
-    detected: str = ""
+    notices: tuple[Problem, ...] = ()
+    info: SourceInfo = dataclasses.field(default_factory=lambda: SourceInfo("CSV"))
+
+    @property
+    def detected(self) -> str:
+        """How the file was read, in words (`CSV, delimiter ';', encoding UTF-8`)."""
+        return self.info.describe()
 
 
 def validate_table(table: RawTable) -> ParsedPlan:
@@ -86,18 +105,36 @@ def validate_table(table: RawTable) -> ParsedPlan:
     header_problems = _header_problems(table, match)
     if match.missing:
         raise InvalidInputError(table.source, header_problems)
-    checker = _RowChecker(table.source, match)
+    checker = _RowChecker(table.source, match, error_cells=table.error_cells)
     for number, cells in table.rows:
         checker.check(number, cells)
-    problems = header_problems + checker.finish()
+    problems = header_problems + _merged_figures(table, match) + checker.finish()
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise InvalidInputError(table.source, problems)
     warnings = _unknown_columns(table, match) + checker.warnings
+    notices = [Problem(table.source, text) for text in table.notices] + checker.notices
     return ParsedPlan(
         schools=checker.schools(), items=tuple(checker.items), source=table.source,
-        sha256=table.sha256, warnings=tuple(warnings), detected=table.detected,
+        sha256=table.sha256, warnings=tuple(warnings), notices=tuple(notices), info=table.info,
     )
+
+
+def _merged_figures(table: RawTable, match: HeaderMatch) -> list[Problem]:
+    """A merged cell spanning rows in a figure column: one amount cannot be split."""
+    problems = []
+    for merged in table.merged:
+        for field_name in (BUDGET, SPENT, QUANTITY):
+            position = match.index.get(field_name)
+            if position is not None and merged.first_column <= position <= merged.last_column:
+                problems.append(Problem(
+                    table.source,
+                    f"this cell is merged over rows {merged.first_row}–{merged.last_row}: one "
+                    "figure cannot be split between rows; unmerge the cells and enter each "
+                    "row's own figure",
+                    merged.first_row, match.names[field_name],
+                ))
+    return problems
 
 
 def _no_header(table: RawTable) -> Problem:
@@ -142,6 +179,10 @@ def _shown(value: CellValue) -> str:
     """A cell value as the user typed or sees it, for messages."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
     return str(value)
 
 
@@ -152,7 +193,7 @@ def _cells(cells: Sequence[CellValue], fields: Sequence[tuple[str, int]]) -> dic
     for field, position in fields:
         if position < width:
             value = cells[position]
-            if isinstance(value, str):  # is_blank, inlined: this runs for every cell
+            if type(value) is str:  # is_blank, inlined: this runs for every cell
                 value = value.strip()
                 if not value or value in DASHES:
                     continue
@@ -162,19 +203,70 @@ def _cells(cells: Sequence[CellValue], fields: Sequence[tuple[str, int]]) -> dic
     return found
 
 
-def _total_field(values: dict[str, CellValue]) -> str | None:
-    """The column that shows a row is a sum line, or None for an ordinary row."""
-    for field in (SCHOOL_ID, SCHOOL_NAME, MEASURE):
-        value = values.get(field)
-        if isinstance(value, str) and is_total_label(value):
-            return field
+def _total_label(values: dict[str, CellValue], cells: Sequence[CellValue],
+                 unknown: Sequence[int]) -> str | None:
+    """The label that shows a row is a sum line (`'Summe'`), `''` for a sum line
+    without one, or None for an ordinary row."""
+    # One search over the row's text first (this runs for every row): every sum word
+    # holds one of these parts; then the cells one by one.
+    if _SUM_WORD_PARTS.search("\x00".join([v for v in values.values() if type(v) is str])):
+        for name in _LABEL_FIELDS:
+            label = values.get(name)
+            if isinstance(label, str) and is_total_label(label):
+                return label
+    if MEASURE not in values:  # a label in a column the tool ignores, e.g. "Nr."
+        for position in unknown:
+            value = cells[position] if position < len(cells) else None
+            if isinstance(value, str) and is_total_label(value):
+                return value.strip()
     # An amount without a measure, and without a school (a grand or yearly total) or
     # without a year (a school's subtotal), is a sum; a plan row names all three.
     if BUDGET in values and MEASURE not in values and (
         SCHOOL_ID not in values or YEAR not in values
     ):
-        return BUDGET
+        return ""
     return None
+
+
+@lru_cache(maxsize=4096)
+def _tidy(text: str) -> tuple[str, str | None]:
+    """Text with its spaces tidied, and what it meant if it is garbled (mojibake)."""
+    tidy = " ".join(text.split())
+    return tidy, mojibake_fix(tidy)
+
+
+def _german(amount: Decimal) -> str:
+    """An amount as a German table writes it (`200.000,00`)."""
+    text = f"{amount:,.2f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _figure(value: CellValue) -> Decimal | None:
+    """A sum line's amount, rounded to cents like the plan rows' amounts."""
+    amount = to_decimal(value)
+    return None if amount is None else amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _whole(value: CellValue) -> int | None:
+    amount = to_decimal(value)
+    if amount is None:
+        return None
+    if amount != amount.to_integral_value():
+        raise NumberFormatError(str(value))
+    return int(amount)
+
+
+def _total_key(values: dict[str, CellValue]) -> Key:
+    """The school, year and measure a sum line names (a subtotal), where it names them."""
+    school = values.get(SCHOOL_ID)
+    school_id = _school_id_text(school) if school is not None else None
+    year = values.get(YEAR)
+    year_number = year.year if isinstance(year, dt.date) else (
+        _whole_number(year) if year is not None else None)
+    measure = values.get(MEASURE)
+    found = measure_for(_shown(measure)) if measure is not None else None
+    return (school_id if school_id and len(school_id) == 6 and school_id.isdigit() else None,
+            year_number, found.value if found else None)
 
 
 def _school_id_text(value: CellValue) -> str:
@@ -208,49 +300,115 @@ class _SchoolSeen:
 class _RowChecker:
     """Checks rows one by one, collecting items, schools, problems and warnings."""
 
-    def __init__(self, source: str, match: HeaderMatch) -> None:
+    def __init__(self, source: str, match: HeaderMatch, *, error_cells: bool = False) -> None:
         self.source = source
+        self._error_cells = error_cells
         self.items: list[PlanItem] = []
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.notices: list[Problem] = []
         self._names = match.names
         self._fields = tuple(match.index.items())
+        self._unknown = tuple(position for position, _ in match.unknown)
         self._schools: dict[str, _SchoolSeen] = {}
         self._first_row: dict[tuple[str, Measure, int], int] = {}
+        self._ledger = TotalsLedger()
 
     def _problem(self, row: int, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, message, row, self._names.get(field)))
 
     def check(self, number: int, cells: Sequence[CellValue]) -> None:
-        """Check one row; empty rows are skipped, sum lines reported."""
+        """Check one row; empty rows are skipped, sum lines checked against the rows above."""
         values = _cells(cells, self._fields)
         if not values:
             return
-        total = _total_field(values)
-        if total is not None:
-            self._problem(number, total, TOTAL_ROW_MESSAGE)
+        label = _total_label(values, cells, self._unknown)
+        if label is not None:
+            self._total(number, label, values)
+            return
+        if self._error_cells and self._errors(number, values):
             return
         before = len(self.problems)
         school_id = self._school_id(number, values.get(SCHOOL_ID))
         measure = self._measure(number, values.get(MEASURE))
         year = self._year(number, values.get(YEAR))
         quantity = self._quantity(number, values.get(QUANTITY))
-        budget = self._amount(number, BUDGET, values.get(BUDGET))
-        spent = self._amount(number, SPENT, values.get(SPENT))
+        figures = Figures(self._amount(number, BUDGET, values.get(BUDGET)),
+                          self._amount(number, SPENT, values.get(SPENT)), quantity)
         status = self._status(number, values.get(FUNDING_STATUS))
+        funding = self._text(number, FUNDING, values.get(FUNDING))
+        self._count(number, values, (school_id, year, measure), figures)
         if school_id is None:
             return
         self._note_school(number, school_id, values)
         if measure is None or year is None or not self._first(number, school_id, measure, year):
             return
-        if budget is None or len(self.problems) > before:
+        if figures.budget is None or len(self.problems) > before:
             return
-        funding = values.get(FUNDING)
         self.items.append(PlanItem(
-            school_id=school_id, measure=measure, year=year, quantity=quantity,
-            budget_eur=budget, funding="" if funding is None else _shown(funding),
-            funding_status=status, spent_eur=spent,
+            school_id=school_id, measure=measure, year=year, quantity=figures.quantity,
+            budget_eur=figures.budget, funding=funding or "", funding_status=status,
+            spent_eur=figures.spent,
         ))
+
+    def _errors(self, number: int, values: dict[str, CellValue]) -> bool:
+        """Cells showing a formula error: a problem each (the row is not read further)."""
+        errors = [(name, value) for name, value in values.items()
+                  if isinstance(value, CellError)]
+        for name, value in errors:
+            self._problem(number, name, f"the cell shows the error {value} (a formula that "
+                                        "fails): correct the formula or enter the value")
+        if errors:
+            self._ledger.add(number, (None, None, None), Figures(), set(_FIGURE_FIELDS))
+        return bool(errors)
+
+    def _count(self, number: int, values: dict[str, CellValue],
+               key: tuple[str | None, int | None, Measure | None], figures: Figures) -> None:
+        """Add a plan row's figures to the sums that sum lines are checked against."""
+        unreadable: set[str] = set()
+        if None in (figures.budget, figures.spent, figures.quantity):
+            unreadable = {name for name, column in _FIGURE_FIELDS.items()
+                          if column in values and getattr(figures, name) is None}
+        school_id, year, measure = key
+        self._ledger.add(number, (school_id, year, measure.value if measure else None),
+                         figures, unreadable)
+
+    def _total(self, number: int, label: str, values: dict[str, CellValue]) -> None:
+        """A sum line: skipped with a notice if it adds up, else a problem."""
+        name = f"total row {label!r}" if label else "total row (a sum without a label)"
+        try:
+            figures = Figures(_figure(values.get(BUDGET)), _figure(values.get(SPENT)),
+                              _whole(values.get(QUANTITY)))
+        except (NumberFormatError, InvalidOperation):
+            self._problem(number, BUDGET, f"{name} holds a figure that is not a number: "
+                                          "correct it, or remove the row")
+            return
+        verdict = self._ledger.check(_total_key(values), figures)
+        if not any(figures.present()):
+            self.notices.append(Problem(self.source, f"{name} without figures: skipped", number))
+        elif verdict.matches:
+            self.notices.append(Problem(
+                self.source, f"{name}: skipped, its figures equal the sum of "
+                             f"{verdict.sums.span()}", number))
+        elif verdict.matches is False and verdict.wrong is not None:
+            column = _FIGURE_FIELDS[verdict.wrong]
+            stated = getattr(figures, verdict.wrong)
+            expected = getattr(verdict.sums, verdict.wrong)
+            what = verdict.sums.span() if verdict.sums.rows else "rows above (there are none)"
+            self._problem(number, column, f"{name}: {_german(Decimal(stated))} is not the sum "
+                                          f"of {what}, {_german(expected)}: correct the figures, "
+                                          "or remove the row (the tool adds up the plan itself)")
+
+    def _text(self, number: int, field: str, value: CellValue) -> str | None:
+        """A text cell to be stored, spaces tidied; garbled text is a problem."""
+        if value is None:
+            return None
+        text, fixed = _tidy(value) if type(value) is str else _tidy(_shown(value))
+        if fixed is not None:
+            self._problem(number, field, f"{text!r} is garbled (meant: {fixed!r}): the text "
+                                         "was converted with the wrong encoding before it "
+                                         "reached this file; correct the cell")
+        return text
 
     def _school_id(self, number: int, value: CellValue) -> str | None:
         if value is None:
@@ -277,6 +435,8 @@ class _RowChecker:
         if value is None:
             self._problem(number, YEAR, "empty: enter the budget year, e.g. 2021")
             return None
+        if isinstance(value, dt.date):
+            return self._year_of_date(number, value)
         year = _whole_number(value)
         if year is None:
             self._problem(number, YEAR, f"{_shown(value)!r} is not a year: enter the budget "
@@ -287,6 +447,19 @@ class _RowChecker:
             return None
         return year
 
+    def _year_of_date(self, number: int, value: dt.date) -> int | None:
+        """A year typed as a date (a cell formatted to show the year) is that year."""
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            self._problem(number, YEAR, f"the cell holds the date {_shown(value)}, not a year: "
+                                        "format the column as a number (Standard) and enter "
+                                        "the budget year again, e.g. 2021")
+            return None
+        if (value.month, value.day) != (1, 1):
+            self.warnings.append(Problem(
+                self.source, f"the cell holds the date {_shown(value)}: its year {value.year} "
+                             "is taken as the budget year", number, self._names.get(YEAR)))
+        return value.year
+
     def _quantity(self, number: int, value: CellValue) -> int | None:
         try:
             amount = to_decimal(value)
@@ -296,10 +469,9 @@ class _RowChecker:
             return None
         if amount is None:
             return None
-        if amount < 0:
+        if amount < 0:  # the row is refused, but its figure counts for sum lines
             self._problem(number, QUANTITY, f"negative quantity {_shown(value)}: enter how "
                                             "many units are planned (0 or more)")
-            return None
         if amount != amount.to_integral_value():
             self._problem(number, QUANTITY, f"quantity {_shown(value)} is not a whole "
                                             "number: enter whole units")
@@ -322,10 +494,9 @@ class _RowChecker:
             self._problem(number, field, f"{_shown(value)!r} is not an amount: write euros "
                                          "like 12.000,00 or 12000")
             return None
-        if rounded < 0:
+        if rounded < 0:  # the row is refused, but its figure counts for sum lines
             self._problem(number, field, f"negative amount {_shown(value)}: enter euros as "
                                          "0 or more")
-            return None
         return rounded
 
     def _status(self, number: int, value: CellValue) -> FundingStatus | None:
@@ -349,18 +520,16 @@ class _RowChecker:
 
     def _note_school(self, number: int, school_id: str, values: dict[str, CellValue]) -> None:
         seen = self._schools.setdefault(school_id, _SchoolSeen(first_row=number))
-        name = values.get(SCHOOL_NAME)
-        if name is not None:
-            text = " ".join(_shown(name).split())
+        text = self._text(number, SCHOOL_NAME, values.get(SCHOOL_NAME))
+        if text is not None:
             if seen.name is None:
                 seen.name, seen.name_row = text, number
             elif seen.name.casefold() != text.casefold():
                 self._problem(number, SCHOOL_NAME,
                               f"school {school_id} is named {text!r} here but {seen.name!r} "
                               f"in row {seen.name_row}: use one name per Schulnummer")
-        kind = values.get(SCHOOL_TYPE)
-        if kind is not None:
-            text = " ".join(_shown(kind).split())
+        text = self._text(number, SCHOOL_TYPE, values.get(SCHOOL_TYPE))
+        if text is not None:
             if seen.school_type is None:
                 seen.school_type, seen.type_row = text, number
             elif seen.school_type.casefold() != text.casefold():

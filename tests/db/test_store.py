@@ -76,8 +76,13 @@ def test_every_import_is_a_version_and_latest_is_in_force(tmp_path: Path) -> Non
 def test_failed_save_writes_nothing(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state.db")
     bad = [item(), item(Measure.CABLING, budget="-5")]  # violates the CHECK constraint
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DatabaseError) as caught:
         store.save_plan([SCHOOL], bad, source="bad.csv", sha256="x", user="t")
+    assert str(caught.value).startswith("the database refused plan bad.csv (CHECK constraint "
+                                        "failed: ")
+    assert "nothing was written: check the file with 'provision plan import FILE --dry-run'" \
+        in str(caught.value)
+    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
     assert store.plan_versions() == []
     assert store.schools() == []
 

@@ -43,7 +43,7 @@ def _device_counts(plan: ParsedPlan) -> dict[str, tuple[int, int, int]]:
 def test_example_csv_has_no_problems_and_no_warnings() -> None:
     plan = read_plan(CSV_PLAN)
     assert plan.warnings == ()
-    assert plan.detected == "CSV, ';', UTF-8 with BOM"
+    assert plan.detected == "CSV, delimiter ';', encoding UTF-8 with BOM"
     assert len(plan.schools) == 20
     assert {item.year for item in plan.items} == {2020, 2021, 2022}
     assert {item.funding_status for item in plan.items} == set(FundingStatus)

@@ -11,14 +11,14 @@ import pytest
 from provisioner.errors import InvalidInputError, NotFoundError
 from provisioner.models import FundingStatus, Measure, PlanItem, School
 from provisioner.plan import read_plan, read_table
-from provisioner.xlsx import WritableValue, write_workbook
+from tests.plan.books import HEADER, Sheet, openpyxl_book
+from tests.plan.books import Value as WritableValue
+
+
+def write_workbook(path: Path, sheets: list[tuple[str, list[list[WritableValue]]]]) -> None:
+    openpyxl_book(path, [Sheet(name, rows) for name, rows in sheets])
 
 DATA = Path(__file__).parent.parent / "data" / "plans"
-
-HEADER: list[WritableValue] = [
-    "Schulnummer", "Schule", "Schulform", "Maßnahme", "Jahr", "Anzahl", "Kosten (EUR)",
-    "Förderprogramm", "Förderstatus", "Ist-Kosten (EUR)",
-]
 
 # The plan every dialect file holds.
 EXPECTED_ITEMS = (
@@ -38,13 +38,13 @@ EXPECTED_SCHOOLS = (
 @pytest.mark.parametrize(
     ("file_name", "detected"),
     [
-        ("german-semicolon-utf8-bom.csv", "CSV, ';', UTF-8 with BOM"),
-        ("german-semicolon-utf8.csv", "CSV, ';', UTF-8"),
-        ("german-semicolon-cp1252.csv", "CSV, ';', Windows-1252"),
-        ("german-comma-utf8.csv", "CSV, ',', UTF-8"),
-        ("german-tab-utf16.txt", "CSV, tab, UTF-16"),
-        ("english-comma-utf8.csv", "CSV, ',', UTF-8"),
-        ("german-title-rows-empty-rows.csv", "CSV, ';', UTF-8"),
+        ("german-semicolon-utf8-bom.csv", "CSV, delimiter ';', encoding UTF-8 with BOM"),
+        ("german-semicolon-utf8.csv", "CSV, delimiter ';', encoding UTF-8"),
+        ("german-semicolon-cp1252.csv", "CSV, delimiter ';', encoding Windows-1252"),
+        ("german-comma-utf8.csv", "CSV, delimiter ',', encoding UTF-8"),
+        ("german-tab-utf16.txt", "CSV, delimiter tab, encoding UTF-16LE with BOM"),
+        ("english-comma-utf8.csv", "CSV, delimiter ',', encoding UTF-8"),
+        ("german-title-rows-empty-rows.csv", "CSV, delimiter ';', encoding UTF-8"),
     ],
 )
 def test_csv_dialects_give_the_same_plan(file_name: str, detected: str) -> None:
@@ -145,7 +145,10 @@ def test_xlsx_without_header_names_the_sheets_looked_at(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as caught:
         read_plan(path)
     (problem,) = caught.value.problems
-    assert "no header row found (XLSX, sheets 'Deckblatt', 'Leer'" in problem.message
+    assert "no sheet with a header row found (XLSX, visible sheets: 'Deckblatt', 'Leer')" \
+        in problem.message
+    assert "put a header row with at least Schulnummer, Schule, Maßnahme, Jahr, Kosten (EUR)" \
+        in problem.message
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -163,11 +166,11 @@ def test_folder_instead_of_file(tmp_path: Path) -> None:
     [
         (b"", "the file is empty"),
         (b"  \r\n\r\n", "the file is empty"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "Excel 97-2003 (.xls)"),
-        (b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
-        (b"\xef\xbb\xbfSchule\xff\xfe", "starts like UTF-8 but is not"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "the file is a damaged Office file"),
+        (b"PK\x03\x04 not really a zip", "the file is a damaged ZIP package"),
         # 0x81 is undefined in Windows-1252 and invalid in UTF-8
-        (b"Schulnummer;Schule\r\n\x81\x8d", "neither UTF-8 nor Windows-1252"),
+        (b"Schulnummer;Schule\r\n\x81\x8d", "byte 0x81 is neither UTF-8 nor Windows-1252"),
+        (b"%PDF-1.7\n", "the file is a PDF, not a spreadsheet"),
     ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
@@ -188,10 +191,12 @@ def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
         archive.writestr("hello.txt", "hi")
     with pytest.raises(InvalidInputError, match="1 problem found") as caught:
         read_plan(path)
-    assert "not a readable XLSX workbook" in caught.value.problems[0].message
+    assert caught.value.problems[0].message == (
+        "the file is a ZIP archive that holds no spreadsheet; open it in Excel or LibreOffice "
+        "and save it as .xlsx (Excel-Arbeitsmappe) or as CSV")
 
 
-def test_opendocument_spreadsheet_is_named(tmp_path: Path) -> None:
+def test_damaged_opendocument_spreadsheet_is_named(tmp_path: Path) -> None:
     import zipfile
 
     path = tmp_path / "plan.ods"
@@ -201,4 +206,7 @@ def test_opendocument_spreadsheet_is_named(tmp_path: Path) -> None:
         archive.writestr("content.xml", "<office:document-content/>")
     with pytest.raises(InvalidInputError) as caught:
         read_plan(path)
-    assert "OpenDocument spreadsheet (.ods) cannot be read" in caught.value.problems[0].message
+    message = caught.value.problems[0].message
+    assert message.startswith("the ODS workbook cannot be read (")
+    assert message.endswith("it is damaged or incomplete; open it in Excel or LibreOffice and "
+                            "save it as .xlsx (Excel-Arbeitsmappe) or as CSV again")
