@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key, parse_host_key, pin_host_key, probe_ssh
 from provisioner.errors import DeviceError, ExitStatus, HostKeyChangedError
 from provisioner.lab.credentials import DEPLOY_USER, SNMP_USER, SWITCH_USER, read_secret
 from provisioner.lab.recordings import describe_recording
 from provisioner.lab.state import load_state
-from provisioner.lab.topology import LabDevice
+from provisioner.lab.topology import DeviceKind, LabDevice
 from provisioner.snmp import SYS_DESCR, SYS_UPTIME
 from tests.lab.test_lab_down import leftovers
 from tests.lab.test_lab_e2e import Lab
@@ -178,6 +179,10 @@ def test_rekey_is_refused_until_the_new_key_is_pinned(lab: Lab, name: str) -> No
     with pytest.raises(HostKeyChangedError) as refused:
         _ssh(lab, device)
     assert (refused.value.presented, refused.value.pinned) == (new.fingerprint, old.fingerprint)
+    if device.kind is DeviceKind.IOS_SWITCH:  # netmiko's sessions refuse it the same way
+        with pytest.raises(HostKeyChangedError, match=new.fingerprint):
+            SwitchSession(device.address, username=SWITCH_USER, known_hosts=lab.creds.known_hosts,
+                          password=read_secret(lab.creds.switch_password)).open()
     pin_host_key(lab.creds.known_hosts, device.address, new)
     assert _ssh(lab, device).startswith("SSH-2.0-")
 
