@@ -76,7 +76,9 @@ def inventory_check_cmd(obj: Context, school_id: str | None) -> None:
 def inventory_sync_cmd(obj: Context, school_id: str | None) -> None:
     """Check the inventories, then store their devices in the database.
 
-    Nothing is written when the check finds a problem.
+    Nothing is written when the check finds a problem. Devices that stay keep their
+    rollout state (planned, provisioned, verified...); devices no longer in a
+    school's inventory are removed; all in one transaction.
 
     Example: provision inventory sync
     """
