@@ -250,6 +250,19 @@ def test_unknown_devices_and_schools_are_named(lab: Lab) -> None:
     assert "no lab school '999999': the lab's schools are 100001" in result.output
 
 
+def test_up_rebuilds_a_faulted_lab_without_faults(lab: Lab) -> None:
+    _fault(lab, "--school", SCHOOL, "cut")
+    again = lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "2",
+                    "--aps", "0", "--recorded-aps", "1", "--device", f"{HPE}:switch")
+    assert again.exit_code == 0, again.output
+    assert "removing the previous lab first" in again.output
+    state = load_state(lab.lab_dir)
+    assert state is not None and state.faults == {}
+    rows = _status(lab)
+    assert {(row["ssh"] in ("ok", None), row["snmp"], row["fault"]) for row in rows.values()} \
+        == {(True, "ok", None)}
+
+
 def test_a_faulted_lab_goes_down_cleanly(lab: Lab) -> None:
     # Left faulted on purpose: the fixture's `lab down` must remove it all the same.
     _fault(lab, f"{SCHOOL}-srv01", "stop")
