@@ -24,7 +24,7 @@ APT_PACKAGES=(
   dpkg-dev                                          # the lab's local package repository
   openssh-client                                    # ssh, ssh-keygen
   snmp snmpd                                        # net-snmp CLI tools and agent (diagnostics, tests, bench)
-  libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core # the PDF report (WeasyPrint) and its font
+  fonts-dejavu-core                                 # the report's font (Typst finds it)
   poppler-utils chromium                            # report tests: PDF pages and HTML as pictures
   git ca-certificates
 )

@@ -21,7 +21,6 @@ from decimal import Decimal
 from provisioner.db import Store
 from provisioner.errors import ConfigError, NotFoundError
 from provisioner.models import (
-    DeviceRollout,
     FundingStatus,
     Measure,
     PlanItem,
@@ -221,31 +220,10 @@ class Report:
         return sorted({row.year for row in self.items})
 
 
-def weighted_percent(pairs: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
-    """Budget-weighted mean of (percent, budget) pairs; plain mean when budgets are all 0."""
-    pairs = list(pairs)
-    if not pairs:
-        return _ZERO
-    total = sum((budget for _, budget in pairs), _ZERO)
-    if total == 0:
-        value = sum((p for p, _ in pairs), _ZERO) / len(pairs)
-    else:
-        value = sum((p * b for p, b in pairs), _ZERO) / total
-    return value.quantize(_TENTH)
-
-
 def _percent(done: int, of: int) -> Decimal:
     if of <= 0:
         return _ZERO
     return min(_HUNDRED, Decimal(done) * _HUNDRED / of).quantize(_TENTH)
-
-
-def _state_then(device: DeviceRollout, until: str, history: dict[str, str]) -> str:
-    # A state set by the as-of day still held then; one set later was preceded by what
-    # the newest provisioning run up to that day recorded (or nothing: planned).
-    if device.state_at is None or device.state_at <= until:
-        return device.state
-    return history.get(device.name, "planned")
 
 
 def _allocate(items: list[PlanItem], count: int) -> dict[int, int]:
@@ -282,25 +260,18 @@ class _SchoolFacts:
 
 
 def _facts(store: Store, until: str) -> dict[str, _SchoolFacts]:
-    devices = store.device_rollout()
-    history = store.rollout_history_until(until)
     facts: defaultdict[str, _SchoolFacts] = defaultdict(_SchoolFacts)
     for school_id, dead in store.dead_sites_until(until).items():
         facts[school_id].dead_verdict = dead
-    managed = {d.name for d in devices if d.managed}
-    for device in devices:
-        if not device.managed:
-            continue
-        school = facts[device.school_id]
-        school.total += 1
-        state = _state_then(device, until, history)
+    for school_id, role_value, state, count in store.rollout_counts_until(until):
+        school, role = facts[school_id], Role(role_value)
+        school.total += count
         if state in ("provisioned", "verified"):
-            school.provisioned[device.role] += 1
+            school.provisioned[role] += count
         if state == "verified":
-            school.verified[device.role] += 1
-    for sample in store.health_until(until):
-        if sample.device in managed:
-            facts[sample.school_id].health[sample.state] += 1
+            school.verified[role] += count
+    for school_id, state, count in store.health_counts_until(until):
+        facts[school_id].health[state] += count
     return facts
 
 
@@ -350,15 +321,47 @@ def _school_items(school: School, items: list[PlanItem], facts: _SchoolFacts,
     ]
 
 
+class _Totals:
+    """Sums over item rows in one pass: money, pieces, and the budget-weighted share done."""
+
+    def __init__(self) -> None:
+        self.items = self.quantity = self.verified = self.done = self.items_done = 0
+        self.budget = self.approved = self.spent = self.weighted = self.plain = _ZERO
+
+    def add(self, row: ItemRow) -> None:
+        self.items += 1
+        self.budget += row.budget_eur
+        self.approved += row.approved_eur
+        self.spent += row.spent_eur
+        self.weighted += row.percent_done * row.budget_eur
+        self.plain += row.percent_done
+        self.quantity += row.quantity or 0
+        self.verified += row.verified or 0
+        self.done += _done_pieces(row)
+        self.items_done += row.percent_done >= _HUNDRED
+
+    @property
+    def percent(self) -> Decimal:
+        """Budget-weighted mean share done; the plain mean when no item has a budget."""
+        if not self.items:
+            return _ZERO.quantize(_TENTH)
+        value = self.weighted / self.budget if self.budget else self.plain / self.items
+        return value.quantize(_TENTH)
+
+
+def _totals(rows: Iterable[ItemRow]) -> _Totals:
+    totals = _Totals()
+    for row in rows:
+        totals.add(row)
+    return totals
+
+
 def _school_row(school: School, rows: list[ItemRow], facts: _SchoolFacts) -> SchoolRow:
+    t = _totals(rows)
     return SchoolRow(
         school_id=school.school_id, name=school.name, school_type=school.school_type,
-        items=len(rows), percent_done=weighted_percent((r.percent_done, r.budget_eur)
-                                                       for r in rows),
-        budget_eur=sum((r.budget_eur for r in rows), _ZERO),
-        approved_eur=sum((r.approved_eur for r in rows), _ZERO),
-        spent_eur=sum((r.spent_eur for r in rows), _ZERO),
-        devices=facts.counts(), dead_site=facts.dead,
+        items=t.items, percent_done=t.percent, budget_eur=t.budget, approved_eur=t.approved,
+        spent_eur=t.spent, devices=facts.counts(), dead_site=facts.dead,
         status=worst([r.status for r in rows]),
     )
 
@@ -382,37 +385,25 @@ def year_quantities(measures: Sequence[MeasureYear]) -> list[tuple[int, int, int
 
 
 def _measure_years(items: Sequence[ItemRow]) -> list[MeasureYear]:
-    groups: defaultdict[tuple[int, int, Measure], list[ItemRow]] = defaultdict(list)
+    groups: defaultdict[tuple[int, int, Measure], _Totals] = defaultdict(_Totals)
     order = {m: n for n, m in enumerate(Measure)}
     for row in items:
-        groups[(row.year, order[row.measure], row.measure)].append(row)
+        groups[(row.year, order[row.measure], row.measure)].add(row)
     return [
-        MeasureYear(
-            measure=measure, year=year, items=len(rows),
-            quantity=sum(r.quantity or 0 for r in rows),
-            verified=sum(r.verified or 0 for r in rows),
-            percent_done=weighted_percent((r.percent_done, r.budget_eur) for r in rows),
-            budget_eur=sum((r.budget_eur for r in rows), _ZERO),
-            approved_eur=sum((r.approved_eur for r in rows), _ZERO),
-            spent_eur=sum((r.spent_eur for r in rows), _ZERO),
-            items_done=sum(1 for r in rows if r.percent_done >= _HUNDRED),
-            done=sum(_done_pieces(r) for r in rows),
-        )
-        for (year, _, measure), rows in sorted(groups.items(), key=lambda kv: kv[0][:2])
+        MeasureYear(measure=measure, year=year, items=t.items, quantity=t.quantity,
+                    verified=t.verified, percent_done=t.percent, budget_eur=t.budget,
+                    approved_eur=t.approved, spent_eur=t.spent, items_done=t.items_done,
+                    done=t.done)
+        for (year, _, measure), t in sorted(groups.items(), key=lambda kv: kv[0][:2])
     ]
 
 
 def _year_budgets(items: Sequence[ItemRow]) -> list[YearBudget]:
-    years: defaultdict[int, list[ItemRow]] = defaultdict(list)
+    years: defaultdict[int, _Totals] = defaultdict(_Totals)
     for row in items:
-        years[row.year].append(row)
-    return [
-        YearBudget(year, sum((r.budget_eur for r in rows), _ZERO),
-                   sum((r.approved_eur for r in rows), _ZERO),
-                   sum((r.spent_eur for r in rows), _ZERO),
-                   weighted_percent((r.percent_done, r.budget_eur) for r in rows))
-        for year, rows in sorted(years.items())
-    ]
+        years[row.year].add(row)
+    return [YearBudget(year, t.budget, t.approved, t.spent, t.percent)
+            for year, t in sorted(years.items())]
 
 
 def _summary(schools: Sequence[SchoolRow], items: Sequence[ItemRow]) -> Summary:
@@ -425,13 +416,11 @@ def _summary(schools: Sequence[SchoolRow], items: Sequence[ItemRow]) -> Summary:
         provisioned=sum(s.devices.provisioned for s in schools),
         verified=sum(s.devices.verified for s in schools), health=dict(health),
     )
+    t = _totals(items)
     return Summary(
-        schools=len(schools), items=len(items),
-        percent_done=weighted_percent((r.percent_done, r.budget_eur) for r in items),
-        budget_eur=sum((r.budget_eur for r in items), _ZERO),
-        approved_eur=sum((r.approved_eur for r in items), _ZERO),
-        spent_eur=sum((r.spent_eur for r in items), _ZERO),
-        devices=devices, dead_sites=[s.school_id for s in schools if s.dead_site],
+        schools=len(schools), items=t.items, percent_done=t.percent, budget_eur=t.budget,
+        approved_eur=t.approved, spent_eur=t.spent, devices=devices,
+        dead_sites=[s.school_id for s in schools if s.dead_site],
         status_counts={status: sum(1 for s in schools if s.status is status)
                        for status in Status},
     )

@@ -25,7 +25,10 @@ class Status(StrEnum):
     @property
     def rank(self) -> int:
         """0 green, 1 yellow, 2 red: the worse, the higher."""
-        return list(Status).index(self)
+        return _RANK[self]
+
+
+_RANK = {Status.GREEN: 0, Status.YELLOW: 1, Status.RED: 2}
 
 
 def item_status(year: int, percent_done: Decimal, budget: Decimal, spent: Decimal,
@@ -48,7 +51,7 @@ def item_status(year: int, percent_done: Decimal, budget: Decimal, spent: Decima
 
 def worst(statuses: list[Status]) -> Status:
     """The worst of several statuses (green when there are none)."""
-    return max(statuses, key=lambda s: s.rank, default=Status.GREEN)
+    return max(statuses, key=_RANK.__getitem__, default=Status.GREEN)
 
 
 RULE = {
