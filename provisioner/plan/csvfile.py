@@ -91,8 +91,8 @@ def _sniff_delimiter(text: str) -> str:
 
 def _header_names(rows: Sequence[Row]) -> tuple[str, ...]:
     for _, cells in itertools.islice(rows, HEADER_SEARCH_ROWS):
-        if header_score(cells) >= MIN_HEADER_MATCHES:
-            return tuple(str(c).strip() for c in cells)
+        if header_score(cells) >= MIN_HEADER_MATCHES:  # undecodable bytes shown as �
+            return tuple(_readable(str(c)).strip() for c in cells)
     return ()
 
 
@@ -118,6 +118,11 @@ def _mixed_problems(name: str, rows: Sequence[Row], decoded: Decoded) -> list[Pr
     return problems
 
 
+def _readable(text: str) -> str:
+    """Text with undecodable bytes (kept as surrogates) shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _cell_message(cell: str, decoded: Decoded) -> str | None:
     if decoded.mixed == "cp1252":
         fixed = _mojibake_fix(cell)
@@ -129,7 +134,7 @@ def _cell_message(cell: str, decoded: Decoded) -> str | None:
     if not strays:
         return None
     byte = strays[0]
-    shown = cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    shown = _readable(cell)
     if decoded.mixed != "utf-8":
         return (f"byte 0x{byte:02X} is not valid {decoded.mixed} ({shown!r}): pass the "
                 "file's real encoding with --encoding, or save it as 'CSV UTF-8'")

@@ -40,8 +40,9 @@ class Decoded:
             surrogates (Python's `surrogateescape`) so the caller can locate them.
         encoding: the encoding in words, for the import summary.
         mixed: None, or what the file mixes (`utf-8`: UTF-8 with stray bytes of
-            another encoding; `cp1252`: Windows-1252 with UTF-8 sequences; or the
-            codec given with --encoding in which some bytes are invalid).
+            another encoding; `cp1252`: Windows-1252 with UTF-8 sequences; or, for
+            the encoding given with --encoding, in which some bytes are invalid, its
+            label).
     """
 
     text: str
@@ -113,7 +114,7 @@ def _forced(data: bytes, name: str) -> Decoded:
     except UnicodeDecodeError:
         pass
     try:
-        return Decoded(data.decode(codec, "surrogateescape"), label, mixed=codec)
+        return Decoded(data.decode(codec, "surrogateescape"), label, mixed=label)
     except UnicodeDecodeError as exc:  # multi-byte codecs (UTF-16) cannot escape
         raise EncodingError(f"the file is not valid {codec} text ({exc.reason})",
                             _line_of(data, exc.start)) from exc

@@ -148,7 +148,13 @@ def _no_header(table: RawTable) -> Problem:
 
 
 def _header_problems(table: RawTable, match: HeaderMatch) -> list[Problem]:
-    problems = []
+    problems = [
+        Problem(table.source, f"the header is garbled (meant: {fixed!r}): the file was read "
+                              f"as {table.info.encoding or 'text'}, which it is not; pass the "
+                              "right --encoding or let the tool detect it",
+                table.header_row, name)
+        for name in table.header if (fixed := mojibake_fix(name)) is not None
+    ]
     for field in match.missing:
         column = COLUMN_BY_FIELD[field]
         others = ", ".join(column.accepted[1:])

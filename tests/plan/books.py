@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import msoffcrypto
 import openpyxl
 import xlsxwriter
 import xlwt
+from msoffcrypto.format.ooxml import OOXMLFile
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.style import Style, TableProperties
 from odf.table import CoveredTableCell, Table, TableCell, TableRow
@@ -73,8 +73,12 @@ def xlsxwriter_book(path: Path, sheets: Sequence[Sheet]) -> Path:
     """An XLSX as XlsxWriter (and Excel) writes it: shared strings, real merges."""
     book = xlsxwriter.Workbook(str(path))
     year_format = book.add_format({"num_format": "yyyy"})
+    activated = False
     for spec in sheets:
         sheet = book.add_worksheet(spec.name)
+        if not spec.hidden and not activated:  # Excel cannot hide the active sheet
+            sheet.activate()
+            activated = True
         for r, row in enumerate(spec.rows):
             for c, given in enumerate(row):
                 value = _dated(spec, r + 1, c + 1, given)
@@ -174,6 +178,6 @@ def _mimetype_last(package: bytes) -> bytes:
 def encrypt(path: Path, target: Path, password: str = "Schulamt2024") -> Path:
     """Protect an XLSX with a password the way Excel does (ECMA-376 agile encryption)."""
     with path.open("rb") as plain, target.open("wb") as out:
-        office = msoffcrypto.format.ooxml.OOXMLFile(plain)
+        office = OOXMLFile(plain)
         office.encrypt(password, out)
     return target
