@@ -55,8 +55,12 @@ def _print_report(obj: Context, report: HealthReport) -> None:
     for school in report.schools:
         click.echo(school.line())
     rows = _problem_rows(report)
-    if rows:
+    if rows and obj.tty:
         obj.table(["device", "school", "role", "state", "reason"], rows)
+    else:
+        # Plain lines for cron mail and grep: a table would squeeze long reasons.
+        for device, _school, role, state, reason in rows:
+            click.echo(f"{device} ({role}) {state}: {reason}")
     counts = ", ".join(f"{n} {state}" for state, n in report.states.items())
     click.echo(f"{len(report.devices)} devices: {counts}; run {report.run_id} took "
                f"{report.duration_s:.1f} s")
@@ -163,5 +167,10 @@ def health_show(obj: Context, school: str | None, since: str) -> None:
     if not rows:
         click.echo(f"no samples since {since}")
         return
-    obj.table(["at", "device", "school", "state", "detail"],
-              [[r.at, r.device, r.school_id, r.state, r.detail] for r in rows], title="Samples")
+    if obj.tty:
+        obj.table(["at", "device", "school", "state", "detail"],
+                  [[r.at, r.device, r.school_id, r.state, r.detail] for r in rows],
+                  title="Samples")
+        return
+    for r in rows:
+        click.echo(f"{r.at} {r.device} {r.state}: {r.detail}")

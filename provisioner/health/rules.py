@@ -9,7 +9,8 @@ Rules (warning / critical):
 - reboot: uptime lower than at the previous run (a 32-bit sysUpTime wrap is not one) / -
 - identity: sysName is not the inventory name (or `snmp_sys_name`); sysLocation is not
   `snmp_location` (checked only when set) / -
-- ports: an uplink or AP port is administratively down, an AP port is down / an uplink
+- ports: an uplink or AP port is administratively down or not in the ifTable, an AP
+  port is down / an uplink
   port (to a switch or server) is down
 - port_errors: error counters of an uplink/AP port rose since the previous run / they
   rose by `errors_critical` (1000) or more
@@ -32,6 +33,9 @@ from provisioner.models import Role
 
 # sysUpTime is TimeTicks (hundredths, 32 bits): it wraps after 497 days without a reboot.
 UPTIME_WRAP_S = 2**32 / 100
+# A finding names at most this many items (odd values, APs, radios), then a count.
+MAX_ODD = 3
+MAX_NAMED = 3
 
 
 @dataclass(frozen=True)
@@ -148,18 +152,22 @@ def find_port(interfaces: tuple[InterfaceFacts, ...], name: str) -> InterfaceFac
 
 
 def ports(item: RuleInput) -> list[Finding]:
-    """Uplink and AP ports must be up; a missing port is reported, not guessed."""
+    """Uplink and AP ports must be up; missing ports are reported (once), not guessed."""
     found: list[Finding] = []
+    missing: list[str] = []
     for port, (behind, role) in sorted(item.ports.items()):
         iface = find_port(item.facts.interfaces, port)
         if iface is None:
-            found.append(_warn("ports", f"port {port} (to {behind}) not found in the ifTable"))
+            missing.append(f"{port} (to {behind})")
         elif iface.admin == "down":
             found.append(_warn("ports", f"port {port} to {behind} is administratively down"))
         elif iface.oper is not None and iface.oper != "up":
             text = f"port {port} to {behind} is {iface.oper}"
             found.append(_warn("ports", text) if role is Role.ACCESS_POINT
                          else _crit("ports", text))
+    if missing:
+        found.append(_warn("ports", f"{len(missing)} port(s) not in the ifTable: "
+                                    f"{_names(missing)}"))
     return found
 
 
@@ -227,19 +235,28 @@ def processes(item: RuleInput) -> list[Finding]:
             for p in (server.processes if server else ()) if p.error]
 
 
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMED])
+    return shown + (f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else "")
+
+
 def radios(item: RuleInput) -> list[Finding]:
-    """Radios that are down (critical) and APs a controller reports down (warning)."""
+    """Radios that are down (critical) and APs a controller reports down (warning); one
+    finding each, naming the first few (a controller may report hundreds)."""
     wlan = item.facts.wlan
     if wlan is None:
         return []
-    found = [_crit("radios", f"radio {r.index} of {r.ap} is down")
-             for r in wlan.radios if r.status == "down"]
-    found += [_warn("radios", f"AP {ap.name} is down (as its controller reports)")
-              for ap in wlan.aps if ap.status == "down"]
+    found = []
+    radios_down = [f"{r.index} of {r.ap}" for r in wlan.radios if r.status == "down"]
+    if radios_down:
+        found.append(_crit("radios", f"{len(radios_down)} radio(s) down: "
+                                     f"{_names(radios_down)}"))
+    aps_down = [ap.name for ap in wlan.aps if ap.status == "down"]
+    if aps_down:
+        found.append(_warn("radios", f"{len(aps_down)} of {len(wlan.aps)} APs down (as the "
+                                     f"controller reports): {_names(aps_down)}"))
     return found
 
-
-MAX_ODD = 3
 
 
 def odd_data(item: RuleInput) -> list[Finding]:

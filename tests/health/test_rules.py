@@ -96,7 +96,7 @@ def test_missing_and_disabled_ports_are_reported() -> None:
     found = ports(item(facts=facts(interfaces=table), ports=watched))
     assert states(found) == [
         ("warning", "port Gi1/0/2 to 100001-ap03 is administratively down"),
-        ("warning", "port Gi1/0/9 (to 100001-ap04) not found in the ifTable"),
+        ("warning", "1 port(s) not in the ifTable: Gi1/0/9 (to 100001-ap04)"),
     ]
 
 
@@ -153,8 +153,15 @@ def test_radio_down_is_critical_and_an_ap_down_a_warning() -> None:
                           AccessPointFacts("2", "ap-r105", "up", 7)),
                      radios=(RadioFacts("ap-r105", "1", "down"), RadioFacts("ap-r105", "2", "up")))
     found = radios(item(role=Role.ACCESS_POINT, facts=facts(wlan=wlan)))
-    assert states(found) == [("critical", "radio 1 of ap-r105 is down"),
-                             ("warning", "AP ap-r104 is down (as its controller reports)")]
+    assert states(found) == [("critical", "1 radio(s) down: 1 of ap-r105"),
+                             ("warning", "1 of 2 APs down (as the controller reports): ap-r104")]
+
+
+def test_many_aps_down_are_one_finding_naming_the_first() -> None:
+    wlan = WlanFacts(aps=tuple(AccessPointFacts(str(n), f"ap{n}", "down") for n in range(5)))
+    found = radios(item(role=Role.ACCESS_POINT, facts=facts(wlan=wlan)))
+    assert states(found) == [("warning", "5 of 5 APs down (as the controller reports): "
+                                         "ap0, ap1, ap2 and 2 more")]
 
 
 def test_odd_data_is_named_and_capped() -> None:
