@@ -108,6 +108,16 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
         return _fold(db, keep_since)
 
 
+def close_dead_runs(db: Database, finished_at: str) -> int:
+    """Mark runs still "running" as interrupted (call while holding the health lock: no
+    other run can be going, so these died, e.g. killed by SIGKILL); how many."""
+    with db.atomic():
+        cursor = db.conn.execute(
+            "UPDATE health_runs SET status = 'interrupted', finished_at = ? "
+            "WHERE status = 'running'", (finished_at,))
+    return int(cursor.rowcount)
+
+
 def fail_run(db: Database, run_id: int, finished_at: str, status: str) -> None:
     """Close a run that ended without results (interrupted, or an error)."""
     with db.atomic():
@@ -224,6 +234,10 @@ class HealthLog:
     def fail_run(self, run_id: int, finished_at: str, status: str) -> None:
         """Close a run that ended without results."""
         fail_run(self._db, run_id, finished_at, status)
+
+    def close_dead_runs(self, finished_at: str) -> int:
+        """Mark runs left "running" by a killed process as interrupted; how many."""
+        return close_dead_runs(self._db, finished_at)
 
     def previous(self, devices: Sequence[str]) -> dict[str, tuple[str, int | None,
                                                                  dict[str, Any]]]:

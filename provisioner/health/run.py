@@ -233,6 +233,7 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
     """
     started_at, clock = now_iso(), time.monotonic()
     with health_lock(lock_path(settings.db), started_at):
+        store.health.close_dead_runs(started_at)
         planned = plan_run(store, settings, options)
         if parser is None:
             from provisioner.health.collect import ProfileParser

@@ -103,3 +103,11 @@ def test_facts_are_stored_as_json(store: Store) -> None:
 
 def test_keep_since() -> None:
     assert keep_since("2026-11-30T02:00:00+00:00", 30) == "2026-10-31T02:00:00+00:00"
+
+
+def test_runs_left_running_by_a_killed_process_are_closed(store: Store) -> None:
+    store.health.begin_run("2026-11-01T02:00:00+00:00", "cron", "all", 300.0)
+    assert store.health.close_dead_runs("2026-11-02T02:00:00+00:00") == 1
+    [stored] = store.health.runs()
+    assert (stored.status, stored.finished_at) == ("interrupted", "2026-11-02T02:00:00+00:00")
+    assert store.health.close_dead_runs("2026-11-03T02:00:00+00:00") == 0
