@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from provisioner.inventory import InventoryReport, check_inventory, load_inventories
 
 CASES = Path(__file__).parent.parent / "data" / "inventories"
@@ -215,3 +217,14 @@ def test_a_broken_group_vars_file_refuses_the_school() -> None:
         "100001/group_vars/switches.yml, row 3: Ansible cannot read it (YAML parsing failed: "
         "While parsing a flow sequence did not find expected ',' or ']'.); fix it",
     ]
+
+
+def test_ansibles_own_warnings_are_captured_not_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    report = report_of("group-name-warning")
+    assert [r[0] for r in rows(report)] == ["t17-ap01", "t17-sw01"]
+    assert report.problems == []
+    assert texts(report.warnings, "group-name-warning") == [
+        "100001: Ansible: Invalid characters were found in group "
+        "names but not replaced, use -vvvv to see details",
+    ]
+    assert capsys.readouterr() == ("", "")
