@@ -457,6 +457,11 @@ class CompatCiscoCore(Cisco2960_48TT_L_SwitchCore):
         )
         processor.process_command("configure terminal")
         for line in lines:
+            config = processor.sub_processor
+            if line[:1] not in (" ", "!") and config is not None and config.sub_processor:
+                # A top-level line ends an interface/vlan block, as on IOS; else the
+                # block's own processor would take `ntp ...` or `ip ...` for itself.
+                processor.process_command("exit")
             # Lines the fake cannot model (version, hostname) are skipped, as IOS
             # would skip unknown ones at boot.
             processor.process_command(line)

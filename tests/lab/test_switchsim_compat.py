@@ -156,3 +156,69 @@ def test_a_command_that_crashes_the_fake_keeps_the_session_in_its_mode(tmp_path:
     reply = send("vlan abc")  # the stock code raises ValueError here
     assert INVALID_INPUT in reply
     assert reply.endswith("sw01(config)#")
+
+
+def _configure(send: Send, *lines: str) -> str:
+    out = send("configure terminal")
+    for line in lines:
+        out += send(line)
+    return out + send("end")
+
+
+def test_global_settings_show_in_running_config_and_survive_a_save(tmp_path: Path) -> None:
+    _core, send = _enabled(tmp_path)
+    out = _configure(send, "ip default-gateway 10.1.0.1", "ntp server 10.0.0.123",
+                     "snmp-server view all iso included",
+                     "snmp-server group ro v3 priv read all",
+                     "snmp-server location Raum 1", "snmp-server contact IT <it@x.invalid>")
+    assert INVALID_INPUT not in out
+    running = send("show running-config")
+    tail = running[running.index("ip default-gateway"):]
+    assert tail.splitlines()[:8] == [
+        "ip default-gateway 10.1.0.1", "!", "snmp-server contact IT <it@x.invalid>",
+        "snmp-server group ro v3 priv read all", "snmp-server location Raum 1",
+        "snmp-server view all iso included", "ntp server 10.0.0.123", "!"]
+    send("write memory")
+    restarted = CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg"))
+    restarted.restore_startup_config()
+    again = _cli(restarted)
+    again("enable")
+    again(PASSWORD)
+    assert "ntp server 10.0.0.123" in again("show running-config")
+    _configure(send, "no ntp server 10.0.0.123")
+    assert "ntp server" not in send("show running-config")
+
+
+def test_snmp_users_are_listed_but_never_in_the_configuration(tmp_path: Path) -> None:
+    _core, send = _enabled(tmp_path)
+    assert send("show snmp user mon").strip() == "sw01#"
+    _configure(send, "snmp-server user mon ro v3 auth sha authpass1 priv aes 128 privpass1")
+    users = send("show snmp user mon")
+    assert "User name: mon" in users
+    assert "Authentication Protocol: SHA\nPrivacy Protocol: AES128\nGroup-name: ro" in users
+    running = send("show running-config")
+    assert "snmp-server user" not in running
+    assert "authpass1" not in running + users
+    _configure(send, "no snmp-server user mon ro v3")
+    assert "User name" not in send("show snmp user")
+
+
+def test_show_vlan_lists_no_trunk_port(tmp_path: Path) -> None:
+    _core, send = _enabled(tmp_path)
+    _configure(send, "vlan 30", "name Schueler", "exit", "interface FastEthernet0/1",
+               "switchport mode trunk", "exit", "interface FastEthernet0/2",
+               "switchport access vlan 30", "switchport mode access", "exit")
+    brief = send("show vlan brief")
+    assert "Fa0/1," not in brief and "Fa0/1\n" not in brief
+    assert re_line(brief, "30") == "30   Schueler                         active    Fa0/2"
+    assert "Fa0/3, Fa0/4" in send("show vlan")
+
+
+def re_line(text: str, vid: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(vid + " "))
+
+
+def test_unknown_global_commands_are_refused(tmp_path: Path) -> None:
+    _core, send = _enabled(tmp_path)
+    assert INVALID_INPUT in _configure(send, "snmp-server bogus")
+    assert INVALID_INPUT in _configure(send, "ntp peer")

@@ -1,0 +1,178 @@
+"""The site playbook on the lab with plain `ansible-playbook`: right, idempotent, check-safe.
+
+One lab school (a server, a switch, a Linux AP and a recorded SNMP-only AP). The first
+run must succeed with host key checking on; the devices are then read back
+independently (SNMPv3 with the lab's credentials, the switch's CLI over SSH); a second
+run must change nothing and a `--check --diff` run must change nothing either.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provisioner.cli import cli
+from provisioner.devices.cli_session import SwitchSession
+from provisioner.lab.credentials import SNMP_USER, SWITCH_USER, LabCredentials, read_secret
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespaces)"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "playbooks" / "site.yml"
+SCHOOL = "100001"
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
+                   re.MULTILINE)
+
+
+@dataclass
+class Lab:
+    home: Path
+
+    @property
+    def lab_dir(self) -> Path:
+        return self.home / "data" / "provisioner" / "lab"
+
+    @property
+    def inventory(self) -> Path:
+        return self.lab_dir / "inventories" / SCHOOL
+
+    @property
+    def creds(self) -> LabCredentials:
+        return LabCredentials(self.lab_dir / "credentials")
+
+    def cli(self, *args: str) -> str:
+        env = {"XDG_DATA_HOME": str(self.home / "data"), "XDG_CONFIG_HOME": str(self.home / "cfg"),
+               "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))}
+        result = CliRunner(env=env).invoke(cli, ["--db", str(self.home / "state.db"), *args],
+                                           catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def playbook(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """ansible-playbook as the engine runs it: host keys pinned, checking on."""
+        run_home = self.home / "run-home"
+        (run_home / ".ssh").mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copyfile(self.creds.known_hosts, run_home / ".ssh" / "known_hosts")
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
+               "HOME": str(run_home), "ANSIBLE_HOST_KEY_CHECKING": "True",
+               "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DEPRECATION_WARNINGS": "False",
+               "ANSIBLE_SSH_CONTROL_PATH_DIR": str(run_home / "cp"),
+               "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(run_home / "pc")}
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(self.inventory),
+             str(SITE), *args], env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def recap(output: str) -> dict[str, tuple[int, int, int, int]]:
+    """Per host (ok, changed, unreachable, failed) from the PLAY RECAP."""
+    return {m.group(1): tuple(int(m.group(i)) for i in range(2, 6))  # type: ignore[misc]
+            for m in RECAP.finditer(output)}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    the_lab = Lab(tmp_path_factory.mktemp("site-playbook"))
+    try:
+        the_lab.cli("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
+                    "--aps", "1", "--recorded-aps", "1")
+        yield the_lab
+    finally:
+        the_lab.cli("lab", "down")
+
+
+@pytest.fixture(scope="module")
+def first_run(lab: Lab) -> subprocess.CompletedProcess[str]:
+    return lab.playbook()
+
+
+def snmpget(lab: Lab, address: str, *oids: str) -> str:
+    """snmpget -v3 authPriv with the lab's user; passphrases go through a 0600 file."""
+    conf = lab.home / "snmp.conf"
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"defSecurityName {SNMP_USER}\ndefSecurityLevel authPriv\n"
+                     f"defAuthType SHA\ndefPrivType AES\n"
+                     f"defAuthPassphrase {read_secret(lab.creds.snmp_auth)}\n"
+                     f"defPrivPassphrase {read_secret(lab.creds.snmp_priv)}\n")
+    env = {**os.environ, "SNMPCONFPATH": str(lab.home), "MIBS": ""}
+    result = subprocess.run(["snmpget", "-v3", "-On", "-Oqv", "-t", "3", "-r", "2",
+                             address, *oids], env=env, capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_first_run_succeeds_with_host_keys_checked(first_run: subprocess.CompletedProcess[str]
+                                                   ) -> None:
+    assert first_run.returncode == 0, first_run.stdout[-4000:] + first_run.stderr[-2000:]
+    hosts = recap(first_run.stdout)
+    assert set(hosts) == {f"{SCHOOL}-srv01", f"{SCHOOL}-sw01", f"{SCHOOL}-ap01", f"{SCHOOL}-wap01"}
+    for host, (_ok, _changed, unreachable, failed) in hosts.items():
+        assert (unreachable, failed) == (0, 0), host
+    assert hosts[f"{SCHOOL}-srv01"][1] > 0
+    assert f"{SCHOOL}-wap01: skipped, not managed over SSH" in first_run.stdout
+    assert "no radio present on 100001-ap01" in first_run.stdout
+
+
+def test_secrets_never_reach_the_output(lab: Lab,
+                                        first_run: subprocess.CompletedProcess[str]) -> None:
+    output = first_run.stdout + first_run.stderr
+    for path in (lab.creds.snmp_auth, lab.creds.snmp_priv, lab.creds.switch_password,
+                 lab.creds.radius_secret, lab.creds.wlan_psk):
+        assert read_secret(path) not in output, path.name
+
+
+def test_server_answers_snmpv3_with_its_room_and_watches_its_services(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    # sysLocation, then prNames 1-3 (UCD-SNMP-MIB prTable) in snmpd.conf's order.
+    out = snmpget(lab, "10.213.1.10", ".1.3.6.1.2.1.1.6.0", ".1.3.6.1.4.1.2021.2.1.2.1",
+                  ".1.3.6.1.4.1.2021.2.1.2.2", ".1.3.6.1.4.1.2021.2.1.2.3",
+                  ".1.3.6.1.4.1.2021.2.1.100.2")
+    lines = [line.strip().strip('"') for line in out.splitlines()]
+    assert lines[0] == "Serverraum 0"
+    assert lines[1:4] == ["sshd", "chronyd", "snmpd"]
+    assert lines[4] == "0", "prErrorFlag of chronyd: chrony must be running"
+
+
+def test_switch_has_the_profiles_vlans_and_trunks(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    with SwitchSession("10.213.1.11", username=SWITCH_USER,
+                       password=read_secret(lab.creds.switch_password),
+                       known_hosts=lab.creds.known_hosts) as switch:
+        vlans = switch.vlans()
+        running = switch.run("show running-config")
+    assert {vid: vlans.get(vid) for vid in (10, 20, 30, 40, 50, 60, 99)} == {
+        10: "Verwaltung", 20: "Lehrer", 30: "Schueler", 40: "Server", 50: "Gaeste",
+        60: "Geraete", 99: "Management"}
+    assert "interface FastEthernet0/21\n switchport trunk native vlan 99\n" \
+           " switchport trunk allowed vlan 20,30,50,60,99\n switchport mode trunk" in running
+    assert " switchport access vlan 30\n switchport mode access" in running
+    assert "ntp server 10.213.0.1" in running
+    assert "snmp-server location Verteiler 1" in running
+
+
+def test_second_run_changes_nothing(lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    second = lab.playbook()
+    assert second.returncode == 0, second.stdout[-4000:]
+    hosts = recap(second.stdout)
+    assert len(hosts) == 4
+    assert {host: counts[1] for host, counts in hosts.items()} == dict.fromkeys(hosts, 0)
+
+
+def test_check_mode_changes_nothing(lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    check = lab.playbook("--check", "--diff")
+    assert check.returncode == 0, check.stdout[-4000:]
+    hosts = recap(check.stdout)
+    assert {host: counts[1] for host, counts in hosts.items()} == dict.fromkeys(hosts, 0)
