@@ -160,6 +160,8 @@ def _unparsed_problem(source: str, failures: dict[str, str], folder: Path) -> Pr
         return Problem(str(folder), "Ansible found no inventory file it can read here; "
                                     "add a hosts.yml (or an INI hosts file)")
     wanted = "yaml" if source.endswith((".yml", ".yaml", ".json")) else "ini"
+    if failures.get(wanted, "").startswith("Plugin configuration"):
+        wanted = "auto"  # a `plugin:` file: why the plugin failed is what helps
     reason = failures.get(wanted) or next(iter(failures.values()), "not an inventory format")
     return Problem(source, f"Ansible cannot read it as an inventory ({reason}); fix it, or "
                            "move it out of the school's folder (Ansible reads every file in it)")
