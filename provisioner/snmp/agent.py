@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,107 @@ class SnmpdAgent:
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(3)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(3)
+
+
+@dataclass
+class SnmpsimAgent:
+    """An snmpsim responder serving recordings on one loopback endpoint.
+
+    v2c: the community is the recording's path without extension (e.g.
+    "network/switch/cisco-c3560"); v3: the same path is the context name, for the one
+    authPriv (SHA/AES) user. As root snmpsim drops to nobody: `workdir` must be
+    readable by it (the data and cache dirs are made so here).
+
+    Attributes:
+        workdir: a directory of its own (data, cache, log); made world-readable.
+        recordings: the recordings' .snmprec files, by their path without extension.
+        address: "127.x.y.z:port".
+        variation_dir: snmpsim variation modules dir (for `:numeric` lines), optional.
+    """
+
+    workdir: Path
+    recordings: dict[str, Path]
+    address: str
+    user: str = "pvtest"
+    auth_pass: str = "auth-pass-123"
+    priv_pass: str = "priv-pass-456"
+    variation_dir: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def _prepare(self) -> Path:
+        import bz2
+
+        data = self.workdir / "data"
+        for name, source in self.recordings.items():
+            target = data / f"{name}.snmprec"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            raw = source.read_bytes()
+            target.write_bytes(bz2.decompress(raw) if source.suffix == ".bz2" else raw)
+        for path in [self.workdir, *self.workdir.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        cache = self.workdir / "cache"
+        cache.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(cache, "nobody", "nogroup")
+            for parent in self.workdir.resolve().parents:
+                # nobody must reach the data: every parent needs the others' x bit.
+                if not parent.stat().st_mode & 0o001:
+                    raise EnvironmentProblemError(
+                        f"snmpsim runs as nobody and cannot enter {parent}; put its "
+                        "workdir under a directory others may traverse (chmod o+x)")
+        return data
+
+    def argv(self, data: Path) -> list[str]:
+        """The responder's command line (passphrases included: tests only)."""
+        responder = Path(sys.executable).with_name("snmpsim-command-responder")
+        argv = [str(responder), f"--cache-dir={self.workdir / 'cache'}",
+                "--log-level=error", "--logging-method=stderr"]
+        if os.geteuid() == 0:
+            argv += ["--process-user=nobody", "--process-group=nogroup"]
+        if self.variation_dir is not None:
+            argv.append(f"--variation-modules-dir={self.variation_dir}")
+        return [
+            *argv, "--v3-engine-id=auto", f"--v3-user={self.user}",
+            f"--v3-auth-key={self.auth_pass}",
+            "--v3-auth-proto=SHA", f"--v3-priv-key={self.priv_pass}", "--v3-priv-proto=AES",
+            f"--data-dir={data}", f"--agent-udpv4-endpoint={self.address}"]
+
+    def start(self, wait_s: float = 60.0) -> None:
+        """Start the responder and wait until the first recording answers.
+
+        Raises:
+            EnvironmentProblemError: snmpsim is missing or did not come up.
+        """
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        data = self._prepare()
+        log = (self.workdir / "snmpsim.log").open("wb")
+        self.process = subprocess.Popen(self.argv(data), stdout=log, stderr=subprocess.STDOUT,
+                                        cwd=self.workdir, start_new_session=True)
+        log.close()
+        community = next(iter(self.recordings))
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                break
+            probe = subprocess.run(["snmpget", "-v2c", "-c", community, "-t", "1", "-r", "0",
+                                    "-On", self.address, "1.3.6.1.2.1.1.2.0"],
+                                   capture_output=True, check=False)
+            if probe.returncode == 0:
+                return
+        tail = (self.workdir / "snmpsim.log").read_text(errors="replace")[-300:]
+        self.stop()
+        raise EnvironmentProblemError(f"snmpsim on {self.address} did not answer: {tail}")
+
+    def stop(self) -> None:
+        """Stop the responder; safe to call twice."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(3)

@@ -136,12 +136,15 @@ class EzsnmpBackend:
     name = "ezsnmp"
 
     def __init__(self) -> None:
-        self._sessions: dict[tuple[SnmpTarget, float, int], Any] = {}
+        # Per target: one session for GETs, one per GETBULK size (ezsnmp passes its
+        # max-repetitions option to every command, and snmpget refuses it).
+        self._sessions: dict[tuple[SnmpTarget, float, int, int | None], Any] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def _session(self, target: SnmpTarget, timeout: float, retries: int) -> Any:
-        key = (target, timeout, retries)
+    def _session(self, target: SnmpTarget, timeout: float, retries: int,
+                 repetitions: int | None = None) -> Any:
+        key = (target, timeout, retries, repetitions)
         with self._lock:
             session = self._sessions.get(key)
         if session is None:
@@ -150,7 +153,9 @@ class EzsnmpBackend:
                     hostname=target.address, port_number=target.port, timeout=timeout,
                     # Only numeric OIDs: ezsnmp misreads the output of net-snmp's other
                     # print options (numeric timeticks lose their type name).
-                    retries=retries, print_oids_numerically=True, **_credentials(target))
+                    retries=retries, print_oids_numerically=True, **_credentials(target),
+                    **({} if repetitions is None else
+                       {"set_max_repeaters_to_num": str(repetitions)}))
             except ParseError as exc:
                 raise ConfigError(f"{target.name}: net-snmp refused the session settings "
                                   f"({exc}); check the SNMPv3 passphrases (8+ chars)") from exc
@@ -208,11 +213,10 @@ class EzsnmpBackend:
         slot.started = time.monotonic()
         target = slot.target
         try:
-            session = self._session(target, timeout, retries)
-            self._run(session, resolve_request(request, target), slot, ends)
+            self._run(target, (timeout, retries), resolve_request(request, target), slot, ends)
             follow = then(target, slot.data) if then is not None else None
             if follow is not None:
-                self._run(session, follow, slot, ends)
+                self._run(target, (timeout, retries), follow, slot, ends)
         except ConfigError as exc:
             return _failed(slot, FailureKind.CONFIG, str(exc))
         except _Stale:
@@ -232,15 +236,17 @@ class EzsnmpBackend:
             return _failed(slot, FailureKind.PROTOCOL, f"{type(exc).__name__}: {exc}")
         return DeviceResult(target.name, slot.data, None, "answered", _ms(slot))
 
-    @staticmethod
-    def _run(session: Any, request: PollRequest, slot: _Slot, ends: float | None) -> None:
+    def _run(self, target: SnmpTarget, patience: tuple[float, int], request: PollRequest,
+             slot: _Slot, ends: float | None) -> None:
         if request.gets:
             _check(ends)
+            session = self._session(target, *patience)
             for oid, value, marker in _rows(session.get(list(request.gets))):
                 noted(slot.data, oid, value, marker)
             slot.answered = True
         walk = ColumnWalk(request)
-        session.set_max_repeaters_to_num = str(request.max_repetitions)
+        if walk.pending():
+            session = self._session(target, *patience, request.max_repetitions)
         while walk.pending():
             _check(ends)
             columns = walk.pending()
