@@ -54,7 +54,12 @@ def _value(tag: str, raw: str) -> tuple[SnmpValue, Marker | None]:
 
 
 def _numeric_value(raw: str, hexed: bool) -> int:
-    return int.from_bytes(bytes.fromhex(raw), "big") if hexed else int(float(raw or "0"))
+    if hexed:
+        return int.from_bytes(bytes.fromhex(raw), "big")
+    try:
+        return int(raw or "0")
+    except ValueError:  # a variation parameter such as "4.2e3"; floats lose 64-bit precision
+        return int(float(raw))
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ def agents() -> Iterator[Agents]:
         (secrets / name).write_text(text + "\n")
         (secrets / name).chmod(0o600)
     snmpd = SnmpdAgent(home / "snmpd", [f"{a}:{SNMPD_PORT}" for a in SNMPD_ADDRESSES],
-                       extra_config=[f"sysLocation {LOCATION}", "proc snmpd", "proc no-such-daemon"])
+                       extra_config=[f"sysLocation {LOCATION}", "proc snmpd",
+                                     "proc no-such-daemon"])
     recordings = {r: source_dir() / f"{r}.snmprec.bz2" for r in RECORDINGS}
     snmpsim = SnmpsimAgent(home / "snmpsim", recordings, f"{SNMPSIM_ADDRESS}:{SNMPSIM_PORT}",
                            variation_dir=prepare_variations(home / "variations"))
