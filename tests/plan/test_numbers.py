@@ -27,6 +27,11 @@ from provisioner.plan.numbers import NumberFormatError, is_blank, parse_decimal,
         ("1 200 000", "1200000"),
         ("1\u00a0200,00\u00a0€", "1200.00"),
         ("1'200", "1200"),
+        ("5’360.00", "5360.00"),  # typographic apostrophe U+2019 (Swiss tables)
+        ("85’615,20", "85615.20"),
+        ("1ʼ200ʼ000", "1200000"),  # modifier letter apostrophe U+02BC
+        ("5\u202f360,00", "5360.00"),  # narrow no-break space U+202F
+        ("5\u2009360,00", "5360.00"),  # thin space U+2009
         ("12000 EUR", "12000"),
         ("12000 Euro", "12000"),
         ("EUR 12000", "12000"),
@@ -89,3 +94,15 @@ def test_to_decimal_rejects(value: str | float | bool) -> None:
 def test_is_blank() -> None:
     assert is_blank(None) and is_blank(" ") and is_blank("—")
     assert not is_blank(0) and not is_blank("0") and not is_blank(False)
+
+
+@pytest.mark.parametrize("text", ["1.234,50", "1.234,50 €", "0,5", "999,99", "1.234.567,8",
+                                  "12,3 €", "0,05"])
+def test_fast_path_agrees_with_the_rules(text: str) -> None:
+    assert to_decimal(text) == parse_decimal(text)
+
+
+@pytest.mark.parametrize("text", ["5’36", "1’20.000", "1ʼ2"])
+def test_apostrophes_must_group_by_three(text: str) -> None:
+    with pytest.raises(NumberFormatError):
+        parse_decimal(text)
