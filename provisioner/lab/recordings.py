@@ -19,21 +19,32 @@ import importlib.metadata
 import importlib.util
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.errors import LabError
+from provisioner.lab.switch_recording import (
+    LAB_SWITCH_RECORDING,
+    SOURCE_RECORDING,
+    derive_switch_lines,
+)
 from provisioner.lab.topology import RecordedDevice
 from provisioner.models import Role
 
-_REWRITE_VERSION = 2  # bump when _vary() or labuptime.py change, so old caches are not reused
+# Bump when _vary(), labuptime.py or a derived recording changes: old caches are not reused.
+_REWRITE_VERSION = 3
 # The lab's own variation module (sysUpTime a lab "reboot" resets per device).
 UPTIME_MODULE = Path(__file__).parent / "data" / "labuptime.py"
 _SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 _SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 _SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 _SUFFIX = ".snmprec.bz2"
+Derivation = Callable[[Iterable[str]], Iterable[str]]
+# Recordings the lab derives from snmpsim-data's: name -> (source recording, derivation).
+DERIVED: dict[str, tuple[str, Derivation]] = {
+    LAB_SWITCH_RECORDING: (SOURCE_RECORDING, derive_switch_lines),
+}
 # Records are in OID order: reading stops after the system group's sysObjectID.
 _LAST_NEEDED = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 # ifInOctets, ifOutOctets (32-bit) and ifHCInOctets, ifHCOutOctets (64-bit)
@@ -132,11 +143,14 @@ def _make_dirs(root: Path, leaf: Path) -> None:
         path.chmod(0o755)
 
 
-def _unpack(source: Path, target: Path) -> None:
+def _unpack(source: Path, target: Path, derive: Derivation | None = None) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     with bz2.open(source, "rt", encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as dst:
-        for line in src:
-            dst.write(_vary(line.rstrip("\n")) + "\n")
+        lines: Iterable[str] = (line.rstrip("\n") for line in src)
+        if derive is not None:
+            lines = derive(lines)
+        for line in lines:
+            dst.write(_vary(line) + "\n")
     tmp.chmod(0o644)
     # snmpsim rebuilds an index that is not strictly newer (in whole seconds) than
     # its data file; dating the data back to its source keeps a built index valid.
@@ -162,7 +176,8 @@ def prepare_recordings(recordings: Iterable[str], cache: Path) -> Path:
     target_root = data_dir(cache)
     sources = source_dir()
     for name in sorted(set(recordings)):
-        source = sources / f"{name}.snmprec.bz2"
+        origin, derive = DERIVED.get(name, (name, None))
+        source = sources / f"{origin}.snmprec.bz2"
         target = target_root / f"{name}.snmprec"
         if target.is_file():
             continue
@@ -173,7 +188,7 @@ def prepare_recordings(recordings: Iterable[str], cache: Path) -> Path:
             )
         try:
             _make_dirs(cache, target.parent)
-            _unpack(source, target)
+            _unpack(source, target, derive)
         except OSError as exc:
             raise LabError(
                 f"cannot unpack recording {name!r} into {cache} ({exc}); "
@@ -232,7 +247,8 @@ def describe_recording(path: str) -> RecordingInfo:
         LabError: snmpsim-data is not installed or the recording cannot be read.
     """
     found: dict[str, str] = {}
-    source = source_dir() / f"{path}{_SUFFIX}"
+    origin = DERIVED[path][0] if path in DERIVED else path  # same system group as its source
+    source = source_dir() / f"{origin}{_SUFFIX}"
     try:
         with bz2.open(source, "rt", encoding="utf-8", errors="replace") as handle:
             for line in handle:

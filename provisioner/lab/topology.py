@@ -22,7 +22,9 @@ MAX_SCHOOLS = 250
 
 # Real device recordings shipped by snmpsim-data, answered by the lab's SNMP-only
 # devices; the community / SNMPv3 context name is the recording path.
-SWITCH_RECORDING = "network/switch/cisco-c3750"
+# The simulated switches answer from the C3750 recording with their own interface
+# tables (derived by `switch_recording`; a constant here to keep this module pure).
+SWITCH_RECORDING = "lab/cisco-ios-switch"
 AP_RECORDINGS = ("network/wifi/aruba-7010", "network/wifi/ubiquiti-m5")
 
 

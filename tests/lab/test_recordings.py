@@ -13,15 +13,17 @@ import pytest
 from provisioner.errors import LabError
 from provisioner.lab.recordings import (
     UPTIME_MODULE,
+    RecordingInfo,
     _vary,
     check_recording,
+    decode_value,
     describe_recording,
     installed_recordings,
     parse_recorded_device,
     prepare_recordings,
     prepare_variations,
 )
-from provisioner.lab.topology import RecordedDevice
+from provisioner.lab.topology import SWITCH_RECORDING, RecordedDevice
 from provisioner.models import Role
 
 pytest.importorskip("snmpsim_data", reason="the lab extras (snmpsim-data) are not installed")
@@ -148,3 +150,42 @@ def test_an_unknown_recording_points_at_the_listing() -> None:
     with pytest.raises(LabError, match=r"list the [0-9]+ installed ones with "
                                        r"'provision lab recordings'"):
         check_recording("nothing/like/this")
+
+
+def _records(text: str) -> dict[str, str]:
+    return {line.split("|", 1)[0]: line for line in text.splitlines() if "|" in line}
+
+
+def test_the_lab_switch_recording_lists_the_simulators_ports(tmp_path: Path) -> None:
+    data = prepare_recordings([SWITCH_RECORDING], tmp_path)
+    text = (data / f"{SWITCH_RECORDING}.snmprec").read_text()
+    records = _records(text)
+    names = {oid.rsplit(".", 1)[1]: decode_value(*line.split("|")[1:])
+             for oid, line in records.items() if oid.startswith("1.3.6.1.2.1.2.2.1.2.")}
+    assert names["10001"] == "FastEthernet0/1" and names["10048"] == "FastEthernet0/48"
+    assert names["10101"] == "GigabitEthernet0/1" and names["1"] == "Vlan1"
+    assert len(names) == 51
+    assert records["1.3.6.1.2.1.2.1.0"] == "1.3.6.1.2.1.2.1.0|2|51"
+    short = records["1.3.6.1.2.1.31.1.1.1.1.10102"].split("|")
+    assert decode_value(short[1], short[2]) == "Gi0/2"
+    assert records["1.3.6.1.2.1.2.2.1.8.10005"] == "1.3.6.1.2.1.2.2.1.8.10005|2|1"  # oper up
+    if_rows = [line for oid, line in records.items()
+               if oid.startswith(("1.3.6.1.2.1.2.2.1.", "1.3.6.1.2.1.31.1.1.1."))]
+    assert not [row for row in if_rows if row.endswith((bytes("Gi1/0/1", "ascii").hex(),
+                                                        bytes("GigabitEthernet1/0/1",
+                                                              "ascii").hex()))]
+    # Counters move like the recorded ones did; everything else is the C3750's own.
+    assert records["1.3.6.1.2.1.2.2.1.10.10001"].split("|")[1] == "65:numeric"
+    source = prepare_recordings(["network/switch/cisco-c3750"], tmp_path)
+    recorded = _records((source / "network/switch/cisco-c3750.snmprec").read_text())
+    for oid in ("1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.47.1.1.1.1.13.1001"):
+        assert records[oid] == recorded[oid]
+    oids = [tuple(int(p) for p in line.split("|")[0].split("."))
+            for line in text.splitlines() if line[:1].isdigit()]
+    assert oids == sorted(oids)  # snmpsim walks in file order
+
+
+def test_the_lab_switch_recording_is_described_as_its_source() -> None:
+    assert describe_recording(SWITCH_RECORDING) == RecordingInfo(
+        SWITCH_RECORDING, describe_recording("network/switch/cisco-c3750").sys_descr,
+        describe_recording("network/switch/cisco-c3750").sys_object_id)
