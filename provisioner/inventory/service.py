@@ -7,7 +7,7 @@ from pathlib import Path
 from provisioner.db import Store
 from provisioner.errors import InvalidInputError, Problem
 from provisioner.inventory.check import InventoryReport, check_inventory
-from provisioner.inventory.loader import load_inventories
+from provisioner.inventory.loader import load_inventories, school_dirs
 
 
 def inventory_check(store: Store, root: Path, school_id: str | None = None) -> InventoryReport:
@@ -16,16 +16,17 @@ def inventory_check(store: Store, root: Path, school_id: str | None = None) -> I
     Raises:
         NotFoundError: `root` or the school's folder does not exist.
     """
-    load = load_inventories(root, school_id)
+    if school_id is not None:
+        school_dirs(root, school_id)  # NotFoundError for an unknown school
     # Uniqueness is across ALL schools, so a one-school check still reads the others.
-    everything = load if school_id is None else load_inventories(root)
+    everything = load_inventories(root)
     items = store.plan_items()
     report = check_inventory(everything, items, {s.school_id for s in store.schools()}, str(root))
     if school_id is not None:
         report.problems = [p for p in report.problems if _concerns(p, school_id)]
         report.warnings = [p for p in report.warnings if _concerns(p, school_id)]
-        report.devices = load.devices
-        report.seen = len(load.seen)
+        report.devices = [d for d in everything.devices if d.school_id == school_id]
+        report.seen = sum(1 for school, _name in everything.seen if school == school_id)
         report.schools = [school_id]
         report.comparisons = [c for c in report.comparisons if c.school_id == school_id]
     return report

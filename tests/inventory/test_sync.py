@@ -170,3 +170,16 @@ def test_refused_sync_with_json_prints_the_report(invoke: Invoke, db: Path) -> N
     out = json.loads(result.output)
     assert (out["ok"], out["hosts"], out["devices"], len(out["problems"])) == (False, 6, 6, 2)
     assert stored(db) == []
+
+
+def test_one_school_check_still_sees_the_other_schools(invoke: Invoke, db: Path) -> None:
+    inv = str(CASES / "duplicate-address")
+    first = invoke("--inventories", inv, "inventory", "check", "--school", "100001")
+    assert first.exit_code == 0, first.output
+    assert first.output.splitlines()[-1] == "1 device checked, 0 problems, 0 warnings"
+    second = invoke("--inventories", inv, "inventory", "check", "--school", "100002")
+    assert second.exit_code == ExitStatus.INVALID_INPUT
+    assert "uses address 10.42.0.20 already used by host 't12a-sw01' of school 100001" \
+        in second.output
+    unknown = invoke("--inventories", inv, "inventory", "check", "--school", "100009")
+    assert unknown.exit_code == ExitStatus.NOT_FOUND
