@@ -84,6 +84,8 @@ class Workbook:
             if m.typ == calamine.SheetTypeEnum.WorkSheet
         )
         self._ods_merges: dict[int, list[MergedRange]] | None = None
+        # calamine parses a whole sheet when it is first asked for: once per sheet.
+        self._loaded: dict[int, calamine.CalamineSheet] = {}
 
     def __enter__(self) -> Workbook:
         return self
@@ -109,8 +111,7 @@ class Workbook:
     def head(self, sheet: SheetInfo, count: int) -> list[Row]:
         """The first rows of a sheet that hold a value (to look for the header)."""
         try:
-            raw = self._book.get_sheet_by_index(sheet.index).to_python(
-                skip_empty_area=False, nrows=count)
+            raw = self._sheet(sheet).to_python(skip_empty_area=False, nrows=count)
         except BaseException as exc:
             raise self._translate(exc) from exc
         return _numbered(raw)
@@ -122,7 +123,7 @@ class Workbook:
             InvalidInputError: the sheet cannot be read.
         """
         try:
-            data = self._book.get_sheet_by_index(sheet.index)
+            data = self._sheet(sheet)
             raw: list[list[CellValue]] = data.to_python(skip_empty_area=False)  # type: ignore[assignment]
             ranges = data.merged_cell_ranges
         except BaseException as exc:
@@ -134,6 +135,11 @@ class Workbook:
         _fill(raw, merged)
         return SheetData(_numbered(raw),
                          tuple(m for m in merged if m.last_row > m.first_row), bool(errors))
+
+    def _sheet(self, sheet: SheetInfo) -> calamine.CalamineSheet:
+        if sheet.index not in self._loaded:
+            self._loaded[sheet.index] = self._book.get_sheet_by_index(sheet.index)
+        return self._loaded[sheet.index]
 
     def _xlsx_errors(self, sheet: SheetInfo) -> dict[tuple[int, int], str]:
         try:

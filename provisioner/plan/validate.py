@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -48,7 +47,6 @@ from provisioner.plan.totals import Figures, Key, TotalsLedger
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 _CENT = Decimal("0.01")
-_SUM_WORD_PARTS = re.compile("summe|gesamt|total", re.IGNORECASE)
 _FIGURE_FIELDS = {"budget": BUDGET, "spent": SPENT, "quantity": QUANTITY}
 # Text columns whose cells are stored: checked for garbled encodings.
 _STORED_TEXT = (SCHOOL_NAME, SCHOOL_TYPE, FUNDING)
@@ -215,7 +213,8 @@ def _total_label(values: dict[str, CellValue], cells: Sequence[CellValue],
     without one, or None for an ordinary row."""
     # One search over the row's text first (this runs for every row): every sum word
     # holds one of these parts; then the cells one by one.
-    if _SUM_WORD_PARTS.search("\x00".join([v for v in values.values() if type(v) is str])):
+    text = "\x00".join([v for v in values.values() if type(v) is str]).lower()
+    if "summe" in text or "gesamt" in text or "total" in text:
         for name in _LABEL_FIELDS:
             label = values.get(name)
             if isinstance(label, str) and is_total_label(label):
@@ -372,7 +371,9 @@ class _RowChecker:
                key: tuple[str | None, int | None, Measure | None], figures: Figures) -> None:
         """Add a plan row's figures to the sums that sum lines are checked against."""
         unreadable: set[str] = set()
-        if None in (figures.budget, figures.spent, figures.quantity):
+        if ((figures.budget is None and BUDGET in values)
+                or (figures.spent is None and SPENT in values)
+                or (figures.quantity is None and QUANTITY in values)):
             unreadable = {name for name, column in _FIGURE_FIELDS.items()
                           if column in values and getattr(figures, name) is None}
         school_id, year, measure = key
