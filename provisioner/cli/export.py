@@ -11,7 +11,7 @@ import click
 from provisioner.cli.base import Context, cli, pass_ctx, school_id_type
 from provisioner.errors import ConfigError
 from provisioner.report import FORMATS, Scope, export_report
-from provisioner.report.service import BINARY_FORMATS
+from provisioner.report.service import BINARY_FORMATS, ExportOutcome
 from provisioner.report.text import LANGUAGES, Text
 from provisioner.terminal import to_json
 
@@ -25,10 +25,12 @@ def _as_of(value: dt.datetime | None) -> dt.date:
 
 
 @cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="Output format.")
+@click.option("--format", "formats", type=click.Choice(FORMATS), required=True, multiple=True,
+              help="Output format; repeat it to write several from one report (needs -o).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: stdout; xlsx and pdf need a file or a pipe).")
+              help="File to write (default: stdout; xlsx and pdf need a file or a pipe). "
+                   "With several formats, the name they share: -o bericht gives bericht.pdf, "
+                   "bericht.xlsx, ...")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="de", show_default=True,
               help="Language of labels, numbers and dates.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d", "%d.%m.%Y"]),
@@ -39,7 +41,7 @@ def _as_of(value: dt.datetime | None) -> dt.date:
 @click.option("--since", help="Show what changed since the export 'last' or of a date "
                               "(YYYY-MM-DD).")
 @pass_ctx
-def export_cmd(obj: Context, fmt: str, output: Path | None, lang: str,
+def export_cmd(obj: Context, formats: tuple[str, ...], output: Path | None, lang: str,
                as_of: dt.datetime | None, school_ids: tuple[str, ...], year: int | None,
                since: str | None) -> None:
     """Write the committee report: plan against progress, budget, devices, health.
@@ -49,28 +51,42 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, lang: str,
 
     Example: provision export --format pdf -o ausschuss.pdf --as-of 2026-06-30 --since last
     """
-    if output is None and fmt in BINARY_FORMATS and _stdout_is_terminal():
-        raise ConfigError(f"{fmt} is a binary format: give a file with -o FILE.{fmt} "
-                          "or pipe the output")
+    _check_output(formats, output)
     scope = Scope(as_of=_as_of(as_of), school_ids=tuple(dict.fromkeys(school_ids)), year=year,
                   lang=lang)
-    with obj.app.audited(f"export --format {fmt}" + (f" -o {output.name}" if output else "")):
-        outcome = export_report(obj.app.store, scope, fmt, user=obj.app.user, since=since,
+    what = " ".join(f"--format {f}" for f in formats)
+    with obj.app.audited(f"export {what}" + (f" -o {output.name}" if output else "")):
+        outcome = export_report(obj.app.store, scope, formats, user=obj.app.user, since=since,
                                 output=output)
     if output is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(outcome.data)
+        sys.stdout.buffer.write(outcome.data[formats[0]])
         sys.stdout.buffer.flush()
         return
+    _show(obj, outcome, scope, lang)
+
+
+def _check_output(formats: tuple[str, ...], output: Path | None) -> None:
+    if output is not None:
+        return
+    if len(set(formats)) > 1:
+        raise ConfigError("several formats need -o NAME: the files are NAME.pdf, NAME.xlsx, ...")
+    if formats[0] in BINARY_FORMATS and _stdout_is_terminal():
+        raise ConfigError(f"{formats[0]} is a binary format: give a file with "
+                          f"-o FILE.{formats[0]} or pipe the output")
+
+
+def _show(obj: Context, outcome: ExportOutcome, scope: Scope, lang: str) -> None:
     summary = outcome.report.summary
+    files = {fmt: str(path) for fmt, path in outcome.files.items()}
     if obj.json_output:
-        click.echo(to_json({"file": str(output), "format": fmt, "bytes": len(outcome.data),
-                            "as_of": scope.as_of.isoformat(),
+        click.echo(to_json({"files": files, "as_of": scope.as_of.isoformat(),
                             "snapshot_id": outcome.snapshot.snapshot_id,
                             "summary": summary}), nl=False)
         return
     text = Text(lang)
-    click.echo(f"wrote {output} ({fmt}, {len(outcome.data):,} bytes): {summary.schools} "
-               f"schools as of {text.date(scope.as_of)}, {text.percent(summary.percent_done)} "
-               f"done, {text.money(summary.spent_eur)} paid out")
-    click.echo(f"snapshot {outcome.snapshot.snapshot_id} kept for --since")
+    for fmt, path in outcome.files.items():
+        click.echo(f"wrote {path} ({fmt}, {len(outcome.data[fmt]):,} bytes)")
+    click.echo(f"{summary.schools} schools as of {text.date(scope.as_of)}: "
+               f"{text.percent(summary.percent_done)} done, {text.money(summary.spent_eur)} "
+               f"paid out; snapshot {outcome.snapshot.snapshot_id} kept for --since")

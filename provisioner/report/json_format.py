@@ -117,4 +117,6 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> bytes:
     """The report as UTF-8 JSON text."""
-    return (json.dumps(report_dict(report), ensure_ascii=False, indent=1) + "\n").encode()
+    # Compact: a city-wide report has 40,000 items; `python -m json.tool` pretty-prints it.
+    text = json.dumps(report_dict(report), ensure_ascii=False, separators=(",", ":"))
+    return (text + "\n").encode()

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from provisioner.db import Store
 from provisioner.errors import ConfigError, NotFoundError
@@ -44,9 +45,11 @@ _HUNDRED = Decimal(100)
 _TENTH = Decimal("0.1")
 
 
-@dataclass(frozen=True)
-class ItemRow:
+class ItemRow(NamedTuple):
     """One school x measure x year: plan against what is installed, verified and spent.
+
+    A named tuple, not a dataclass: a city-wide report has 40,000 of them and a
+    tuple is made several times faster.
 
     `provisioned`/`verified` are device counts for servers, switches and access
     points; for other measures `provisioned` is the recorded count and `verified`
@@ -340,6 +343,12 @@ class _Totals:
         self.done += _done_pieces(row)
         self.items_done += row.percent_done >= _HUNDRED
 
+    def merge(self, other: _Totals) -> None:
+        """Add another group's sums to these (cheaper than adding its rows again)."""
+        for name in ("items", "quantity", "verified", "done", "items_done", "budget",
+                     "approved", "spent", "weighted", "plain"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     @property
     def percent(self) -> Decimal:
         """Budget-weighted mean share done; the plain mean when no item has a budget."""
@@ -384,29 +393,34 @@ def year_quantities(measures: Sequence[MeasureYear]) -> list[tuple[int, int, int
     return [(year, planned, done) for year, (planned, done) in sorted(years.items())]
 
 
-def _measure_years(items: Sequence[ItemRow]) -> list[MeasureYear]:
+def _group_totals(items: Sequence[ItemRow]) -> dict[tuple[int, Measure], _Totals]:
+    """Sums per (year, measure), years and measures in the plan's order."""
     groups: defaultdict[tuple[int, int, Measure], _Totals] = defaultdict(_Totals)
     order = {m: n for n, m in enumerate(Measure)}
     for row in items:
         groups[(row.year, order[row.measure], row.measure)].add(row)
+    return {(year, measure): t for (year, _, measure), t in sorted(
+        groups.items(), key=lambda kv: kv[0][:2])}
+
+
+def _measure_years(groups: dict[tuple[int, Measure], _Totals]) -> list[MeasureYear]:
     return [
         MeasureYear(measure=measure, year=year, items=t.items, quantity=t.quantity,
                     verified=t.verified, percent_done=t.percent, budget_eur=t.budget,
                     approved_eur=t.approved, spent_eur=t.spent, items_done=t.items_done,
                     done=t.done)
-        for (year, _, measure), t in sorted(groups.items(), key=lambda kv: kv[0][:2])
+        for (year, measure), t in groups.items()
     ]
 
 
-def _year_budgets(items: Sequence[ItemRow]) -> list[YearBudget]:
+def _year_totals(groups: dict[tuple[int, Measure], _Totals]) -> dict[int, _Totals]:
     years: defaultdict[int, _Totals] = defaultdict(_Totals)
-    for row in items:
-        years[row.year].add(row)
-    return [YearBudget(year, t.budget, t.approved, t.spent, t.percent)
-            for year, t in sorted(years.items())]
+    for (year, _), t in groups.items():
+        years[year].merge(t)
+    return dict(sorted(years.items()))
 
 
-def _summary(schools: Sequence[SchoolRow], items: Sequence[ItemRow]) -> Summary:
+def _summary(schools: Sequence[SchoolRow], years: dict[int, _Totals]) -> Summary:
     health: defaultdict[str, int] = defaultdict(int)
     for school in schools:
         for state, count in school.devices.health.items():
@@ -416,7 +430,9 @@ def _summary(schools: Sequence[SchoolRow], items: Sequence[ItemRow]) -> Summary:
         provisioned=sum(s.devices.provisioned for s in schools),
         verified=sum(s.devices.verified for s in schools), health=dict(health),
     )
-    t = _totals(items)
+    t = _Totals()
+    for year in years.values():
+        t.merge(year)
     return Summary(
         schools=len(schools), items=t.items, percent_done=t.percent, budget_eur=t.budget,
         approved_eur=t.approved, spent_eur=t.spent, devices=devices,
@@ -505,6 +521,10 @@ def build_report(store: Store, scope: Scope, *, generated_at: str) -> Report:
                                     progress[school.school_id], scope.as_of)
         rows += school_rows
         schools.append(_school_row(school, school_rows, school_facts))
+    groups = _group_totals(rows)
+    years = _year_totals(groups)
+    budget = [YearBudget(year, t.budget, t.approved, t.spent, t.percent)
+              for year, t in years.items()]
     return Report(scope=scope, generated_at=generated_at, plan_version=version,
-                  summary=_summary(schools, rows), measures=_measure_years(rows),
-                  budget=_year_budgets(rows), schools=schools, items=rows)
+                  summary=_summary(schools, years), measures=_measure_years(groups),
+                  budget=budget, schools=schools, items=rows)

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -95,29 +95,47 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class ExportOutcome:
-    """What an export produced: the report, its bytes and the snapshot kept of it."""
+    """What an export produced: the report, the bytes and file per format, the snapshot."""
 
     report: Report
-    data: bytes
+    data: dict[str, bytes]
+    files: dict[str, Path]
     snapshot: ExportSnapshot
 
 
-def export_report(store: Store, scope: Scope, fmt: str, *, user: str,
-                  since: str | None = None, output: Path | None = None) -> ExportOutcome:
-    """Build, render and (with `output`) write the report; then keep its snapshot.
+def output_paths(output: Path, formats: Sequence[str]) -> dict[str, Path]:
+    """Where each format goes: `output` itself for one format; for several, `output` with
+    each format's suffix (`bericht` or `bericht.pdf` -> bericht.pdf, bericht.xlsx, ...)."""
+    if len(formats) == 1:
+        return {formats[0]: output}
+    stem = output.with_suffix("") if output.suffix.lstrip(".") in FORMATS else output
+    return {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in formats}
 
-    The snapshot is stored only after the file was written, so a failed export is
+
+def export_report(store: Store, scope: Scope, formats: Sequence[str], *, user: str,
+                  since: str | None = None, output: Path | None = None) -> ExportOutcome:
+    """Build the report once, render each format, write the files, then keep one snapshot.
+
+    Args:
+        formats: one or more of FORMATS, each rendered from the same report.
+        output: the file (one format) or the name the files share (several); None keeps
+            the bytes in the outcome only.
+
+    The snapshot is stored only after every file was written, so a failed export is
     never the "last meeting" a later `--since last` compares with.
 
     Raises:
         ConfigError, NotFoundError: see `make_report`; ProvisionerError: unwritable file.
     """
-    render = renderer(fmt)
+    formats = list(dict.fromkeys(formats))
+    renderers = {fmt: renderer(fmt) for fmt in formats}
     report = make_report(store, scope, since)
-    data = render(report)
-    if output is not None:
-        write_atomically(output, data)
+    data = {fmt: render(report) for fmt, render in renderers.items()}
+    files = output_paths(output, formats) if output is not None else {}
+    for fmt, path in files.items():
+        write_atomically(path, data[fmt])
     figures = json.dumps(snapshot_figures(report), ensure_ascii=False, sort_keys=True)
-    snapshot = store.save_snapshot(user=user, as_of=scope.as_of.isoformat(), format=fmt,
-                                   scope=scope.describe(), figures=figures)
-    return ExportOutcome(report, data, snapshot)
+    snapshot = store.save_snapshot(user=user, as_of=scope.as_of.isoformat(),
+                                   format=",".join(formats), scope=scope.describe(),
+                                   figures=figures)
+    return ExportOutcome(report, data, files, snapshot)

@@ -24,13 +24,26 @@ def test_export_writes_the_file_and_keeps_a_snapshot(invoke: Invoke, db: Path,
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:2] == b"PK"
     assert result.output.startswith(f"wrote {out} (xlsx, ")
-    assert f"20 schools as of {TODAY:%d.%m.%Y}" in result.output
-    assert "snapshot 1 kept for --since" in result.output
+    assert f"\n20 schools as of {TODAY:%d.%m.%Y}: " in result.output
+    assert result.output.endswith("paid out; snapshot 1 kept for --since\n")
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT format, scope, as_of FROM export_snapshots").fetchall() == \
         [("xlsx", "all", TODAY.isoformat())]
     assert conn.execute("SELECT command, outcome, user FROM audit_log").fetchall()[-1] == \
         ("export --format xlsx -o ausschuss.xlsx", "ok", "anna")
+
+
+def test_several_formats_from_one_report(invoke: Invoke, db: Path, tmp_path: Path) -> None:
+    result = invoke("export", "--format", "pdf", "--format", "csv", "-o",
+                    str(tmp_path / "sitzung.pdf"), db=db)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sitzung.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "sitzung.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT format FROM export_snapshots").fetchall() == [("pdf,csv",)]
+    refused = invoke("export", "--format", "json", "--format", "csv", db=db)
+    assert refused.exit_code == 2
+    assert "several formats need -o NAME" in refused.output
 
 
 def test_text_formats_go_to_stdout(invoke: Invoke, db: Path) -> None:

@@ -32,10 +32,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, d
     folder = tmp_path_factory.mktemp("export")
     db = build_database(folder / "state.db")
     store = Store.open(db)
-    files = {fmt: folder / f"report.{fmt}" for fmt in FORMATS}
-    for fmt, path in files.items():
-        export_report(store, Scope(as_of=TODAY), fmt, user="anna", output=path)
+    outcome = export_report(store, Scope(as_of=TODAY), FORMATS, user="anna",
+                            output=folder / "report")
     store.close()
+    files = outcome.files
+    assert files == {fmt: folder / f"report.{fmt}" for fmt in FORMATS}
     yield db, files
 
 
