@@ -86,6 +86,8 @@ run_demo() {
   provision --db "$db" lab status
   provision --db "$db" schools
   provision --db "$db" school show 100001
+  # The committee report of all this: PDF (German), and the same figures as XLSX.
+  provision --db "$db" export --format pdf --format xlsx -o "$HOME/provisioner-demo-bericht"
   echo
   echo "The lab keeps running. Try: provision --db $db --inventories $inv inventory check"
   echo "Remove it with: provision lab down"
