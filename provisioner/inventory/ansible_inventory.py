@@ -15,6 +15,7 @@ returned as data, so nothing of Ansible's reaches stdout.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,13 @@ def _error_place(exc: AnsibleError, folder: Path) -> tuple[str, int | None]:
     return str(folder), None
 
 
+@functools.lru_cache(maxsize=64)
+def _lines(path: str, _mtime_ns: int, _size: int) -> list[str]:
+    # Keyed by modification time and size too: a file edited between two reads in
+    # one process (a long-running caller, the tests) is read afresh.
+    return Path(path).read_text(encoding="utf-8").splitlines()
+
+
 def written_as(value: Any, key: str) -> tuple[str, str] | None:
     """Where `value` was written and the text written there, from Ansible's origin tags.
 
@@ -262,7 +270,8 @@ def written_as(value: Any, key: str) -> tuple[str, str] | None:
     if origin is None or not origin.path or not origin.line_num:
         return None
     try:
-        line = Path(origin.path).read_text(encoding="utf-8").splitlines()[origin.line_num - 1]
+        stat = Path(origin.path).stat()
+        line = _lines(origin.path, stat.st_mtime_ns, stat.st_size)[origin.line_num - 1]
     except (OSError, UnicodeDecodeError, IndexError):
         return None
     if origin.col_num:
