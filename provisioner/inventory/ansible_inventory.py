@@ -5,8 +5,8 @@ A school's folder is read exactly as `ansible-playbook -i <folder>` reads it:
 in it (YAML `hosts.yml`/`hosts.yaml`, INI `hosts`, ranges, nested children, `vars:`),
 and `VariableManager.get_vars(host=...)` merges `group_vars/`, `host_vars/` and the
 file's vars in Ansible's precedence. Measured on 100 schools of 70 hosts (7,000): in
-process about 5 s, one `ansible-inventory --list` subprocess per school about 54 s,
-so the API is used (docs/benchmarks.md).
+process 4.3-5.7 s of CPU, one `ansible-inventory --list` subprocess per school 60 s
+(12x), so the API is used (bench/inventory.py, docs/benchmarks.md).
 
 Ansible prints warnings (a file it could not parse, odd group names) through its
 `Display`; they are captured here with ansible-core's `DeferredWarningContext` and
