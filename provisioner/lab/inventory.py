@@ -77,6 +77,8 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
             "ansible_network_cli_ssh_type": "paramiko",
             "ansible_host_key_checking": True,
             "ansible_paramiko_record_host_keys": False,
+            # The pinned file itself: preflight reads it, a run copies it to $HOME/.ssh.
+            "ansible_ssh_known_hosts_file": str(creds.known_hosts),
         },
     }
 
