@@ -101,7 +101,11 @@ def lab_status_cmd(obj: Context) -> None:
 
     Example: provision lab status
     """
-    results = lab_status(obj.app.settings.lab_dir, obj.app.snmp())
+    snmp = obj.app.snmp()
+    try:
+        results = lab_status(obj.app.settings.lab_dir, snmp)
+    finally:
+        snmp.close()
     probes = [r.data for r in results if r.data is not None]
     if obj.json_output:
         click.echo(to_json([{"device": p.device.name, "address": p.device.address,

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,9 @@ def test_lab_status_every_device_answers_ssh_and_snmpv3(lab: Lab) -> None:
 def test_pysnmp_authpriv_get_to_every_device(lab: Lab) -> None:
     state = load_state(lab.lab_dir)
     assert state is not None
-    replies = PysnmpBackend().get_many([snmp_target(d, lab.creds) for d in state.devices],
-                                       [SYS_DESCR, SYS_OBJECT_ID])
+    with closing(PysnmpBackend()) as backend:
+        replies = backend.get_many([snmp_target(d, lab.creds) for d in state.devices],
+                                   [SYS_DESCR, SYS_OBJECT_ID])
     assert [r.error for r in replies] == [None] * len(state.devices)
     for device, reply in zip(state.devices, replies, strict=True):
         assert _expected_descr(device) in reply.values[SYS_DESCR], device.name
@@ -121,7 +123,8 @@ def test_wrong_snmp_passphrase_is_refused(lab: Lab, tmp_path: Path) -> None:
     bad = target.__class__(target.name, target.address,
                            user=target.user.__class__(target.user.name, wrong,  # type: ignore[union-attr]
                                                       lab.creds.snmp_priv))
-    [reply] = PysnmpBackend().get_many([bad], [SYS_DESCR], timeout=1.0, retries=0)
+    with closing(PysnmpBackend()) as backend:
+        [reply] = backend.get_many([bad], [SYS_DESCR], timeout=1.0, retries=0)
     assert reply.error is not None and "digest" in reply.error.lower()
 
 
