@@ -20,6 +20,7 @@ from provisioner.snmp.snmprec import Recording
 
 #: Recording path -> the role it plays in the lab school.
 RECORDINGS = {
+    "network/switch/cisco-c3750": "switch",
     "network/switch/cisco-c3560": "switch",
     "network/switch/hpe-procurve-516733-b21": "switch",
     "network/wifi/aruba-7010": "access_point",

@@ -1,8 +1,8 @@
 """`provision health` on a small lab of real agents, through the CLI.
 
 One lab for the module: a Debian server and a Debian AP (real net-snmp snmpd), the
-simulated Cisco switch (snmpsim, Cisco C3750 recording) and five recorded devices put in
-with `lab up --device`: Cisco C3560, HPE ProCurve, Aruba 7010, Aruba 7210, Ubiquiti M5.
+simulated Cisco switch (the core) and six recorded devices put in with `lab up --device`:
+Cisco C3750, Cisco C3560, HPE ProCurve, Aruba 7010, Aruba 7210, Ubiquiti M5.
 Tests run in file order; each one that injects a fault undoes it.
 """
 
@@ -89,9 +89,9 @@ def test_every_device_answers_and_each_vendor_is_parsed_from_its_recording(
     devices = by_device(report)
     assert len(devices) == 3 + len(RECORDINGS)
     assert {d["failure"] for d in devices.values()} == {None}, devices
-    for path, name in recorded_names(lab).items():
-        if path not in RECORDINGS:
-            continue
+    recorded = {path: name for path, name in recorded_names(lab).items() if path in RECORDINGS}
+    assert sorted(recorded) == sorted(RECORDINGS)
+    for path, name in recorded.items():
         expected = expected_from_recording(path)
         summary = devices[name]["summary"]
         assert (summary["vendor"], summary["model"]) == (expected.vendor, expected.model), path
@@ -100,6 +100,9 @@ def test_every_device_answers_and_each_vendor_is_parsed_from_its_recording(
         assert devices[name]["summary"]["vendor"] == "net-snmp"
         assert devices[name]["uptime_s"] is not None and devices[name]["uptime_s"] >= 0
         assert devices[name]["state"] in ("ok", "warning"), devices[name]
+    # Every inventory uplink port is an interface of the switch, and it is up.
+    port_findings = [r for d in devices.values() for r in d["reasons"] if "port " in r]
+    assert port_findings == []
     school = report["schools"][0]
     assert not school["dead_site"]
     assert school["wlan_clients"] == sum(d["wlan_clients"] or 0 for d in devices.values())
