@@ -294,3 +294,24 @@ def test_encoding_option_on_a_workbook_is_a_notice(tmp_path: Path) -> None:
     plan = read_plan(path, encoding="cp1252")
     assert [n.message for n in plan.notices] == [
         "--encoding applies to CSV files only; ignored for this XLSX workbook"]
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"xl/workbook.bin": b"\x00damaged"},
+         "the XLSB workbook cannot be read ("),
+        ({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"},
+         "the file is an OpenDocument file but not a spreadsheet "
+         "(application/vnd.oasis.opendocument.text)"),
+    ],
+)
+def test_other_packages_are_named(tmp_path: Path, members: dict[str, bytes],
+                                  message: str) -> None:
+    path = tmp_path / "plan.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(InvalidInputError) as caught:
+        read_plan(path)
+    assert caught.value.problems[0].message.startswith(message)
