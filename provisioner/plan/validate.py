@@ -383,12 +383,8 @@ class _RowChecker:
     def _total(self, number: int, label: str, values: dict[str, CellValue]) -> None:
         """A sum line: skipped with a notice if it adds up, else a problem."""
         name = f"total row {label!r}" if label else "total row (a sum without a label)"
-        try:
-            figures = Figures(_figure(values.get(BUDGET)), _figure(values.get(SPENT)),
-                              _whole(values.get(QUANTITY)))
-        except (NumberFormatError, InvalidOperation):
-            self._problem(number, BUDGET, f"{name} holds a figure that is not a number: "
-                                          "correct it, or remove the row")
+        figures = self._total_figures(number, name, values)
+        if figures is None:
             return
         verdict = self._ledger.check(_total_key(values), figures)
         if not any(figures.present()):
@@ -402,9 +398,28 @@ class _RowChecker:
             stated = getattr(figures, verdict.wrong)
             expected = getattr(verdict.sums, verdict.wrong)
             what = verdict.sums.span() if verdict.sums.rows else "rows above (there are none)"
-            self._problem(number, column, f"{name}: {_german(Decimal(stated))} is not the sum "
-                                          f"of {what}, {_german(expected)}: correct the figures, "
-                                          "or remove the row (the tool adds up the plan itself)")
+            if verdict.wrong == "quantity":  # a count, not euros
+                said, total = str(stated), str(int(expected))
+            else:
+                said, total = _german(stated), _german(expected)
+            self._problem(number, column, f"{name}: {said} is not the sum of {what}, {total}: "
+                                          "correct the figures, or remove the row (the tool "
+                                          "adds up the plan itself)")
+
+    def _total_figures(self, number: int, name: str,
+                       values: dict[str, CellValue]) -> Figures | None:
+        """A sum line's figures; None (and a problem) if one is not a number."""
+        column = BUDGET
+        try:
+            budget = _figure(values.get(column))
+            column = SPENT
+            spent = _figure(values.get(column))
+            column = QUANTITY
+            return Figures(budget, spent, _whole(values.get(column)))
+        except (NumberFormatError, InvalidOperation):
+            self._problem(number, column, f"{name}: {_shown(values.get(column))!r} is not a "
+                                          "number: correct it, or remove the row")
+            return None
 
     def _text(self, number: int, field: str, value: CellValue) -> str | None:
         """A text cell to be stored, spaces tidied; garbled text is a problem."""

@@ -71,8 +71,15 @@ def test_a_total_that_does_not_add_up_is_a_problem(tmp_path: Path) -> None:
 def test_a_wrong_quantity_in_a_total_is_named(tmp_path: Path) -> None:
     problems = _problems(tmp_path, [*SCHOOL_1, ";;Summe;;;7;21.260,00;13.864,40"])
     assert [(p.row, p.column) for p in problems] == [(4, "Anzahl")]
-    assert problems[0].message.startswith("total row 'Summe': 7,00 is not the sum of rows 2–3, "
-                                          "6,00")
+    assert problems[0].message.startswith("total row 'Summe': 7 is not the sum of rows 2–3, 6: "
+                                          "correct the figures")
+
+
+def test_a_total_with_a_figure_that_is_no_number(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, [*SCHOOL_1, ";;Summe;;;;21.260,00;viel"])
+    assert [(p.row, p.column, p.message) for p in problems] == [
+        (4, "Ist-Kosten (EUR)", "total row 'Summe': 'viel' is not a number: correct it, or "
+                                "remove the row")]
 
 
 def test_a_total_without_a_label(tmp_path: Path) -> None:
