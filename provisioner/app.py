@@ -39,8 +39,9 @@ class App:
         return self._store
 
     def snmp(self, backend: str | None = None) -> SnmpBackend:
-        """A new SNMP poller for one run (close it after): `backend` by name, else the
-        default (ezsnmp; pysnmp is the pure-Python reference).
+        """A new SNMP poller for one run (close it after): `backend` by name ("fast",
+        "ezsnmp", "pysnmp"), else the default ("fast"; pysnmp is the pure-Python
+        reference).
 
         Raises:
             ConfigError: an unknown backend, or its library is missing.

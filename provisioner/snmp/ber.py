@@ -132,6 +132,8 @@ def response(data: bytes) -> tuple[int, int, int, list[Varbind]]:
             numbers.append(int.from_bytes(data[pos:pos + length], "big", signed=True))
             pos += length
         _, length, pos = header(data, pos)
+        if pos + length > len(data):
+            raise BerError("a truncated SNMP message")
         return numbers[0], numbers[1], numbers[2], _varbinds(data, pos, pos + length)
     except IndexError as exc:
         raise BerError("a truncated SNMP message") from exc

@@ -337,3 +337,8 @@ class FastBackend:
             self._sock = None
         self._v3.close()
         self._closed = True
+
+    def __del__(self) -> None:
+        # A caller that forgot close() must not leak the socket (nor warn about it).
+        if getattr(self, "_sock", None) is not None:
+            self.close()

@@ -271,6 +271,14 @@ class PysnmpBackend:
         self._loop.run_until_complete(asyncio.sleep(0))
         self._loop.close()
 
+    def __del__(self) -> None:
+        # A caller that forgot close() must not leak the loop and sockets.
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            for engine in self._engines.values():
+                engine.close_dispatcher()
+            loop.close()
+
 
 def _quiet_late_answers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     # An answer arriving after its device went stale (task cancelled, transport gone)

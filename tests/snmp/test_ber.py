@@ -1,0 +1,61 @@
+"""The SNMPv2c BER codec of the fast backend: requests as net-snmp reads them, responses
+as agents send them (X.690 BER, RFC 3416)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.snmp import Marker, ber
+
+
+def tlv(tag: int, body: bytes) -> bytes:
+    if len(body) < 0x80:
+        return bytes((tag, len(body))) + body
+    size = len(body).to_bytes(2, "big")
+    return bytes((tag, 0x82)) + size + body
+
+
+def response(request_id: int, status: int, binds: list[tuple[str, int, bytes]]) -> bytes:
+    varbinds = b"".join(tlv(0x30, tlv(6, ber.oid_body(o)) + tlv(t, v)) for o, t, v in binds)
+    pdu = tlv(2, bytes((request_id,))) + tlv(2, bytes((status,))) + tlv(2, b"\x01")
+    return tlv(0x30, tlv(2, b"\x01") + tlv(4, b"public") + tlv(0xA2, pdu + tlv(0x30, varbinds)))
+
+
+@pytest.mark.parametrize("oid", ["1.3.6.1.2.1.1.1.0", "1.3.6.1.4.1.14823.2.2.1.5.2.1.4.1.3",
+                                 "1.3.6.1.2.1.2.2.1.2.300", "2.999.1"])
+def test_oid_round_trip(oid: str) -> None:
+    assert ber.oid_text(ber.oid_body(oid)) == oid
+
+
+def test_getbulk_request_bytes() -> None:
+    # the same bytes net-snmp's snmpbulkget -v2c -c public -Cn0 -Cr5 sends for sysDescr.0
+    message = ber.request("public", ber.GETBULK, 77, [ber.oid_body("1.3.6.1.2.1.1.1.0")], 5)
+    assert message.hex() == ("302602010104067075626c6963a51902014d020100020105300e300c"
+                             "06082b060102010101000500")
+
+
+def test_response_values() -> None:
+    data = response(9, 0, [("1.3.6.1.2.1.1.3.0", 0x43, b"\x01\xe2\x40"),
+                           ("1.3.6.1.2.1.2.2.1.8.1", 0x02, b"\xff"),
+                           ("1.3.6.1.2.1.1.5.0", 0x04, b"sw1"),
+                           ("1.3.6.1.2.1.1.2.0", 0x06, ber.oid_body("1.3.6.1.4.1.9.1.516")),
+                           ("1.3.6.1.2.1.4.20.1.1.10.0.0.1", 0x40, b"\x0a\x00\x00\x01"),
+                           ("1.3.6.1.2.1.1.9.0", 0x81, b""),
+                           ("1.3.6.1.2.1.31.1.1.1.6.1", 0x46, b"\xff" * 8)])
+    request_id, status, _index, binds = ber.response(data)
+    assert (request_id, status) == (9, 0)
+    values = [(ber.oid_text(o), *ber.value_of(t, v)) for o, t, v in binds]
+    assert values == [
+        ("1.3.6.1.2.1.1.3.0", 123456, None), ("1.3.6.1.2.1.2.2.1.8.1", -1, None),
+        ("1.3.6.1.2.1.1.5.0", "sw1", None), ("1.3.6.1.2.1.1.2.0", "1.3.6.1.4.1.9.1.516", None),
+        ("1.3.6.1.2.1.4.20.1.1.10.0.0.1", "10.0.0.1", None),
+        ("1.3.6.1.2.1.1.9.0", None, Marker.NO_SUCH_INSTANCE),
+        ("1.3.6.1.2.1.31.1.1.1.6.1", 2 ** 64 - 1, None)]
+
+
+def test_garbage_is_refused() -> None:
+    good = response(9, 0, [("1.3.6.1.2.1.1.5.0", 0x04, b"sw1")])
+    with pytest.raises(ber.BerError):
+        ber.response(good[:-3])
+    with pytest.raises(ber.BerError):
+        ber.response(b"\x30\x03\x02\x01\x00")  # version 0 (SNMPv1), no PDU
