@@ -213,7 +213,8 @@ def _report(store: Store, planned: Sequence[PlannedDevice],
     return judged, schools
 
 
-def _sample(d: DeviceHealth) -> SampleRow:
+def sample_row(d: DeviceHealth) -> SampleRow:
+    """The database row of one device's verdict."""
     return SampleRow(d.device, d.school_id, d.role.value, d.state.value, d.reason,
                      d.failure.value if d.failure else "", d.uptime_s, d.rtt_ms, d.summary)
 
@@ -251,7 +252,7 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
         report = HealthReport(run_id, started_at, finished_at, duration, options.deadline_s,
                               devices, schools)
         store.health.finish_run(run_id, finished_at=finished_at, duration_s=duration,
-                                samples=[_sample(d) for d in devices],
+                                samples=[sample_row(d) for d in devices],
                                 dead_sites=report.dead_sites, exit_status=report.exit_status,
                                 retention_days=settings.health_retention_days)
     return report
