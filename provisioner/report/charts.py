@@ -55,7 +55,8 @@ def _svg(chart: pygal.graph.graph.Graph) -> str:
 def plan_vs_actual(report: Report, text: Text) -> str:
     """Pieces planned against pieces done per plan year (counted items only)."""
     rows = year_quantities(report.measures)
-    chart = pygal.Bar(**_config(text, title=text["plan_vs_actual"]))
+    chart = pygal.Bar(**_config(text, title=text["plan_vs_actual"],
+                                style=_style([COLOURS[0], COLOURS[2]])))
     chart.x_labels = [str(year) for year, _, _ in rows]
     chart.add(text["planned"], [planned for _, planned, _ in rows])
     chart.add(text["percent_done"], [done for _, _, done in rows])
