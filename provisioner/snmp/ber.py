@@ -31,12 +31,12 @@ def _length(n: int) -> bytes:
     return bytes((0x80 | len(raw),)) + raw
 
 
-def _tlv(tag: int, value: bytes) -> bytes:
+def tlv(tag: int, value: bytes) -> bytes:
     return bytes((tag,)) + _length(len(value)) + value
 
 
-def _integer(n: int) -> bytes:
-    return _tlv(2, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
+def integer(n: int) -> bytes:
+    return tlv(2, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True))
 
 
 def oid_body(oid: str) -> bytes:
@@ -83,17 +83,21 @@ def oid_text(body: bytes) -> str:
     return ".".join(map(str, head + arcs[1:]))
 
 
-def request(community: str, pdu: int, request_id: int, oids: list[bytes],
-            repetitions: int = 0) -> bytes:
-    """An SNMPv2c message asking for `oids` (content bytes, see `oid_body`).
+def pdu(kind: int, request_id: int, oids: list[bytes], repetitions: int = 0) -> bytes:
+    """A GET or GETBULK PDU asking for `oids` (content bytes, see `oid_body`).
 
     GETBULK takes non-repeaters 0 and `repetitions` as max-repetitions.
     """
-    binds = b"".join(_tlv(0x30, _tlv(6, o) + b"\x05\x00") for o in oids)
-    fields = (_integer(request_id) + _integer(0) + _integer(repetitions)) \
-        if pdu == GETBULK else (_integer(request_id) + _integer(0) + _integer(0))
-    body = _integer(1) + _tlv(4, community.encode()) + _tlv(pdu, fields + _tlv(0x30, binds))
-    return _tlv(0x30, body)
+    binds = b"".join(tlv(0x30, tlv(6, o) + b"\x05\x00") for o in oids)
+    fields = integer(request_id) + integer(0) + integer(repetitions if kind == GETBULK else 0)
+    return tlv(kind, fields + tlv(0x30, binds))
+
+
+def request(community: str, kind: int, request_id: int, oids: list[bytes],
+            repetitions: int = 0) -> bytes:
+    """An SNMPv2c message carrying `pdu(kind, request_id, oids, repetitions)`."""
+    return tlv(0x30, integer(1) + tlv(4, community.encode())
+               + pdu(kind, request_id, oids, repetitions))
 
 
 Varbind = tuple[bytes, int, bytes]  # OID content bytes, value tag, value content bytes
@@ -109,6 +113,22 @@ def header(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, length, pos
 
 
+def version_of(data: bytes) -> int:
+    """The version field of an SNMP message (0 v1, 1 v2c, 3 v3).
+
+    Raises:
+        BerError: not an SNMP message.
+    """
+    try:
+        tag, _, pos = header(data, 0)
+        kind, length, pos = header(data, pos)
+    except IndexError as exc:
+        raise BerError("a truncated SNMP message") from exc
+    if tag != 0x30 or kind != 0x02 or not 0 < length <= 4:
+        raise BerError("not an SNMP message")
+    return int.from_bytes(data[pos:pos + length], "big")
+
+
 def response(data: bytes) -> tuple[int, int, int, list[Varbind]]:
     """Read a v2c Response: (request id, error status, error index, varbinds).
 
@@ -122,21 +142,30 @@ def response(data: bytes) -> tuple[int, int, int, list[Varbind]]:
         pos += length
         _, length, pos = header(data, pos)
         pos += length  # community
-        pdu, _, pos = header(data, pos)
-        if tag != 0x30 or version != 1 or pdu != RESPONSE:
+        kind, _, pos = header(data, pos)
+        if tag != 0x30 or version != 1 or kind != RESPONSE:
             raise BerError(f"not an SNMPv2c Response (tag {tag:#x}, version {version}, "
-                           f"PDU {pdu:#x})")
-        numbers = []
-        for _ in range(3):
-            _, length, pos = header(data, pos)
-            numbers.append(int.from_bytes(data[pos:pos + length], "big", signed=True))
-            pos += length
-        _, length, pos = header(data, pos)
-        if pos + length > len(data):
-            raise BerError("a truncated SNMP message")
-        return numbers[0], numbers[1], numbers[2], _varbinds(data, pos, pos + length)
+                           f"PDU {kind:#x})")
+        return pdu_fields(data, pos)
     except IndexError as exc:
         raise BerError("a truncated SNMP message") from exc
+
+
+def pdu_fields(data: bytes, pos: int) -> tuple[int, int, int, list[Varbind]]:
+    """Request id, error status, error index and varbinds of the PDU body at `pos`.
+
+    Raises:
+        BerError: the PDU is truncated.
+    """
+    numbers = []
+    for _ in range(3):
+        _, length, pos = header(data, pos)
+        numbers.append(int.from_bytes(data[pos:pos + length], "big", signed=True))
+        pos += length
+    _, length, pos = header(data, pos)
+    if pos + length > len(data):
+        raise BerError("a truncated SNMP message")
+    return numbers[0], numbers[1], numbers[2], _varbinds(data, pos, pos + length)
 
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:

@@ -1,12 +1,13 @@
-"""The default poller: our own SNMPv2c codec on one UDP socket, SNMPv3 through ezsnmp.
+"""The default poller: our own SNMP codec (v2c, and v3 authPriv SHA/AES) on one socket.
 
 Measured (docs/benchmarks.md), most of a poll's CPU goes into turning hundreds of
 varbinds per device into values, and generic libraries spend 20-60 us per varbind
-there. This backend sends SNMPv2c GET/GETBULK itself (provisioner.snmp.ber) from a
-single thread and socket, keeps up to `concurrency` devices in flight, and reads
-walked columns by their encoded prefix. SNMPv3 targets (authPriv needs USM: engine
-discovery, localized keys, AES) go to the ezsnmp backend, polled at the same time in
-a second thread; both halves give the same typed `SnmpData`.
+there. This backend sends GET/GETBULK itself (provisioner.snmp.ber, and
+provisioner.snmp.usm for SNMPv3's User-based Security Model) from a single thread and
+socket, keeps up to `concurrency` devices in flight, and reads walked columns by their
+encoded prefix. Engines discovered and keys localised stay for the backend's life.
+SNMPv3 users with other protocols (MD5, DES) go to the ezsnmp backend, polled at the
+same time in a second thread; both give the same typed `SnmpData`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
+from provisioner.secrets import read_secret
 from provisioner.snmp import (
     FollowUp,
     PollRequest,
@@ -31,7 +34,9 @@ from provisioner.snmp import (
     SnmpData,
     SnmpReply,
     SnmpTarget,
+    SnmpV3User,
     ber,
+    usm,
 )
 from provisioner.snmp.common import failure_message, noted, reply_of, resolve_request
 from provisioner.snmp.ezsnmp_backend import EzsnmpBackend
@@ -101,6 +106,40 @@ class _Device:
     tries: int = 0
     started: float = 0.0
     answered: bool = False
+    keys: usm.Keys | None = None  # SNMPv3: localised keys, once the engine is known
+    resynced: bool = False
+
+
+@dataclass
+class _Usm:
+    """What SNMPv3 needs across polls: discovered engines, localised keys, passphrases."""
+
+    engines: dict[tuple[str, int], usm.Engine] = field(default_factory=dict)
+    # by engine and user (passphrase files included: same name, other secrets, other keys)
+    keys: dict[tuple[bytes, SnmpV3User], usm.Keys] = field(default_factory=dict)
+    secrets: dict[SnmpV3User, tuple[str, str]] = field(default_factory=dict)
+
+    def passphrases(self, user: SnmpV3User) -> tuple[str, str]:
+        if user not in self.secrets:
+            self.secrets[user] = (
+                read_secret(user.auth_file, f"SNMPv3 user {user.name} authentication"),
+                read_secret(user.priv_file, f"SNMPv3 user {user.name} privacy"))
+        return self.secrets[user]
+
+    def learn(self, device: _Device, engine: usm.Engine) -> None:
+        """Keep a discovered engine and localise the device's user's keys to it."""
+        assert device.address is not None and device.target.user is not None
+        self.engines[device.address] = engine
+        user = device.target.user
+        key = (engine.engine_id, user)
+        if key not in self.keys:
+            self.keys[key] = usm.keys_for(user.name, *self.passphrases(user), engine.engine_id)
+        device.keys = self.keys[key]
+
+
+def native_v3(user: SnmpV3User | None) -> bool:
+    """SNMPv3 users the fast codec speaks for (SHA/AES); others go to ezsnmp."""
+    return user is not None and user.auth_protocol == "SHA" and user.priv_protocol == "AES"
 
 
 class _Run:
@@ -108,7 +147,8 @@ class _Run:
 
     def __init__(self, sock: socket.socket, devices: list[_Device], then: FollowUp | None,
                  timeout: float, retries: int, progress: Progress | None,
-                 deadline: float | None) -> None:
+                 deadline: float | None, security: _Usm) -> None:
+        self.usm = security
         self.sock, self.then, self.timeout, self.retries = sock, then, timeout, retries
         self.deadline = deadline
         self.progress = progress
@@ -128,13 +168,20 @@ class _Run:
     def start(self, device: _Device, request: RequestFor) -> None:
         device.started = time.monotonic()
         target = device.target
-        if not target.community:
+        if not target.community and target.user is None:
             self.finish(device, FailureKind.CONFIG, f"{target.name}: no SNMPv3 user and no "
                         "community; set one in the inventory")
             return
         try:
             device.address = (_resolve(target.address), target.port)
             device.request = resolve_request(request, target)
+            if target.user is not None:
+                self.usm.passphrases(target.user)
+                if device.address in self.usm.engines:
+                    self.usm.learn(device, self.usm.engines[device.address])
+        except ConfigError as exc:
+            self.finish(device, FailureKind.CONFIG, str(exc))
+            return
         except OSError as exc:
             self.finish(device, FailureKind.UNREACHABLE, failure_message(
                 FailureKind.UNREACHABLE, f"{target.address}: {exc.strerror or exc}",
@@ -146,6 +193,9 @@ class _Run:
         """Send the device's next request, or finish it."""
         request = device.request
         assert request is not None
+        if device.target.user is not None and device.keys is None:
+            self.send(device, (usm.REPORT, [], 0))  # discover the engine first
+            return
         if request.gets and not device.gets_done:
             self.send(device, (ber.GET, [ber.oid_body(o) for o in request.gets], 0))
             return
@@ -171,9 +221,17 @@ class _Run:
              resend: bool = False) -> None:
         # Every try gets a new request id, so a late answer to an earlier try is ignored.
         request_id = next(self.ids) & 0x7FFFFFFF
-        pdu, oids, repetitions = device.asking = asking
-        message = ber.request(device.target.community or "", pdu, request_id, oids, repetitions)
+        kind, oids, repetitions = device.asking = asking
         device.tries = device.tries + 1 if resend else 1
+        if kind == usm.REPORT:
+            message = usm.discovery(request_id)
+        elif device.keys is not None and device.address is not None:
+            engine = self.usm.engines[device.address]
+            message = usm.request(request_id, engine, device.keys, device.target.context,
+                                  ber.pdu(kind, request_id, oids, repetitions), time.monotonic())
+        else:
+            message = ber.request(device.target.community or "", kind, request_id, oids,
+                                  repetitions)
         device.sent_at = time.monotonic()
         self.inflight[request_id] = device
         assert device.address is not None
@@ -186,12 +244,43 @@ class _Run:
 
     def receive(self, datagram: bytes) -> None:
         try:
+            if ber.version_of(datagram) == 3:
+                self.receive_v3(usm.reply(datagram, self.keys_of, time.monotonic()))
+                return
             request_id, status, index, varbinds = ber.response(datagram)
         except ber.BerError:
-            return  # not ours or garbled: the request's timer decides
+            return  # not ours, garbled or forged: the request's timer decides
         device = self.inflight.pop(request_id, None)
         if device is None:
             return  # a late answer to a retried or finished request
+        self.answer(device, status, index, varbinds)
+
+    def keys_of(self, msg_id: int) -> usm.Keys | None:
+        """The keys of the device waiting for message `msg_id`, if any."""
+        device = self.inflight.get(msg_id)
+        return device.keys if device is not None else None
+
+    def receive_v3(self, reply: usm.Reply) -> None:
+        device = self.inflight.pop(reply.msg_id, None)
+        if device is None:
+            return
+        if reply.pdu_tag != usm.REPORT:
+            self.answer(device, reply.status, reply.index, reply.varbinds)
+            return
+        report = usm.USM_REPORTS.get(ber.oid_text(reply.varbinds[0][0]) if reply.varbinds
+                                     else "", "report")
+        if report == "unknownEngineID" or (report == "notInTimeWindow" and
+                                           not device.resynced):
+            device.resynced = report == "notInTimeWindow"
+            self.usm.learn(device, reply.engine)
+            self.advance(device)  # the same step again, now with the engine's ID and clock
+            return
+        kind = FailureKind.AUTH if report != "report" else FailureKind.PROTOCOL
+        self.finish(device, kind, failure_message(kind, report, self.timeout, True))
+
+    def answer(self, device: _Device, status: int, index: int,
+               varbinds: list[ber.Varbind]) -> None:
+        """Take a device's Response PDU: store its values, go on to the next request."""
         device.answered = True
         if status:
             self.refused(device, status, index)
@@ -226,7 +315,7 @@ class _Run:
                 self.send(device, device.asking, resend=True)
             else:
                 self.finish(device, FailureKind.TIMEOUT, failure_message(
-                    FailureKind.TIMEOUT, "", self.timeout, False))
+                    FailureKind.TIMEOUT, "", self.timeout, device.target.user is not None))
 
 
 def _resolve(address: str) -> str:
@@ -244,7 +333,8 @@ class FastBackend:
 
     def __init__(self) -> None:
         self._sock: socket.socket | None = None
-        self._v3 = EzsnmpBackend()
+        self._v3 = EzsnmpBackend()  # SNMPv3 users with other protocols than SHA/AES
+        self._usm = _Usm()
         self._closed = False
 
     def _socket(self) -> socket.socket:
@@ -268,7 +358,7 @@ class FastBackend:
         if self._closed:
             raise RuntimeError("FastBackend used after close()")
         ends = None if deadline is None else time.monotonic() + deadline
-        v3 = [i for i, t in enumerate(targets) if t.user is not None]
+        v3 = [i for i, t in enumerate(targets) if t.user is not None and not native_v3(t.user)]
         v3_results: list[DeviceResult[SnmpData]] = []
         worker = None
         if v3:
@@ -280,8 +370,10 @@ class FastBackend:
 
             worker = threading.Thread(target=poll_v3, name="snmp-v3", daemon=True)
             worker.start()
-        devices = [_Device(i, t) for i, t in enumerate(targets) if t.user is None]
-        run = _Run(self._socket(), devices, then, timeout, retries, progress, deadline)
+        devices = [_Device(i, t) for i, t in enumerate(targets)
+                   if t.user is None or native_v3(t.user)]
+        run = _Run(self._socket(), devices, then, timeout, retries, progress, deadline,
+                   self._usm)
         results = self._loop(run, request, concurrency, ends)
         if worker is not None:
             worker.join()
