@@ -12,7 +12,8 @@ The four ansible-runner traps (LAB.md) are handled here, once:
 4. the venv's bin on PATH, so `ansible-playbook` is found.
 
 Secrets: a task's result (`res`) is read for its message only (none for `no_log`
-tasks) and removed from every event before ansible-runner stores it.
+tasks) and removed, with the task's arguments, from every event before
+ansible-runner stores it; the environment is removed from the `command` artifact.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+import yaml
 
 # Recap fields in the order `ansible-playbook` prints them.
 RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
@@ -125,6 +127,13 @@ class PlaybookOutcome:
     rc: int
     hosts: dict[str, HostRecap]
     artifact_dir: Path
+    ended_early_in: str = ""
+
+    @property
+    def ended_early(self) -> bool:
+        """Ansible ended the playbook before its last play (every host of a play failed:
+        the later plays never ran, so hosts with no failure may not be done)."""
+        return bool(self.ended_early_in)
 
 
 ProgressCallback = Callable[[HostRecap], None]
@@ -153,6 +162,7 @@ class EventCollector:
 
     def __init__(self, progress: ProgressCallback | None = None) -> None:
         self.hosts: dict[str, HostRecap] = {}
+        self.plays: list[str] = []  # plays started, in order
         self._progress = progress
 
     def _host(self, name: str) -> HostRecap:
@@ -165,11 +175,13 @@ class EventCollector:
         """Handle one event; strip its task result before ansible-runner writes it."""
         data = event.get("event_data") or {}
         res = data.pop("res", None)
-        # The rendered result may hold module output, the arguments templated secrets.
-        event.pop("stdout", None)
+        # The task's arguments may hold templated secrets; the rendered output
+        # (`stdout`) is what ansible-playbook prints, with no_log results hidden.
         data.pop("task_args", None)
         kind = event.get("event", "")
-        if kind == "playbook_on_stats":
+        if kind == "playbook_on_play_start":
+            self.plays.append(str(data.get("name") or data.get("play") or ""))
+        elif kind == "playbook_on_stats":
             self._stats(data)
         elif data.get("host") and kind.startswith("runner_on_"):
             self._host_event(kind, str(data["host"]), data, res if isinstance(res, dict) else {})
@@ -279,8 +291,23 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
         close_control_masters(job.run_dir / "cp")
     artifact_dir = Path(runner.config.artifact_dir)
     _scrub_command_file(artifact_dir / "command")
+    # Ansible ends a playbook when every host of a play failed in it: no later play
+    # starts (and no event says so). A finished run that started fewer plays than the
+    # playbook has ended there.
+    early = ""
+    if runner.status == "failed" and 0 < len(collector.plays) < count_plays(job.playbook):
+        early = collector.plays[-1]
     return PlaybookOutcome(str(runner.status), int(runner.rc if runner.rc is not None else -1),
-                           collector.hosts, artifact_dir)
+                           collector.hosts, artifact_dir, early)
+
+
+def count_plays(playbook: Path) -> int:
+    """How many plays a playbook file holds (imported playbooks count as one each)."""
+    try:
+        plays = yaml.safe_load(playbook.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return 0
+    return len(plays) if isinstance(plays, list) else 0
 
 
 def _scrub_command_file(path: Path) -> None:

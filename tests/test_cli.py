@@ -137,7 +137,7 @@ def test_inventory_sync_then_schools_and_school_show(invoke: Invoke, cli_env: Pa
                                   "servers", "switches", "APs"]
     assert schools[1].split()[-3:] == ["1", "1", "0"]
     show = invoke("school", "show", "100001").output
-    assert ["100001-sw01", "switch", "cisco_ios", "10.1.0.20"] in [
+    assert ["100001-sw01", "switch", "cisco_ios", "10.1.0.20", "planned"] in [
         line.split() for line in show.splitlines()]
     assert "latest run: none" in show
     data = json.loads(invoke("--json", "school", "show", "100001").output)

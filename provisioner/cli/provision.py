@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 
 import click
 
@@ -124,16 +125,19 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
     live = sys.stderr.isatty() and not obj.json_output
     board = LiveBoard(["school", "host", "phase", "task", "ok", "changed", "failed"]) \
         if live else None
+    # A run asks each device a few GETs: the pure-Python reference backend is plenty,
+    # and (2026-11-30) the ezsnmp default answered "Unknown flag passed to -C: r" here.
+    snmp = partial(app.snmp, "pysnmp")
     command = f"school --id {' --id '.join(school_ids)}" + (" --check" if options.check else "")
     with app.audited(command), cancel.signals():
         if board is not None:
             with board:
                 results = engine.provision_schools(
-                    app.settings, school_ids, options, user=app.user, snmp=app.snmp,
+                    app.settings, school_ids, options, user=app.user, snmp=snmp,
                     progress=_Reporter(board), cancel=cancel)
         else:
             results = engine.provision_schools(
-                app.settings, school_ids, options, user=app.user, snmp=app.snmp,
+                app.settings, school_ids, options, user=app.user, snmp=snmp,
                 progress=_Reporter(None), cancel=cancel)
     _render(obj, results)
     status = _exit_status(results)

@@ -288,10 +288,16 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
     for device in wave:
         recap = outcome.hosts.get(device.name)
         status, state = host_status(recap, cancelled)
+        cut_short = status == "provisioned" and outcome.ended_early
+        if cut_short:
+            status, state = "failed", ""
         if status == "provisioned" and run.options.check:
             status, state = "verified", ""  # check mode: nothing changed, nothing to verify
         message = (recap.message if recap and recap.failed_task else
                    "" if recap else "Ansible reported nothing for this host")
+        if cut_short:
+            message = (f"not finished: every host of play {outcome.ended_early_in!r} failed, "
+                       "so Ansible ended the playbook there; fix those hosts and --resume")
         counts = {f: getattr(recap, f) for f in ("ok", "changed", "unreachable", "failed",
                                                   "skipped", "rescued", "ignored")} if recap else {}
         row = replace(run.hosts[device.name], status=status, phase="play",
@@ -444,13 +450,14 @@ def provision_schools(settings: Settings, school_ids: Sequence[str], options: Op
         starting (one school's error does not stop the others).
     """
     def one(school_id: str) -> SchoolResult | ProvisionerError:
-        store = Store.open(settings.db)
+        store, backend = Store.open(settings.db), snmp()
         try:
-            return provision_school(settings, store, snmp(), school_id, options, user=user,
+            return provision_school(settings, store, backend, school_id, options, user=user,
                                     progress=progress, cancel=cancel)
         except ProvisionerError as exc:
             return exc
         finally:
+            backend.close()
             store.close()
 
     if len(school_ids) == 1:

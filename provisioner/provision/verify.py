@@ -53,7 +53,10 @@ Start
   ^end -> Record
 """
 # One line with every SSID of every hostapd config file (probe_ssh returns one line).
-SSID_COMMAND = ("grep -rhs '^ssid=' /etc/hostapd | cut -d= -f2- | sort -u | paste -sd '|' -")
+# The files hold the PSK and RADIUS secret too (mode 0600, root): sudo, and only the
+# ssid= lines ever leave the device.
+SSID_COMMAND = ("sudo -n grep -rhs '^ssid=' /etc/hostapd | cut -d= -f2- | sort -u "
+                "| paste -sd '|' -")
 
 Verified = AggregatedResult[list[str]]
 

