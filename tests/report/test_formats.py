@@ -195,3 +195,26 @@ def test_every_format_agrees_on_the_totals(exported: tuple[Path, dict[str, Path]
         assert round(sum(row[column] for row in budget.values()), 2) == float(totals[key])
     text = files["pdf"].read_bytes()
     assert len(text) > 10_000
+
+
+ODD_NAME = 'St. #1 [Nord] *a* _b_ $c$ "d" \\e <f> @g // h'
+
+
+def test_names_with_markup_characters_print_literally(tmp_path: Path) -> None:
+    db = build_database(tmp_path / "state.db")
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE schools SET name = ? WHERE school_id = '100001'", (ODD_NAME,))
+    conn.commit()
+    conn.close()
+    store = Store.open(db)
+    outcome = export_report(store, Scope(as_of=TODAY, school_ids=("100001",)), ["pdf", "html"],
+                            user="anna", output=tmp_path / "odd")
+    store.close()
+    html = outcome.data["html"].decode()
+    assert "St. #1 [Nord] *a* _b_ $c$ &#34;d&#34; \\e &lt;f&gt; @g // h" in html
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed (apt-get install poppler-utils)")
+    text = subprocess.run(["pdftotext", str(outcome.files["pdf"]), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    # The table cell wraps the long name onto a second line.
+    assert " ".join(ODD_NAME.split()) in " ".join(text.split())
