@@ -41,6 +41,10 @@ def test_several_formats_from_one_report(invoke: Invoke, db: Path, tmp_path: Pat
     assert (tmp_path / "sitzung.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT format FROM export_snapshots").fetchall() == [("pdf,csv",)]
+    as_json = json.loads(invoke("--json", "export", "--format", "html", "-o",
+                                str(tmp_path / "x.html"), db=db).output)
+    assert as_json["files"] == {"html": str(tmp_path / "x.html")}
+    assert as_json["snapshot_id"] == 2 and as_json["summary"]["schools"] == 20
     refused = invoke("export", "--format", "json", "--format", "csv", db=db)
     assert refused.exit_code == 2
     assert "several formats need -o NAME" in refused.output
