@@ -24,6 +24,7 @@ stopped at the end, and an alarm ends the run after `--max-seconds`. Traffic goe
 to 127.0.0.0/8. Needs root (veth pairs): run it in a sandbox of its own:
 
     bash scripts/isolated.sh bench-health .venv/bin/python bench/health.py --devices 1000
+    bash scripts/isolated.sh bench-health .venv/bin/python bench/health.py --devices 1000 --v3
     bash scripts/isolated.sh bench-health .venv/bin/python bench/health.py --devices 10000 \\
         --pollers ours-fast,netsnmp-cli,ezsnmp-plain
 """
@@ -48,11 +49,37 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.health.profiles.interfaces import INTERFACES
-from provisioner.snmp import IDENTITY_REQUEST, PollRequest, SnmpTarget, make_backend
+from provisioner.snmp import IDENTITY_REQUEST, PollRequest, SnmpTarget, SnmpV3User, make_backend
 from provisioner.snmp.agent import SnmpdAgent
 
 PORT = 1161
 COMMUNITY = "public"
+USER, AUTH, PRIV = "pvtest", "auth-pass-123", "priv-pass-456"  # the agents' (SnmpdAgent)
+
+
+@dataclass(frozen=True)
+class Security:
+    """v2c, or SNMPv3 authPriv SHA/AES (`user` set: secret files for our poller)."""
+
+    user: SnmpV3User | None = None
+
+    def cli(self) -> list[str]:
+        if self.user is None:
+            return ["-v2c", "-c", COMMUNITY]
+        return ["-v3", "-l", "authPriv", "-u", USER, "-a", "SHA", "-A", AUTH, "-x", "AES",
+                "-X", PRIV]
+
+    def ezsnmp(self) -> dict[str, object]:
+        if self.user is None:
+            return {"version": 2, "community": COMMUNITY}
+        return {"version": 3, "security_level": "authPriv", "security_username": USER,
+                "auth_protocol": "SHA", "auth_passphrase": AUTH, "privacy_protocol": "AES",
+                "privacy_passphrase": PRIV}
+
+    def target(self, name: str, address: str) -> SnmpTarget:
+        if self.user is None:
+            return SnmpTarget(name, address, PORT, community=COMMUNITY)
+        return SnmpTarget(name, address, PORT, user=self.user)
 #: The full switch profile's SNMP part: system scalars + every IF-MIB column it reads.
 SWITCH = PollRequest(gets=IDENTITY_REQUEST.gets, walks=INTERFACES.walks)
 IF_ENTRY, IFX_ENTRY = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
@@ -139,9 +166,9 @@ def measure(name: str, poll: Callable[[], int], devices: int, pids: Sequence[int
     return Outcome(name, devices, ok, wall, cpu_now(who) - cpu0, agent_cpu(pids) - agent0)
 
 
-def poll_ours(backend_name: str, targets: Sequence[str], concurrency: int) -> int:
-    devices = [SnmpTarget(f"sw{i}", a, PORT, community=COMMUNITY)
-               for i, a in enumerate(targets)]
+def poll_ours(backend_name: str, targets: Sequence[str], concurrency: int,
+              security: Security) -> int:
+    devices = [security.target(f"sw{i}", a) for i, a in enumerate(targets)]
     backend = make_backend(backend_name)
     try:
         results = backend.poll(devices, SWITCH, timeout=2.0, retries=1,
@@ -152,9 +179,9 @@ def poll_ours(backend_name: str, targets: Sequence[str], concurrency: int) -> in
                and len(r.data.tables[INTERFACES.walks[0]]) > 1)
 
 
-def _cli_device(address: str) -> bool:
+def _cli_device(address: str, security: Security) -> bool:
     target = f"{address}:{PORT}"
-    common = ["-v2c", "-c", COMMUNITY, "-On", "-t", "2", "-r", "1"]
+    common = [*security.cli(), "-On", "-t", "2", "-r", "1"]
     ok = subprocess.run(["snmpget", *common, target, *SWITCH.gets],
                         capture_output=True, check=False).returncode == 0
     for entry in (IF_ENTRY, IFX_ENTRY):
@@ -164,22 +191,21 @@ def _cli_device(address: str) -> bool:
     return ok
 
 
-def poll_cli(targets: Sequence[str], parallel: int) -> int:
+def poll_cli(targets: Sequence[str], parallel: int, security: Security) -> int:
     with ThreadPoolExecutor(parallel) as pool:
-        return sum(pool.map(_cli_device, targets))
+        return sum(pool.map(lambda a: _cli_device(a, security), targets))
 
 
-def poll_ezsnmp_plain(targets: Sequence[str], threads: int) -> int:
+def poll_ezsnmp_plain(targets: Sequence[str], threads: int, security: Security) -> int:
     from ezsnmp import Session  # the baseline uses the library directly, on purpose
 
     def one(address: str) -> bool:
         try:
-            session = Session(hostname=address, port_number=PORT, version=2,
-                              community=COMMUNITY, timeout=2, retries=1,
-                              print_oids_numerically=True, set_max_repeaters_to_num="25")
-            plain = Session(hostname=address, port_number=PORT, version=2,
-                            community=COMMUNITY, timeout=2, retries=1,
-                            print_oids_numerically=True)
+            session = Session(hostname=address, port_number=PORT, timeout=2, retries=1,
+                              print_oids_numerically=True, set_max_repeaters_to_num="25",
+                              **security.ezsnmp())
+            plain = Session(hostname=address, port_number=PORT, timeout=2, retries=1,
+                            print_oids_numerically=True, **security.ezsnmp())
             plain.get(list(SWITCH.gets))
             rows = len(session.bulk_walk(IF_ENTRY)) + len(session.bulk_walk(IFX_ENTRY))
         except Exception:  # a failed device counts as not ok, like the others'
@@ -191,13 +217,13 @@ def poll_ezsnmp_plain(targets: Sequence[str], threads: int) -> int:
 
 
 def run(pollers: Sequence[str], targets: Sequence[str], pids: Sequence[int],
-        concurrency: int) -> list[Outcome]:
+        concurrency: int, security: Security) -> list[Outcome]:
     plans: dict[str, tuple[Callable[[], int], bool]] = {
-        "ours-fast": (lambda: poll_ours("fast", targets, concurrency), False),
-        "ours-ezsnmp": (lambda: poll_ours("ezsnmp", targets, concurrency), False),
-        "ours-pysnmp": (lambda: poll_ours("pysnmp", targets, concurrency), False),
-        "netsnmp-cli": (lambda: poll_cli(targets, 16), True),
-        "ezsnmp-plain": (lambda: poll_ezsnmp_plain(targets, 16), False),
+        "ours-fast": (lambda: poll_ours("fast", targets, concurrency, security), False),
+        "ours-ezsnmp": (lambda: poll_ours("ezsnmp", targets, concurrency, security), False),
+        "ours-pysnmp": (lambda: poll_ours("pysnmp", targets, concurrency, security), False),
+        "netsnmp-cli": (lambda: poll_cli(targets, 16, security), True),
+        "ezsnmp-plain": (lambda: poll_ezsnmp_plain(targets, 16, security), False),
     }
     outcomes = []
     for name in pollers:
@@ -232,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="devices in flight for our poller")
     parser.add_argument("--ports", type=int, default=12, help="veth pairs (2 ifs each)")
     parser.add_argument("--max-seconds", type=int, default=1800)
+    parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv (SHA/AES), not v2c")
     args = parser.parse_args(argv)
     pollers = [p for p in args.pollers.split(",") if p]
     unknown = set(pollers) - set(POLLERS)
@@ -243,12 +270,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.alarm(args.max_seconds)
     workdir = Path(tempfile.mkdtemp(prefix="pv-bench-health-"))
     targets = addresses(args.devices)
-    print(f"{args.devices} devices on {-(-args.devices // args.per_agent)} snmpd agents, "
+    security = Security()
+    if args.v3:
+        (workdir / "auth").write_text(AUTH)
+        (workdir / "priv").write_text(PRIV)
+        security = Security(SnmpV3User(USER, workdir / "auth", workdir / "priv"))
+    version = "v3 authPriv" if args.v3 else "v2c"
+    print(f"SNMP{version}: {args.devices} devices on "
+          f"{-(-args.devices // args.per_agent)} snmpd agents, "
           f"{2 * args.ports + 1} interfaces each, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
     try:
         with switch_ports(args.ports), agents(workdir, targets, args.per_agent) as pids:
-            report(run(pollers, targets, pids, args.concurrency))
+            report(run(pollers, targets, pids, args.concurrency, security))
     finally:
         signal.alarm(0)
         shutil.rmtree(workdir, ignore_errors=True)
