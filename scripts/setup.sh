@@ -90,6 +90,9 @@ run_demo() {
   provision --db "$db" --inventories "$inv" health --prometheus "$HOME/provisioner-health.prom" \
     || health=$?
   case $health in 0|10|11) ;; *) exit "$health" ;; esac
+  echo "==> the main job: provision lab school 100001 (servers, switches, APs), then verify it"
+  provision --db "$db" --inventories "$inv" school --id 100001 --yes
+  provision --db "$db" runs --school 100001 --limit 3
   provision --db "$db" schools
   provision --db "$db" school show 100001
   # The committee report of all this: PDF (German), and the same figures as XLSX.
