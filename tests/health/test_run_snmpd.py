@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,14 @@ def test_plain_summary_is_one_line_per_school_and_the_dead_site_once(
 
 def test_a_restarted_agent_is_reported_as_rebooted(site: tuple[Site, SnmpdAgent]) -> None:
     the_site, agent = site
-    the_site.report("--device", CORE)
+    # Uptime counts whole seconds: sample until the agent has been up a few, so that a
+    # restart makes it lower (that is what the rule looks at).
+    for _ in range(40):
+        _status, before = the_site.report("--device", CORE)
+        if devices_of(before)[CORE]["uptime_s"] >= 3:
+            break
+        time.sleep(0.25)
+    assert devices_of(before)[CORE]["uptime_s"] >= 3
     agent.stop()
     agent.start()
     _status, report = the_site.report("--device", CORE)
