@@ -45,7 +45,7 @@ class HealthLab(Lab):
         return self.run("--inventories", str(inventories or self.inventories), *args)
 
     def report(self, *args: str, inventories: Path | None = None) -> tuple[int, dict[str, Any]]:
-        result = self.health("--json", "health", "--timeout", "1", "--retries", "1", *args,
+        result = self.health("--json", "health", "--timeout", "2", "--retries", "1", *args,
                              inventories=inventories)
         assert result.exit_code in (0, 10, 11), result.output
         return result.exit_code, json.loads(result.output)
