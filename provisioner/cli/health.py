@@ -87,11 +87,13 @@ def _progress(obj: Context) -> Iterator[Callable[[int, int], None] | None]:
 @cli.group("health", invoke_without_command=True)
 @click.option("--school", "schools", multiple=True, type=school_id_type,
               help="Only this school (id); repeat for more.")
-@click.option("--device", "devices", multiple=True, help="Only this device; repeat for more.")
+@click.option("--device", "devices", multiple=True, metavar="NAME",
+              help="Only this device; repeat for more.")
 @click.option("--deadline", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              metavar="SECONDS",
               help="Seconds for the whole poll; devices not done by then are stale.")
 @click.option("--timeout", type=click.FloatRange(min=0.1, max=60), default=2.0,
-              show_default=True, help="Seconds per SNMP request before a retry.")
+              show_default=True, metavar="SECONDS", help="Seconds per SNMP request before a retry.")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Retries per SNMP request.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
@@ -137,8 +139,9 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
 
 @health.command("show")
 @click.option("--school", type=school_id_type, help="Only this school (id).")
-@click.option("--since", callback=_since, help=f"From this date (YYYY-MM-DD, UTC) on "
-                                               f"[default: {DEFAULT_HISTORY_DAYS} days ago].")
+@click.option("--since", callback=_since, metavar="DATE",
+              help=f"From this date (YYYY-MM-DD, UTC) on [default: {DEFAULT_HISTORY_DAYS} "
+                   "days ago].")
 @json_option
 @pass_ctx
 def health_show(obj: Context, school: str | None, since: str) -> None:
