@@ -64,8 +64,10 @@ def _pct(value: Decimal) -> float:
 def _table(sheet: Worksheet, first: int, headers: Sequence[str],
            rows: Sequence[Sequence[Cell]], formats: Sequence[Format | None],
            widths: Sequence[int]) -> int:
-    """Write a header row and rows from `first`; filter and column widths. Returns the end row."""
-    sheet.write_row(first, 0, headers, None)
+    """Write rows below the header row `first`; filter and column widths. Returns the end row.
+
+    The header itself is written (formatted, frozen) by `_header_row`.
+    """
     for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
     for n, row in enumerate(rows, start=first + 1):
