@@ -18,6 +18,7 @@ ansible-runner stores it; the environment is removed from the `command` artifact
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -30,6 +31,8 @@ from typing import Any
 
 import ansible_runner
 import yaml
+
+from provisioner.errors import ConfigError
 
 # Recap fields in the order `ansible-playbook` prints them.
 RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
@@ -240,11 +243,26 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
     }
     if job.strategy:
         env["ANSIBLE_STRATEGY"] = job.strategy
+        if job.strategy.startswith("mitogen"):
+            env["ANSIBLE_STRATEGY_PLUGINS"] = str(mitogen_strategy_dir())
     config = job.playbook.parent / "ansible.cfg"
     if config.is_file():
         env["ANSIBLE_CONFIG"] = str(config)
     env.update(job.env)
     return env
+
+
+def mitogen_strategy_dir() -> Path:
+    """Where the mitogen strategy plugins are (pip package `mitogen`).
+
+    Raises:
+        ConfigError: mitogen is not installed.
+    """
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the mitogen strategy needs the Python package mitogen: "
+                          "pip install 'mitogen>=0.3.54,<0.4', or use --strategy linear")
+    return Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
 
 
 def _cmdline(job: PlaybookJob) -> str | None:

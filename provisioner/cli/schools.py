@@ -45,12 +45,14 @@ def schools_cmd(obj: Context) -> None:
               help="Start no further wave once more than P% of the hosts failed.")
 @click.option("--forks", type=click.IntRange(1, 500), default=25, show_default=True,
               help="Hosts worked on in parallel (and schools side by side).")
+@click.option("--strategy", type=click.Choice(engine.STRATEGIES), default=engine.STRATEGY,
+              show_default=True, help="Ansible strategy plugin (see docs/benchmarks.md).")
 @click.option("--yes", is_flag=True, help="Do not ask (required when stdin is not a terminal).")
 @json_option
 @click.pass_context
 def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: str | None,
            tags: str | None, resume: bool, batch: int | None, max_fail_percent: int | None,
-           forks: int, yes: bool) -> None:
+           forks: int, strategy: str, yes: bool) -> None:
     """One school: provision it with --id (see 'school show' for its plan and devices).
 
     Preflight (addresses, SSH host keys, credentials, SNMP), the site playbook through
@@ -69,7 +71,7 @@ def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: 
                                "'school show SCHOOL'")
     options = engine.Options(
         check=check, limit=_split(limit), tags=_split(tags), resume=resume, batch=batch,
-        max_fail_percent=max_fail_percent, forks=forks)
+        max_fail_percent=max_fail_percent, forks=forks, strategy=strategy)
     provision_command(ctx.find_object(Context), list(dict.fromkeys(school_ids)), options, yes)
 
 

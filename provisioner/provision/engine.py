@@ -30,6 +30,8 @@ from provisioner.results import FailureKind
 from provisioner.snmp import SnmpBackend
 
 SITE_PLAYBOOK = "site.yml"
+STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
+STRATEGY = "linear"  # the default: see docs/benchmarks.md for mitogen's figures
 _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.ACCESS_POINT: 2}
 # Host statuses after which `--resume` leaves a host alone.
 DONE = ("verified", "skipped")
@@ -59,7 +61,7 @@ class Options:
     batch: int | None = None
     max_fail_percent: int | None = None
     forks: int = 25
-    strategy: str | None = None
+    strategy: str = STRATEGY
 
     def as_arguments(self) -> dict[str, object]:
         """The options as recorded with the run."""

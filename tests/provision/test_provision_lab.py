@@ -77,7 +77,8 @@ class Lab:
         return LabCredentials(self.lab_dir / "credentials")
 
     def settings(self) -> Settings:
-        return load_settings({"db": self.db, "inventories": self.inventories}, env=self.env)
+        return load_settings({"db": self.db, "inventories": self.inventories},
+                             env={**os.environ, **self.env})
 
     def address(self, name: str) -> str:
         return next(d.address for d in load_inventories(self.inventories, SCHOOL).devices
@@ -231,13 +232,30 @@ def _wait_for_play(lab: Lab, proc: subprocess.Popen[str]) -> int:
     raise AssertionError(f"the background run never reached its play: {proc.communicate()}")
 
 
-def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
-    env = {**os.environ, **lab.env}
-    proc = subprocess.Popen(
+def _background_run(lab: Lab) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [str(Path(sys.executable).parent / "provision"), "--db", str(lab.db), "--inventories",
          str(lab.inventories), "school", "--id", SCHOOL, "--yes"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        env={**os.environ, **lab.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+
+
+def test_sigterm_stops_the_run_cleanly(lab: Lab) -> None:
+    proc = _background_run(lab)
+    run_id = _wait_for_play(lab, proc)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, output
+    store = Store.open(lab.db)
+    record = store.runs.get(run_id)
+    store.close()
+    assert record.summary.status == "interrupted"
+    assert "interrupted" in {h.status for h in record.hosts}, record.hosts
+    assert not any(h.status == "running" for h in record.hosts)
+
+
+def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
+    proc = _background_run(lab)
     try:
         run_id = _wait_for_play(lab, proc)
         second = lab.run("school", "--id", SCHOOL, "--yes")
