@@ -8,21 +8,19 @@ here (docs/benchmarks.md). What it hands over per cell: text as `str`, numbers a
 `timedelta`; empty cells become None here. Formula cells give the result the
 spreadsheet program saved.
 
-Error cells (`#DIV/0!`): calamine hands them over as empty; in XLSX/XLSM they are
-found in the sheet's XML (`t="e"`, ECMA-376 part 1, 18.3.1.4) and handed over as
-`CellError`, so that a failed formula is never read as "no value". (In XLS files
-they stay empty: a limitation.)
+Error cells (`#DIV/0!`): calamine hands them over as empty (XLSX) or as their
+stored number, 0 (ODS); `sheetxml` finds them in the file's XML and they are handed
+over as `CellError`, so that a failed formula is never read as "no value" or 0. (In
+XLS files they stay empty: a limitation.)
 
 Merged cells: calamine reports the merged ranges of XLSX and XLS; for ODS they are
-read from `content.xml` (`table:number-rows-spanned` / `-columns-spanned`, ODF 1.2
-part 1, 9.1.4). Each cell of a range gets the range's value, as the sheet shows it.
+read from `content.xml` by `sheetxml`. Each cell of a range gets the range's value,
+as the sheet shows it.
 """
 
 from __future__ import annotations
 
 import io
-import posixpath
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,10 +31,8 @@ import python_calamine as calamine
 
 from provisioner.errors import InvalidInputError
 from provisioner.plan.filetype import PASSWORD_HELP, SAVE_AS, refuse
+from provisioner.plan.sheetxml import OdsExtras, ods_extras, xlsx_error_cells
 from provisioner.plan.table import CellError, CellValue, MergedRange, Row
-
-_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_CELLS = (f"{_TABLE_NS} table-cell", f"{_TABLE_NS} covered-table-cell")
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ class Workbook:
             for index, m in enumerate(metadata)
             if m.typ == calamine.SheetTypeEnum.WorkSheet
         )
-        self._ods_merges: dict[int, list[MergedRange]] | None = None
+        self._ods_extras: OdsExtras | None = None
         # calamine parses a whole sheet when it is first asked for: once per sheet.
         self._loaded: dict[int, calamine.CalamineSheet] = {}
 
@@ -129,8 +125,8 @@ class Workbook:
         except BaseException as exc:
             raise self._translate(exc) from exc
         merged = ([MergedRange(a[0] + 1, b[0] + 1, a[1], b[1]) for a, b in ranges]
-                  if ranges is not None else self._ods_ranges(sheet))
-        errors = self._xlsx_errors(sheet) if self._format in ("XLSX", "XLSM") else {}
+                  if ranges is not None else self._ods().merges.get(sheet.index, []))
+        errors = self._errors(sheet)
         _mark_errors(raw, errors)
         _fill(raw, merged)
         return SheetData(_numbered(raw),
@@ -141,23 +137,30 @@ class Workbook:
             self._loaded[sheet.index] = self._book.get_sheet_by_index(sheet.index)
         return self._loaded[sheet.index]
 
-    def _xlsx_errors(self, sheet: SheetInfo) -> dict[tuple[int, int], str]:
+    def _errors(self, sheet: SheetInfo) -> dict[tuple[int, int], str]:
+        """The sheet's formula error cells (calamine hands them over empty or as 0)."""
+        if self._format == "ODS":
+            return self._ods().errors.get(sheet.index, {})
+        if self._format not in ("XLSX", "XLSM"):
+            return {}
         try:
-            return _error_cells(self._data, sheet.name)
+            return xlsx_error_cells(self._data, sheet.name)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
             raise refuse(self.name, f"the workbook's sheet {sheet.name!r} cannot be read "
                                     f"({exc}); {SAVE_AS} again") from exc
 
-    def _ods_ranges(self, sheet: SheetInfo) -> list[MergedRange]:
-        if self._format != "ODS":
-            return []
-        if self._ods_merges is None:
-            try:
-                self._ods_merges = _ods_merges(self._data)
-            except (zipfile.BadZipFile, KeyError, OSError, expat.ExpatError, ValueError) as exc:
-                raise refuse(self.name, f"the ODS file's content cannot be read ({exc}); "
-                                        f"{SAVE_AS} again") from exc
-        return self._ods_merges.get(sheet.index, [])
+    def _ods(self) -> OdsExtras:
+        """What content.xml says beyond calamine's values (ODS only; else nothing)."""
+        if self._ods_extras is None:
+            self._ods_extras = OdsExtras()
+            if self._format == "ODS":
+                try:
+                    self._ods_extras = ods_extras(self._data)
+                except (zipfile.BadZipFile, KeyError, OSError, expat.ExpatError,
+                        ValueError) as exc:
+                    raise refuse(self.name, f"the ODS file's content cannot be read ({exc}); "
+                                            f"{SAVE_AS} again") from exc
+        return self._ods_extras
 
 
 def _fill(raw: list[list[CellValue]], merged: Sequence[MergedRange]) -> None:
@@ -188,106 +191,6 @@ def _numbered(raw: Sequence[Sequence[CellValue]]) -> list[Row]:
         if values:
             rows.append((number, tuple(values)))
     return rows
-
-
-class _OdsSpans:
-    """Collects the merged ranges of each top-level table of an ODS content.xml."""
-
-    def __init__(self) -> None:
-        self.found: dict[int, list[MergedRange]] = {}
-        self._table = -1
-        self._depth = 0  # tables inside cells (rare) are not sheets
-        self._row = 0
-        self._column = 0
-        self._row_repeat = 1
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        """An element starts."""
-        if name == f"{_TABLE_NS} table":
-            self._depth += 1
-            if self._depth == 1:
-                self._table += 1
-                self._row = 0
-        elif self._depth != 1:
-            return
-        elif name == f"{_TABLE_NS} table-row":
-            self._column = 0
-            self._row_repeat = int(attrs.get(f"{_TABLE_NS} number-rows-repeated", "1"))
-        elif name in _CELLS:
-            rows = int(attrs.get(f"{_TABLE_NS} number-rows-spanned", "1"))
-            columns = int(attrs.get(f"{_TABLE_NS} number-columns-spanned", "1"))
-            if rows > 1 or columns > 1:
-                self.found.setdefault(self._table, []).append(MergedRange(
-                    self._row + 1, self._row + rows, self._column, self._column + columns - 1))
-            self._column += int(attrs.get(f"{_TABLE_NS} number-columns-repeated", "1"))
-
-    def end(self, name: str) -> None:
-        """An element ends."""
-        if name == f"{_TABLE_NS} table":
-            self._depth -= 1
-        elif name == f"{_TABLE_NS} table-row" and self._depth == 1:
-            self._row += self._row_repeat
-
-
-def _ods_merges(data: bytes) -> dict[int, list[MergedRange]]:
-    """Merged ranges per sheet index of an ODS file, from its content.xml."""
-    spans = _OdsSpans()
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = spans.start
-    parser.EndElementHandler = spans.end
-    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("content.xml") as stream:
-        while chunk := stream.read(1 << 20):
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    return spans.found
-
-
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*>")
-_ERROR_TYPE = re.compile(rb"""\bt\s*=\s*["']e["']""")
-_CELL_REF = re.compile(rb"""\br\s*=\s*["']([A-Z]+)([0-9]+)["']""")
-_CELL_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
-_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>([^<]*)<")
-
-
-def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
-    """The ZIP member of a worksheet, by tab name (workbook.xml and its relationships)."""
-    from xml.etree import ElementTree  # only for the small workbook parts
-
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels}
-    for element in workbook.iter():
-        if element.tag.rpartition("}")[2] == "sheet" and element.get("name") == sheet_name:
-            target = targets.get(element.get(f"{{{_REL_NS}}}id"), "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-                posixpath.join("xl", target))
-    return None
-
-
-def _error_cells(data: bytes, sheet_name: str) -> dict[tuple[int, int], str]:
-    """(row index, column index) -> error text of an XLSX sheet's error cells."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        part = _sheet_part(archive, sheet_name)
-        xml = archive.read(part) if part else b""
-    if b"e" not in xml or not _ERROR_TYPE.search(xml):
-        return {}
-    found = {}
-    for tag in _CELL_TAG.finditer(xml):
-        if not _ERROR_TYPE.search(tag.group()):
-            continue
-        ref = _CELL_REF.search(tag.group())
-        closing = _CELL_END.search(xml, tag.end())
-        value = (None if tag.group().endswith(b"/>") or closing is None
-                 else _VALUE.search(xml, tag.end(), closing.start()))
-        if ref is None:
-            raise ValueError("an error cell without a reference")
-        column = 0
-        for letter in ref.group(1).decode():
-            column = column * 26 + ord(letter) - 64
-        text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
-        found[(int(ref.group(2)) - 1, column - 1)] = text
-    return found
 
 
 def _mark_errors(raw: list[list[CellValue]], errors: dict[tuple[int, int], str]) -> None:

@@ -146,15 +146,40 @@ def ods_book(path: Path, sheets: Sequence[Sheet], *, mimetype_last: bool = False
         doc.spreadsheet.addElement(table)
     buffer = io.BytesIO()
     doc.write(buffer)
-    path.write_bytes(_mimetype_last(buffer.getvalue()) if mimetype_last else buffer.getvalue())
+    package = _calc_errors(buffer.getvalue())
+    path.write_bytes(_mimetype_last(package) if mimetype_last else package)
     return path
+
+
+ERRORS = ("#DIV/0!", "#REF!", "#NAME?", "#VALUE!", "#N/A")
+_CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+
+
+def _calc_errors(package: bytes) -> bytes:
+    """Mark the formula-error cells as LibreOffice does (`calcext:value-type="error"`,
+    the number 0 stored as their value); odfpy knows no calcext attributes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "content.xml" and b"of:=#ERROR" in data:
+                data = data.replace(b'table:formula="of:=#ERROR"',
+                                    b'table:formula="of:=1/0" calcext:value-type="error"')
+                data = data.replace(b"<office:document-content ",
+                                    f'<office:document-content xmlns:calcext="{_CALCEXT}" '
+                                    .encode(), 1)
+            target.writestr(info, data)
+    return out.getvalue()
 
 
 def _ods_cell(value: Value, span: tuple[int, int] | None) -> TableCell:
     spans = {"numberrowsspanned": span[0], "numbercolumnsspanned": span[1]} if span else {}
     if value is None:
         return TableCell(**spans)
-    if isinstance(value, (int, float, Decimal)):
+    if isinstance(value, str) and value in ERRORS:  # a formula that fails, as Calc saves it
+        cell = TableCell(valuetype="float", value="0", formula="of:=#ERROR", **spans)
+    elif isinstance(value, (int, float, Decimal)):
         cell = TableCell(valuetype="float", value=str(value), **spans)
     elif isinstance(value, dt.date):
         cell = TableCell(valuetype="date", datevalue=value.isoformat(), **spans)

@@ -212,6 +212,19 @@ def test_formula_errors_are_named(tmp_path: Path) -> None:
     ]
 
 
+def test_ods_formula_errors_are_named_not_zero(tmp_path: Path) -> None:
+    rows = plan_rows()
+    rows[2][9] = "#DIV/0!"  # Ist-Kosten of row 3: LibreOffice stores the number 0 with it
+    rows[3][6] = "#REF!"  # Kosten of row 4
+    path = ods_book(tmp_path / "plan.ods", [Sheet("Plan", rows)])
+    with pytest.raises(InvalidInputError) as caught:
+        read_plan(path)
+    assert [(p.row, p.column, p.message.split(" (")[0]) for p in caught.value.problems] == [
+        (3, "Ist-Kosten (EUR)", "the cell shows the error #DIV/0!"),
+        (4, "Kosten (EUR)", "the cell shows the error #REF!"),
+    ]
+
+
 def test_ods_with_mimetype_not_first_is_read(tmp_path: Path) -> None:
     path = ods_book(tmp_path / "plan.ods", [Sheet("Plan", plan_rows())], mimetype_last=True)
     with zipfile.ZipFile(path) as archive:
