@@ -353,7 +353,10 @@ class Store:
                 for s, m, y, d, u, n, at, by, _ in rows]
 
     def rollout_counts_until(self, until: str) -> list[tuple[str, str, str, int]]:
-        """Managed devices per (school id, role, rollout state as of `until`), with counts.
+        """Synced devices per (school id, role, rollout state as of `until`), with counts.
+
+        Devices not managed over SSH (SNMP only) keep the state 'planned' unless
+        something set it; they count in the totals and in health.
 
         A state set by `until` still held then. For a device whose state changed later,
         the state then is what its newest provisioning result up to `until` said, or
@@ -373,7 +376,7 @@ class Store:
                    CASE WHEN d.state_at IS NULL OR d.state_at <= ? THEN d.state
                         ELSE COALESCE(history.status, 'planned') END AS state_then, COUNT(*)
             FROM devices d LEFT JOIN history ON history.host = d.name
-            WHERE d.managed = 1 GROUP BY d.school_id, d.role, state_then""",
+            GROUP BY d.school_id, d.role, state_then""",
             [until, until, until],
         )
         return [(school, role, state, count) for school, role, state, count in rows]
@@ -395,11 +398,11 @@ class Store:
         return {school: school in dead[run_id] for school, run_id in latest}
 
     def health_counts_until(self, until: str) -> list[tuple[str, str, int]]:
-        """Managed devices per (school id, state of their newest health sample up to `until`)."""
+        """Synced devices per (school id, state of their newest health sample up to `until`)."""
         rows = self._rows(
             "SELECT latest.school_id, latest.state, COUNT(*) FROM (SELECT device, school_id, "
             "state, MAX(sampled_at) FROM health_samples WHERE sampled_at <= ? GROUP BY device) "
-            "latest JOIN devices d ON d.name = latest.device AND d.managed = 1 "
+            "latest JOIN devices d ON d.name = latest.device "
             "GROUP BY latest.school_id, latest.state", [until],
         )
         return [(school, state, count) for school, state, count in rows]

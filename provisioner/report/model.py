@@ -74,7 +74,7 @@ class ItemRow(NamedTuple):
 
 @dataclass(frozen=True)
 class DeviceCounts:
-    """Managed devices of a school (or all): rollout states and latest health."""
+    """Synced devices of a school (or all): rollout states and latest health."""
 
     total: int = 0
     provisioned: int = 0
