@@ -114,6 +114,16 @@ def _ole_format(data: bytes, name: str) -> str:
                        f"{', '.join(sorted(streams)[:3]) or 'empty'} container); {SAVE_AS}")
 
 
+def ole_stream(data: bytes, stream: str) -> bytes:
+    """A stream of an OLE2 compound file (`Workbook` of an XLS), b"" if it has none.
+
+    Raises:
+        OSError, ValueError: the container is damaged.
+    """
+    with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        return ole.openstream(stream).read() if ole.exists(stream) else b""
+
+
 def _zip_format(data: bytes, name: str) -> str:
     """The workbook format of a ZIP package, or a refusal naming what it holds."""
     try:

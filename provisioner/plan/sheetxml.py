@@ -1,12 +1,14 @@
-"""What a workbook's XML says that calamine does not hand over.
+"""What a workbook's XML (or, in XLS, its BIFF records) says that calamine does not
+hand over.
 
 - ODS merged ranges: calamine reports merges for XLSX and XLS only. They are the
   `table:number-rows-spanned` / `table:number-columns-spanned` attributes of
   `table:table-cell` (OpenDocument 1.2 part 1, 9.1.4), counted with
   `table:number-rows-repeated` / `-columns-repeated` (9.1.3, 9.1.4).
 - Formula error cells: calamine hands an XLSX error cell (`t="e"`, ECMA-376 part 1,
-  18.3.1.4 and 18.18.11) over as empty, and an ODS one (LibreOffice's
-  `calcext:value-type="error"`) as its stored number, 0. Both would be read as
+  18.3.1.4 and 18.18.11) and an XLS one (BOOLERR and FORMULA records, [MS-XLS]
+  2.4.24 and 2.4.127) over as empty, and an ODS one (LibreOffice's
+  `calcext:value-type="error"`) as its stored number, 0. All would be read as
   "nothing" or "0 €"; here they are found, with the text the sheet shows.
 
 Only the parts needed are read: ODS `content.xml` streamed through expat, an XLSX
@@ -169,4 +171,49 @@ def xlsx_error_cells(data: bytes, sheet_name: str) -> dict[Cell, str]:
                  else _VALUE.search(xml, tag.end(), closing.start()))
         text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
         found[(int(ref.group(2)) - 1, _column_index(ref.group(1)))] = text
+    return found
+
+
+# -- XLS (BIFF8, [MS-XLS]) ------------------------------------------------------------------
+
+_BOF, _BOUNDSHEET, _FORMULA, _BOOLERR = 0x0809, 0x0085, 0x0006, 0x0205
+# [MS-XLS] 2.5.97 BErr: the error values and the text a sheet shows for them.
+_BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!",
+                0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+
+
+def _biff_error(kind: int, body: bytes) -> str | None:
+    """The error a BOOLERR or FORMULA record's cell shows, or None if it shows none."""
+    if kind == _BOOLERR and len(body) >= 8 and body[7] == 1:  # fError
+        return _BIFF_ERRORS.get(body[6], "#ERROR")
+    # FORMULA: its cached result is an error when the result's type byte is 2 and its
+    # last two bytes are 0xFFFF ([MS-XLS] 2.5.133 FormulaValue).
+    if kind == _FORMULA and len(body) >= 14 and body[6] == 2 and body[12:14] == b"\xff\xff":
+        return _BIFF_ERRORS.get(body[8], "#ERROR")
+    return None
+
+
+def xls_error_cells(stream: bytes) -> dict[int, dict[Cell, str]]:
+    """Per sheet index, the error cells of an XLS workbook's `Workbook` stream.
+
+    Args:
+        stream: the BIFF8 `Workbook` stream (from the OLE2 container).
+    """
+    sheet_at: dict[int, int] = {}  # stream offset of a sheet's BOF -> sheet index
+    found: dict[int, dict[Cell, str]] = {}
+    sheet, position = -1, 0
+    while position + 4 <= len(stream):
+        kind, size = int.from_bytes(stream[position:position + 2], "little"), \
+            int.from_bytes(stream[position + 2:position + 4], "little")
+        body = stream[position + 4:position + 4 + size]
+        if kind == _BOUNDSHEET and len(body) >= 4:
+            sheet_at[int.from_bytes(body[:4], "little")] = len(sheet_at)
+        elif kind == _BOF:
+            sheet = sheet_at.get(position, -1)
+        elif sheet >= 0 and kind in (_BOOLERR, _FORMULA):
+            text = _biff_error(kind, body)
+            if text is not None:
+                cell = (int.from_bytes(body[:2], "little"), int.from_bytes(body[2:4], "little"))
+                found.setdefault(sheet, {})[cell] = text
+        position += 4 + size
     return found

@@ -8,10 +8,10 @@ here (docs/benchmarks.md). What it hands over per cell: text as `str`, numbers a
 `timedelta`; empty cells become None here. Formula cells give the result the
 spreadsheet program saved.
 
-Error cells (`#DIV/0!`): calamine hands them over as empty (XLSX) or as their
-stored number, 0 (ODS); `sheetxml` finds them in the file's XML and they are handed
-over as `CellError`, so that a failed formula is never read as "no value" or 0. (In
-XLS files they stay empty: a limitation.)
+Error cells (`#DIV/0!`): calamine hands them over as empty (XLSX, XLS) or as their
+stored number, 0 (ODS); `sheetxml` finds them in the file's XML or BIFF records and
+they are handed over as `CellError`, so that a failed formula is never read as "no
+value" or 0.
 
 Merged cells: calamine reports the merged ranges of XLSX and XLS; for ODS they are
 read from `content.xml` by `sheetxml`. Each cell of a range gets the range's value,
@@ -30,8 +30,8 @@ from xml.parsers import expat
 import python_calamine as calamine
 
 from provisioner.errors import InvalidInputError
-from provisioner.plan.filetype import PASSWORD_HELP, SAVE_AS, refuse
-from provisioner.plan.sheetxml import OdsExtras, ods_extras, xlsx_error_cells
+from provisioner.plan.filetype import PASSWORD_HELP, SAVE_AS, ole_stream, refuse
+from provisioner.plan.sheetxml import OdsExtras, ods_extras, xls_error_cells, xlsx_error_cells
 from provisioner.plan.table import CellError, CellValue, MergedRange, Row
 
 
@@ -141,6 +141,8 @@ class Workbook:
         """The sheet's formula error cells (calamine hands them over empty or as 0)."""
         if self._format == "ODS":
             return self._ods().errors.get(sheet.index, {})
+        if self._format == "XLS":
+            return self._xls_errors().get(sheet.index, {})
         if self._format not in ("XLSX", "XLSM"):
             return {}
         try:
@@ -148,6 +150,14 @@ class Workbook:
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
             raise refuse(self.name, f"the workbook's sheet {sheet.name!r} cannot be read "
                                     f"({exc}); {SAVE_AS} again") from exc
+
+    def _xls_errors(self) -> dict[int, dict[tuple[int, int], str]]:
+        try:
+            stream = ole_stream(self._data, "Workbook") or ole_stream(self._data, "Book")
+        except (OSError, ValueError, IndexError, KeyError) as exc:
+            raise refuse(self.name, f"the XLS workbook cannot be read ({exc}); {SAVE_AS} "
+                                    "again") from exc
+        return xls_error_cells(stream)
 
     def _ods(self) -> OdsExtras:
         """What content.xml says beyond calamine's values (ODS only; else nothing)."""

@@ -111,7 +111,9 @@ def xls_book(path: Path, sheets: Sequence[Sheet]) -> Path:
             for c, given in enumerate(row):
                 dated = _dated(spec, r + 1, c + 1, given)
                 value = float(dated) if isinstance(dated, Decimal) else dated
-                if (r, c) in merged:
+                if isinstance(value, str) and value in ERRORS:  # a formula that fails
+                    sheet.row(r).set_cell_error(c, value)
+                elif (r, c) in merged:
                     r1, c1 = merged[(r, c)]
                     sheet.write_merge(r, r1, c, c1, value)
                 elif (r, c) not in covered and value is not None:

@@ -212,11 +212,15 @@ def test_formula_errors_are_named(tmp_path: Path) -> None:
     ]
 
 
-def test_ods_formula_errors_are_named_not_zero(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writer", ["openpyxl", "xlwt", "odfpy"])
+def test_formula_errors_are_named_never_empty_or_zero(tmp_path: Path, writer: str) -> None:
+    # calamine hands these over as empty (XLSX, XLS) or as 0 (ODS, where LibreOffice
+    # stores the number 0 with the error).
+    write, name, _ = WRITERS[writer]
     rows = plan_rows()
-    rows[2][9] = "#DIV/0!"  # Ist-Kosten of row 3: LibreOffice stores the number 0 with it
+    rows[2][9] = "#DIV/0!"  # Ist-Kosten of row 3
     rows[3][6] = "#REF!"  # Kosten of row 4
-    path = ods_book(tmp_path / "plan.ods", [Sheet("Plan", rows)])
+    path = write(tmp_path / name, [Sheet("Tabelle1", [["x"]]), Sheet("Plan", rows)])
     with pytest.raises(InvalidInputError) as caught:
         read_plan(path)
     assert [(p.row, p.column, p.message.split(" (")[0]) for p in caught.value.problems] == [
