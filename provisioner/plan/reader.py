@@ -79,6 +79,9 @@ def read_table(path: Path, *, sheet: str | None = None,
     kind = identify(data, path.name)
     notices = [kind.notice] if kind.notice else []
     if kind.is_workbook:
+        if kind.format == "XLSB":  # calamine reports neither merges nor errors there
+            notices.append("in XLSB files merged cells and cells showing a formula error "
+                           "look empty; if the sheet has any, save it as .xlsx and import that")
         if encoding is not None:
             notices.append(f"--encoding applies to CSV files only; ignored for this "
                            f"{kind.format} workbook")
