@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -164,3 +165,50 @@ def test_handed_case_summary_first_sheet(invoke: Invoke, cli_env: Path) -> None:
     assert "read as XLSX, sheet 'Tabelle2'" in result.output
     budgets = sorted(i.budget_eur for i in Store.open(cli_env / "state.db").plan_items())
     assert budgets == [Decimal("5360.00"), Decimal("21920.00"), Decimal("84600.00")]
+
+
+def _html_as_xls(folder: Path) -> Path:
+    path = folder / "plan.xls"
+    path.write_bytes(b"<html><body><table><tr><td>Schulnummer</td></tr></table></body></html>")
+    return path
+
+
+def _mixed_csv(folder: Path) -> Path:
+    path = folder / "plan.csv"
+    path.write_bytes((PLANS / "german-semicolon-utf8.csv").read_bytes() + "100009;Stra\xdfe;"
+                     "Grundschule;WLAN;2021;;1.000;;;\r\n".encode("cp1252"))
+    return path
+
+
+def _wrong_total(folder: Path) -> Path:
+    path = folder / "plan.csv"
+    path.write_bytes((PLANS / "german-semicolon-utf8.csv").read_bytes()
+                     + b";;;Summe;;;1,00;;;\r\n")
+    return path
+
+
+def _merged_amount(folder: Path) -> Path:
+    rows = plan_rows()
+    rows[3][6] = None
+    return openpyxl_book(folder / "plan.xlsx", [Sheet("Plan", rows, merges=[(2, 6, 3, 6)])])
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (_html_as_xls, "the file is a web page (HTML)"),
+    (_mixed_csv, "byte 0xDF is not UTF-8"),
+    (_wrong_total, "total row 'Summe': 1,00 is not the sum of rows 2–4"),
+    (_merged_amount, "this cell is merged over rows 3–4"),
+])
+def test_refused_files_write_nothing(invoke: Invoke, cli_env: Path,
+                                     make: Callable[[Path], Path], expected: str) -> None:
+    assert invoke("plan", "import", str(PLANS / "german-semicolon-utf8.csv")).exit_code == 0
+    before = Store.open(cli_env / "state.db").plan_items()
+    folder = cli_env / "files"
+    folder.mkdir()
+    path = make(folder)
+    result = invoke("plan", "import", str(path))
+    assert result.exit_code == ExitStatus.INVALID_INPUT, result.output
+    assert expected in result.stderr
+    assert "nothing was written" in result.stderr
+    assert _versions(cli_env / "state.db") == 1
+    assert Store.open(cli_env / "state.db").plan_items() == before
