@@ -105,12 +105,12 @@ class Workbook:
                                  f"is damaged or incomplete; {SAVE_AS} again")
 
     def head(self, sheet: SheetInfo, count: int) -> list[Row]:
-        """The first rows of a sheet that hold a value (to look for the header)."""
-        try:
-            raw = self._sheet(sheet).to_python(skip_empty_area=False, nrows=count)
+        """The first `count` rows of a sheet that hold a value (to look for the header)."""
+        try:  # empty rows above a table are common; they do not count
+            raw = self._sheet(sheet).to_python(skip_empty_area=False, nrows=count * 10)
         except BaseException as exc:
             raise self._translate(exc) from exc
-        return _numbered(raw)
+        return _numbered(raw)[:count]
 
     def read(self, sheet: SheetInfo) -> SheetData:
         """A sheet's rows holding a value, merged cells filled, with their row numbers.

@@ -332,3 +332,11 @@ def test_other_packages_are_named(tmp_path: Path, members: dict[str, bytes],
     with pytest.raises(InvalidInputError) as caught:
         read_plan(path)
     assert caught.value.problems[0].message.startswith(message)
+
+
+def test_empty_rows_above_the_table_do_not_hide_it(tmp_path: Path) -> None:
+    rows: list[list[Value]] = [[] for _ in range(30)]
+    path = openpyxl_book(tmp_path / "plan.xlsx", [Sheet("Notizen", [["nur Text"]]),
+                                                  Sheet("Daten", [*rows, *plan_rows()])])
+    plan = read_plan(path)
+    assert (plan.items, plan.detected) == (EXPECTED_ITEMS, "XLSX, sheet 'Daten'")
