@@ -22,7 +22,13 @@ from click.testing import CliRunner
 
 from provisioner.cli import cli
 from provisioner.devices.cli_session import SwitchSession
-from provisioner.lab.credentials import SNMP_USER, SWITCH_USER, LabCredentials, read_secret
+from provisioner.lab.credentials import (
+    DEPLOY_USER,
+    SNMP_USER,
+    SWITCH_USER,
+    LabCredentials,
+    read_secret,
+)
 
 pytestmark = [
     pytest.mark.lab,
@@ -60,14 +66,25 @@ class Lab:
         assert result.exit_code == 0, result.output
         return result.output
 
-    def playbook(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def ssh(self, address: str, command: str) -> str:
+        """Run a command on a lab host as the deploy user, the host key checked."""
+        result = subprocess.run(
+            ["ssh", "-i", str(self.creds.ssh_key), "-o", "BatchMode=yes",
+             "-o", f"UserKnownHostsFile={self.creds.known_hosts}",
+             "-o", "StrictHostKeyChecking=yes", f"{DEPLOY_USER}@{address}", command],
+            capture_output=True, text=True, timeout=60, check=False)
+        return result.stdout
+
+    def playbook(self, *args: str, known_hosts: Path | None = None
+                 ) -> subprocess.CompletedProcess[str]:
         """ansible-playbook as the engine runs it: host keys pinned, checking on."""
         run_home = self.home / "run-home"
         (run_home / ".ssh").mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copyfile(self.creds.known_hosts, run_home / ".ssh" / "known_hosts")
+        shutil.copyfile(known_hosts or self.creds.known_hosts, run_home / ".ssh" / "known_hosts")
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
                "HOME": str(run_home), "ANSIBLE_HOST_KEY_CHECKING": "True",
                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DEPRECATION_WARNINGS": "False",
+               "ANSIBLE_PIPELINING": "True",
                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(run_home / "cp"),
                "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(run_home / "pc")}
         return subprocess.run(
@@ -163,6 +180,35 @@ def test_switch_has_the_profiles_vlans_and_trunks(
     assert "snmp-server location Verteiler 1" in running
 
 
+def test_server_is_hardened_and_dhcp_is_written_but_not_served(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    sshd = lab.ssh("10.213.1.10", "sudo /usr/sbin/sshd -T")
+    assert "permitrootlogin no" in sshd and "passwordauthentication no" in sshd
+    assert f"allowusers {DEPLOY_USER}" in sshd
+    rules = lab.ssh("10.213.1.10", "sudo nft list table inet provisioner")
+    assert "ip saddr @separated ip daddr @administration counter" in rules
+    assert "10.1.10.0/24" in rules
+    dhcp = lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf; systemctl is-active dnsmasq")
+    ap_mac = lab.ssh("10.213.1.12", "cat /sys/class/net/eth0/address 2>/dev/null; "
+                     "ip -o link show dev eth0").split("link/ether ")[1].split()[0]
+    assert f"dhcp-host={ap_mac},{SCHOOL}-ap01,10.213.1.12" in dhcp
+    assert "dhcp-range=set:vlan30,10.1.32.100,10.1.47.249,255.255.240.0,12h" in dhcp
+    assert dhcp.splitlines()[-1] == "inactive"
+
+
+def test_access_point_carries_the_ssids_without_a_radio(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    conf = lab.ssh("10.213.1.12", "sudo grep -E '^(ssid|bridge|wpa_key_mgmt)=' "
+                   "/etc/hostapd/hostapd.conf; systemctl is-active hostapd")
+    lines = conf.splitlines()
+    assert [line for line in lines if line.startswith("ssid=")] == [
+        "ssid=Lehrkraefte", "ssid=Schueler", "ssid=Gaeste", "ssid=Geraete"]
+    assert [line for line in lines if line.startswith("bridge=")] == [
+        "bridge=br20", "bridge=br30", "bridge=br50", "bridge=br60"]
+    assert "wpa_key_mgmt=WPA-EAP WPA-EAP-SHA256" in lines
+    assert lines[-1] == "inactive"
+
+
 def test_second_run_changes_nothing(lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
     second = lab.playbook()
     assert second.returncode == 0, second.stdout[-4000:]
@@ -176,3 +222,23 @@ def test_check_mode_changes_nothing(lab: Lab, first_run: subprocess.CompletedPro
     assert check.returncode == 0, check.stdout[-4000:]
     hosts = recap(check.stdout)
     assert {host: counts[1] for host, counts in hosts.items()} == dict.fromkeys(hosts, 0)
+
+
+def test_a_changed_switch_key_is_refused(lab: Lab, first_run: subprocess.CompletedProcess[str]
+                                         ) -> None:
+    # Another key of the same type under the switch's name: as if the switch was replaced.
+    pinned = lab.creds.known_hosts.read_text(encoding="utf-8").splitlines()
+    key_type = next(line.split()[1] for line in pinned if line.startswith("10.213.1.11 "))
+    key = lab.home / "other_key"
+    keygen_type = {"ssh-rsa": "rsa", "ssh-ed25519": "ed25519"}.get(key_type, "ecdsa")
+    subprocess.run(["ssh-keygen", "-q", "-t", keygen_type, "-N", "", "-f", str(key)], check=True)
+    other = key.with_name("other_key.pub").read_text(encoding="utf-8").split()[:2]
+    forged = lab.home / "forged_known_hosts"
+    lines = [f"10.213.1.11 {' '.join(other)}" if line.startswith("10.213.1.11 ") else line
+             for line in pinned]
+    forged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refused = lab.playbook("--limit", "switches", known_hosts=forged)
+    assert refused.returncode != 0
+    assert recap(refused.stdout)[f"{SCHOOL}-sw01"][2:] in ((1, 0), (0, 1))
+    said = (refused.stdout + refused.stderr).lower()
+    assert "host key" in said or "known_hosts" in said, said[-3000:]
