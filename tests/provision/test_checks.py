@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +192,22 @@ def test_switch_differences_read_from_recorded_cli_output() -> None:
     broken = renamed.replace("50   Gaeste                           active\n", "")
     assert switch_differences(profile, broken, running)[:2] == [
         "VLAN 30 'Schueler' is named 'Schueler-alt'", "VLAN 50 'Gaeste' missing"]
+
+
+def test_old_run_folders_are_pruned_and_new_ones_kept(tmp_path: Path) -> None:
+    old, new = tmp_path / "run-1", tmp_path / "run-2"
+    old.mkdir()
+    new.mkdir()
+    ten_days_ago = time.time() - 10 * 86400
+    os.utime(old, (ten_days_ago, ten_days_ago))
+    assert engine.prune_runs(tmp_path, 7) == [old]
+    assert not old.exists() and new.exists()
+    assert engine.runs_root(_settings(tmp_path)) == tmp_path / "state-runs"
+
+
+def test_the_playbook_commit_is_the_git_head(tmp_path: Path) -> None:
+    repo_playbooks = Path(__file__).parent.parent.parent / "playbooks"
+    head = subprocess.run(["git", "-C", str(repo_playbooks), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert engine.playbook_commit(repo_playbooks).removesuffix("-dirty") == head
+    assert engine.playbook_commit(tmp_path) == ""  # not a git checkout
