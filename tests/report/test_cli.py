@@ -159,3 +159,9 @@ def test_plan_progress_is_audited_and_shown(invoke: Invoke, db: Path) -> None:
     data = json.loads(invoke("export", "--format", "json", "--school", "100001", db=db).output)
     row = next(i for i in data["items"] if (i["measure"], i["year"]) == ("displays", 2021))
     assert (row["provisioned"], row["percent_done"], row["source"]) == (3, "75.0", "recorded")
+
+
+def test_export_without_a_plan_says_what_to_do(invoke: Invoke) -> None:
+    result = invoke("export", "--format", "csv")
+    assert result.exit_code == 4
+    assert "no plan imported yet: import one with 'provision plan import FILE'" in result.output
