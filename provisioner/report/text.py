@@ -62,8 +62,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "planned": ("geplant", "planned"),
     "since": ("Seit dem letzten Bericht", "Since the last report"),
     "since_of": ("Vergleich mit dem Bericht vom", "Compared with the report of"),
-    "schools_done": ("Schulen mit vollständig umgesetzter Maßnahme",
-                     "Schools with the measure fully done"),
+    "schools_with": ("Schulen mit", "schools with"),
+    "fully_done": ("vollständig umgesetzt", "fully done"),
     "spent_since": ("abgeflossen seitdem", "paid out since"),
     "approved_since": ("bewilligt seitdem", "approved since"),
     "verified_since": ("Geräte verifiziert seitdem", "devices verified since"),
@@ -129,6 +129,11 @@ class Text:
         """30.11.2026 (de) or 2026-11-30 (en); ISO timestamps are cut to their day."""
         day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
         return f"{day:%d.%m.%Y}" if self.lang == "de" else day.isoformat()
+
+    def schools_done(self, measure: Measure, before: int, now: int) -> str:
+        """"+12 Schulen mit WLAN vollständig umgesetzt (30 → 42)"."""
+        return (f'{now - before:+d} {self["schools_with"]} {self.measure(measure)} '
+                f'{self["fully_done"]} ({before} → {now})')
 
     def signed_money(self, value: Decimal) -> str:
         """Money with an explicit + for increases."""

@@ -183,7 +183,7 @@ def _notes(sheet: Worksheet, f: _Formats, report: Report, text: Text, row: int) 
     sheet.write_string(row, 0, f'{text["since"]} ({text["since_of"]} '
                                f'{text.date(c.snapshot_created_at)})', f.bold)
     lines: list[tuple[str, Cell, Format]] = [
-        (f'{text["schools_done"]}: {text.measure(m)}', now - before, f.integer)
+        (text.schools_done(m, before, now), now - before, f.integer)
         for m, (before, now) in c.schools_done.items() if now != before
     ]
     lines += [(text["spent_since"], c.spent_since_eur, f.money),

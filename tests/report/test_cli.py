@@ -68,7 +68,7 @@ def test_since_last_shows_what_changed(invoke: Invoke, db: Path) -> None:
     assert done.output == "recorded: 100003 Verkabelung 2020: 100% (Abnahme 01.09.)\n"
     html = invoke("export", "--format", "html", "--since", "last", db=db).output
     assert "Seit dem letzten Bericht" in html
-    assert "<li>+1 Schulen mit vollständig umgesetzter Maßnahme: Verkabelung (1 → 2)</li>" in html
+    assert "<li>+1 Schulen mit Verkabelung vollständig umgesetzt (1 → 2)</li>" in html
     assert "<li>abgeflossen seitdem: 0,00 €</li>" in html
     # The next comparison is with the HTML export just made: nothing changed since.
     result = invoke("export", "--format", "json", "--since", "last", db=db)
