@@ -218,3 +218,14 @@ def test_names_with_markup_characters_print_literally(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True).stdout
     # The table cell wraps the long name onto a second line.
     assert " ".join(ODD_NAME.split()) in " ".join(text.split())
+
+
+def test_example_report_is_made_from_the_example_plan() -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed (apt-get install poppler-utils)")
+    example = Path(__file__).parent.parent.parent / "examples" / "report-musterstadt.pdf"
+    text = subprocess.run(["pdftotext", str(example), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Stand: 30.06.2022" in text and "plan-musterstadt.csv" in text
+    # The example plan's whole budget, as `provision plan show` sums it.
+    assert "8.516.352,00 €" in text
