@@ -222,6 +222,10 @@ def test_check_mode_changes_nothing(lab: Lab, first_run: subprocess.CompletedPro
     assert check.returncode == 0, check.stdout[-4000:]
     hosts = recap(check.stdout)
     assert {host: counts[1] for host, counts in hosts.items()} == dict.fromkeys(hosts, 0)
+    # Diffs of the templates that hold secrets are never shown (no_log).
+    for path in (lab.creds.snmp_auth, lab.creds.snmp_priv, lab.creds.radius_secret,
+                 lab.creds.wlan_psk):
+        assert read_secret(path) not in check.stdout + check.stderr, path.name
 
 
 def test_a_changed_switch_key_is_refused(lab: Lab, first_run: subprocess.CompletedProcess[str]
