@@ -18,6 +18,10 @@ Profiles and the MIBs they follow (see each section's `source`):
     network          other network vendors (LANCOM, H3C, Huawei, D-Link, Brocade,
                      Juniper, Zyxel ...): system, ENTITY, IF, PoE
     generic          anything else: system, ENTITY, IF
+
+Not covered yet, for want of a recording or MIB to test against: Aruba Instant's
+AI-AP-MIB (Instant clusters get the generic WLAN-less profile) and LANCOM's LCOS-MIB
+WLAN tables (LANCOM devices get the "network" profile: system, ENTITY, IF, PoE).
 """
 
 from __future__ import annotations
