@@ -121,3 +121,38 @@ def test_facts_serialise_to_plain_data() -> None:
     as_dict = facts.as_dict()
     assert as_dict["uptime_s"] == 123.45
     assert as_dict["interfaces"][0]["name"] == "Gi1"
+
+
+def test_aruba_instant_cluster_in_the_ai_ap_mib_shape() -> None:
+    from provisioner.health.profiles.wlan import (
+        AI_AP_IP,
+        AI_AP_NAME,
+        AI_AP_STATUS,
+        AI_CLIENT_AP_IP,
+        AI_RADIO_CHANNEL,
+        AI_RADIO_STATUS,
+        AI_WLAN_ESSID,
+    )
+
+    ap1, ap2 = "0.11.134.1.2.3", "0.11.134.1.2.4"  # MAC indexes
+    data = SnmpData(
+        scalars={SYS_OBJECT_ID: "1.3.6.1.4.1.14823.1.2.111",
+                 SYS_DESCR: "ArubaOS (MODEL: 515), Version 8.10.0.0-8.10.0.0"},
+        tables={AI_AP_NAME: {ap1: "R104", ap2: "R105"}, AI_AP_STATUS: {ap1: 1, ap2: 2},
+                AI_AP_IP: {ap1: "10.1.4.11", ap2: "10.1.4.12"},
+                AI_RADIO_CHANNEL: {f"{ap1}.0": "36E", f"{ap1}.1": "6"},
+                AI_RADIO_STATUS: {f"{ap1}.0": 1, f"{ap1}.1": 1},
+                AI_WLAN_ESSID: {"1": "Lehrkraefte", "2": "Schueler"},
+                AI_CLIENT_AP_IP: {"0.1.2.3.4.5": "10.1.4.11", "0.1.2.3.4.6": "10.1.4.11",
+                                  "0.1.2.3.4.7": "10.9.9.9"}})
+    facts = parse(data, "access_point")
+    assert facts.profile == "aruba-controller" and facts.model == "515"
+    wlan = facts.wlan
+    assert wlan is not None
+    assert [(a.name, a.status, a.clients) for a in wlan.aps] == [
+        ("R104", "up", 2), ("R105", "down", 0)]
+    assert wlan.clients_total == 3  # one client names an AP the cluster does not list
+    assert [(r.index, r.channel, r.status) for r in wlan.radios] == [
+        ("0", 36, "up"), ("1", 6, "up")]
+    assert wlan.ssids == ("Lehrkraefte", "Schueler")
+    assert facts.anomalies == ()

@@ -11,7 +11,8 @@ Profiles and the MIBs they follow (see each section's `source`):
     cisco-ios        Cisco IOS switches (9):      system, ENTITY, IF, POWER-ETHERNET
     cisco-wlc        Cisco AireOS controllers:    + AIRESPACE-WIRELESS-MIB
     hpe-procurve     HP/HPE ProCurve/Aruba-OS switches (11): system, ENTITY, IF, PoE
-    aruba-controller Aruba controllers (14823):  + WLSX-WLAN-MIB / WLSX-USER-MIB
+    aruba-controller Aruba (14823): controllers + WLSX-WLAN-MIB / WLSX-USER-MIB,
+                     Instant clusters + AI-AP-MIB
     ubiquiti-airmax  Ubiquiti airMAX (41112):     + UBNT-AirMAX-MIB, IEEE802dot11-MIB
     net-snmp         Linux/Unix net-snmp (8072, 2021): + HOST-RESOURCES, UCD-SNMP
     windows          Windows (311):               + HOST-RESOURCES
@@ -19,9 +20,10 @@ Profiles and the MIBs they follow (see each section's `source`):
                      Juniper, Zyxel ...): system, ENTITY, IF, PoE
     generic          anything else: system, ENTITY, IF
 
-Not covered yet, for want of a recording or MIB to test against: Aruba Instant's
-AI-AP-MIB (Instant clusters get the generic WLAN-less profile) and LANCOM's LCOS-MIB
-WLAN tables (LANCOM devices get the "network" profile: system, ENTITY, IF, PoE).
+Not covered yet, for want of a recording or MIB to test against: LANCOM's LCOS-MIB
+WLAN tables (LANCOM devices get the "network" profile: system, ENTITY, IF, PoE). The
+Aruba Instant part follows the AI-AP-MIB text; no recording of an Instant cluster was
+at hand, so its test uses made-up data in that MIB's shape.
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ from provisioner.health.profiles.base import Profile, Section, enterprise
 from provisioner.health.profiles.interfaces import INTERFACES, POE
 from provisioner.health.profiles.server import HOST_RESOURCES
 from provisioner.health.profiles.system import ENTITY, SYSTEM, VENDORS
-from provisioner.health.profiles.wlan import ARUBA_WLAN, CISCO_WLAN, UBIQUITI_WLAN
+from provisioner.health.profiles.wlan import (
+    ARUBA_INSTANT,
+    ARUBA_WLAN,
+    CISCO_WLAN,
+    UBIQUITI_WLAN,
+)
 from provisioner.snmp import (
     IDENTITY_REQUEST,
     SYS_DESCR,
@@ -64,7 +71,8 @@ def _cisco_wlc(oid: str, descr: str) -> bool:
 
 
 def _aruba_controller(oid: str, descr: str) -> bool:
-    return enterprise(oid) == 14823 and "arubaos" in descr.lower()
+    # ArubaOS controllers and Instant clusters alike; whichever MIB answers is read
+    return enterprise(oid) == 14823
 
 
 def _net_snmp(oid: str, descr: str) -> bool:
@@ -75,7 +83,7 @@ PROFILES: tuple[Profile, ...] = (
     Profile("cisco-wlc", "Cisco", (*_SWITCH, CISCO_WLAN), _cisco_wlc),
     Profile("cisco-ios", "Cisco", _SWITCH, _ent(9), {**_ROLE_EXTRAS, "switch": (POE,)}),
     Profile("hpe-procurve", "HPE", _SWITCH, _ent(11), _ROLE_EXTRAS),
-    Profile("aruba-controller", "Aruba", (*_SWITCH, ARUBA_WLAN), _aruba_controller,
+    Profile("aruba-controller", "Aruba", (*_SWITCH, ARUBA_WLAN, ARUBA_INSTANT), _aruba_controller,
             _ROLE_EXTRAS),
     Profile("ubiquiti-airmax", "Ubiquiti", (SYSTEM, INTERFACES, UBIQUITI_WLAN), _ent(41112),
             _ROLE_EXTRAS),

@@ -1,6 +1,8 @@
 """WLAN controllers and access points: clients per AP, radios and SSIDs per vendor MIB.
 
 Sources:
+- Aruba Instant clusters: AI-AP-MIB (1.3.6.1.4.1.14823.2.3.3.1) aiAccessPointTable,
+  aiRadioTable, aiWlanTable, aiClientTable (clients mapped to APs by aiClientAPIPAddress).
 - Aruba controllers (ArubaOS 6/8, e.g. 7010, 7210): WLSX-WLAN-MIB (1.3.6.1.4.1.14823.2.2.1.5)
   wlsxWlanAPTable .2.1.4.1, wlsxWlanRadioTable .2.1.5.1, wlsxWlanAPBssidTable .2.1.7.1,
   wlsxWlanStationTable .2.2.1.1; WLSX-USER-MIB wlsxUserTable 1.3.6.1.4.1.14823.2.2.1.4.1.2.1
@@ -162,6 +164,55 @@ ARUBA_WLAN = Section(
      AR_RADIO_BSSIDS, AR_BSSID_ESSID, AR_ESSID_STATIONS, AR_STA_ASSOCIATED, AR_STA_BSSID,
      AR_USER_AP_BSSID),
     _read_aruba)
+
+
+# --- Aruba Instant AI-AP-MIB (1.3.6.1.4.1.14823.2.3.3.1) ---------------------------
+_AI = "1.3.6.1.4.1.14823.2.3.3.1.2"
+AI_AP_NAME, AI_AP_IP, AI_AP_MODEL, AI_AP_STATUS = (f"{_AI}.1.1.2", f"{_AI}.1.1.3",
+                                                   f"{_AI}.1.1.6", f"{_AI}.1.1.11")
+AI_RADIO_CHANNEL, AI_RADIO_STATUS = f"{_AI}.2.1.4", f"{_AI}.2.1.20"
+AI_WLAN_ESSID, AI_CLIENT_AP_IP = f"{_AI}.3.1.3", f"{_AI}.4.1.4"
+
+
+def _leading_number(text: str | None) -> int | None:
+    digits = ""
+    for ch in (text or "").strip():  # Instant writes channels as "36E", "6+", "149S"
+        if not ch.isdigit():
+            break
+        digits += ch
+    return int(digits) if digits else None
+
+
+def _read_aruba_instant(reader: Reader, draft: Draft, role: str) -> None:
+    names, status = reader.texts(AI_AP_NAME), reader.numbers(AI_AP_STATUS)
+    if not names and not status:
+        return  # not an Instant cluster: WLSX-WLAN-MIB (a controller) speaks instead
+    models, addresses = reader.texts(AI_AP_MODEL), reader.texts(AI_AP_IP)
+    aps = [AccessPointFacts(mac_index(k), names.get(k) or mac_index(k),
+                            UP_DOWN.get(status.get(k, 0)), 0, models.get(k), addresses.get(k))
+           for k in sorted(set(names) | set(status))]
+    channels, radio_status = reader.texts(AI_RADIO_CHANNEL), reader.numbers(AI_RADIO_STATUS)
+    radios = []
+    for index in sorted(set(channels) | set(radio_status)):
+        ap_key, _, number = index.rpartition(".")
+        radios.append(RadioFacts(ap=mac_index(ap_key), index=number,
+                                 status=UP_DOWN.get(radio_status.get(index, 0)),
+                                 channel=_leading_number(channels.get(index))))
+    # A client names its AP by IP address (aiClientAPIPAddress).
+    by_ip = {ap.address: ap.key for ap in aps if ap.address}
+    clients = reader.texts(AI_CLIENT_AP_IP)
+    station_aps = [by_ip.get(ip) for ip in clients.values()] \
+        if AI_CLIENT_AP_IP in reader.data.tables else None
+    draft.fields["wlan"] = wlan_facts(aps, radios, station_aps,
+                                      reader.texts(AI_WLAN_ESSID).values())
+
+
+ARUBA_INSTANT = Section(
+    "AI-AP-MIB", "Aruba Instant AI-AP-MIB (1.3.6.1.4.1.14823.2.3.3.1): aiAccessPointTable, "
+    "aiRadioTable, aiWlanTable, aiClientTable",
+    (), (AI_AP_NAME, AI_AP_IP, AI_AP_MODEL, AI_AP_STATUS, AI_RADIO_CHANNEL, AI_RADIO_STATUS,
+         AI_WLAN_ESSID, AI_CLIENT_AP_IP),
+    _read_aruba_instant)
 
 
 # --- Ubiquiti UBNT-AirMAX-MIB --------------------------------------------------------
