@@ -92,6 +92,10 @@ def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> i
 
 
 def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
+    for result in results:  # on stderr, so also with --json
+        for run_id in result.reaped if isinstance(result, engine.SchoolResult) else []:
+            click.echo(f"run {run_id} of school {result.school_id} had died (its process is "
+                       "gone): marked interrupted", err=True)
     if obj.json_output:
         click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult)
                             else {"error": str(r), "exit_status": int(r.exit_status)}
@@ -101,9 +105,6 @@ def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerErr
         if isinstance(result, ProvisionerError):
             click.echo(f"Error: {result}", err=True)
             continue
-        for run_id in result.reaped:
-            click.echo(f"run {run_id} of school {result.school_id} had died (its process is "
-                       "gone): marked interrupted", err=True)
         if result.hosts:
             show_recap(obj, result.hosts,
                        f"school {result.school_id}, run {result.run_id}: {result.status}")
