@@ -92,9 +92,9 @@ def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> i
 
 
 def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
-    for result in results:  # on stderr, so also with --json
-        for run_id in result.reaped if isinstance(result, engine.SchoolResult) else []:
-            click.echo(f"run {run_id} of school {result.school_id} had died (its process is "
+    for done in (r for r in results if isinstance(r, engine.SchoolResult)):
+        for run_id in done.reaped:  # on stderr, so also with --json
+            click.echo(f"run {run_id} of school {done.school_id} had died (its process is "
                        "gone): marked interrupted", err=True)
     if obj.json_output:
         click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult)
