@@ -14,7 +14,7 @@ from typing import Any
 
 from provisioner.config import Settings, load_settings
 from provisioner.db import Store
-from provisioner.errors import ProvisionerError
+from provisioner.errors import NotFoundError, ProvisionerError
 from provisioner.snmp import SnmpBackend
 
 
@@ -29,13 +29,20 @@ class App:
 
     settings: Settings
     user: str
+    default_db: Path | None = None
     _store: Store | None = field(default=None, repr=False)
 
     @property
     def store(self) -> Store:
         """The state database, opened (and migrated) on first use."""
         if self._store is None:
-            self._store = Store.open(self.settings.db)
+            db = self.settings.db
+            # Only the default location is made on first use: a mistyped --db in a folder
+            # that does not exist would otherwise quietly start an empty database.
+            if db != self.default_db and not db.parent.is_dir():
+                raise NotFoundError(f"database {db}: its folder {db.parent} does not exist; "
+                                    "fix --db / PROVISIONER_DB, or create the folder first")
+            self._store = Store.open(db)
         return self._store
 
     def snmp(self, backend: str | None = None) -> SnmpBackend:
@@ -82,4 +89,5 @@ def build_app(
     """Build the app from command-line flags, the environment and the config file."""
     env = os.environ if env is None else env
     settings = load_settings(flags, env, config_file)
-    return App(settings=settings, user=_operator(env))
+    return App(settings=settings, user=_operator(env),
+               default_db=Settings.defaults(env).db)

@@ -44,7 +44,12 @@ def render_table(
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     buffer = io.StringIO()
-    console = Console(file=buffer, width=None if tty else PLAIN_WIDTH, force_terminal=tty,
+    # Piped, nothing may be squeezed out: a long error in one cell must not crop the
+    # device name in another, so the plain width is whatever the widest row needs.
+    needed = sum(max([len(h), *(len(str(r[n] or "")) for r in rows)]) + 2
+                 for n, h in enumerate(headers))
+    console = Console(file=buffer, width=None if tty else max(PLAIN_WIDTH, needed + 2),
+                      force_terminal=tty,
                       color_system="auto" if tty else None, highlight=False)
     console.print(table)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

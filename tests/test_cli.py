@@ -163,3 +163,22 @@ def test_inventory_sync_writes_nothing_on_problems(invoke: Invoke, cli_env: Path
     assert result.exit_code == ExitStatus.INVALID_INPUT
     assert "already used by host '100001-sw01'" in result.output
     assert json.loads(invoke("--json", "school", "show", "100001").output)["devices"] == []
+
+
+def test_plain_table_keeps_every_column_when_a_cell_is_long() -> None:
+    from provisioner.terminal import render_table
+
+    long_error = "10.213.1.18: no answer " + "x" * 300
+    text = render_table(["device", "ssh", "snmp"],
+                        [["100001-sw02", long_error, "no answer within 2 s"]])
+    row = text.splitlines()[1]
+    assert row.startswith("100001-sw02 ") and long_error in row
+    assert row.endswith("no answer within 2 s")
+
+
+def test_db_in_a_missing_folder_is_refused_not_created(invoke: Invoke, cli_env: Path) -> None:
+    db = cli_env / "nodir" / "sub" / "x.db"
+    result = invoke("schools", db=db)
+    assert result.exit_code == 4
+    assert f"its folder {db.parent} does not exist" in result.output
+    assert not db.parent.exists()

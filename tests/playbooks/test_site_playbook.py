@@ -193,7 +193,9 @@ def test_server_is_hardened_and_dhcp_is_written_but_not_served(
                      "ip -o link show dev eth0").split("link/ether ")[1].split()[0]
     assert f"dhcp-host={ap_mac},{SCHOOL}-ap01,10.213.1.12" in dhcp
     assert "dhcp-range=set:vlan30,10.1.32.100,10.1.47.249,255.255.240.0,12h" in dhcp
-    assert dhcp.splitlines()[-1] == "inactive"
+    # Written but not served: Debian's package start may have failed (no school VLAN
+    # here) or never happened; either way no DHCP server runs in the lab.
+    assert dhcp.splitlines()[-1] in ("inactive", "failed")
 
 
 def test_access_point_carries_the_ssids_without_a_radio(

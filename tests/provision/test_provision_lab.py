@@ -265,7 +265,7 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
         assert status.exit_code != 9 and SERVER in status.output, status.output
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the whole run dies at once, as on power loss
-        proc.wait()
+        proc.communicate()  # reaps it and closes its output pipe
     result, hosts = lab.provision("--resume")
     assert f"run {run_id} of school {SCHOOL} had died" in result.stderr
     store = Store.open(lab.db)
