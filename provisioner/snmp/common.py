@@ -8,11 +8,11 @@ live here, once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from provisioner.results import DeviceResult, FailureKind
-from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpReply, SnmpValue
+from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpReply, SnmpTarget, SnmpValue
 
 #: Error texts (pysnmp error indications, net-snmp messages) -> failure kind.
 #: SNMPv3 wrong passphrases show as digest/decryption errors or an unknown user.
@@ -165,3 +165,18 @@ def reply_of(result: DeviceResult[SnmpData]) -> SnmpReply:
                    and result.data.markers[oid] is not Marker.HEX]
         error = f"no such object: {', '.join(missing)}" if missing else None
     return SnmpReply(result.device, values, error, result.elapsed_ms)
+
+
+class GetManyViaPoll:
+    """`get_many`, the older single-shot GET interface, on top of a backend's `poll`."""
+
+    poll: Callable[..., list[DeviceResult[SnmpData]]]
+
+    def get_many(
+        self, targets: Sequence[SnmpTarget], oids: Sequence[str], *, timeout: float = 2.0,
+        retries: int = 1, concurrency: int = 64,
+    ) -> list[SnmpReply]:
+        """GET `oids` from every target; one reply per target, in target order."""
+        results = self.poll(targets, PollRequest(gets=tuple(oids)), timeout=timeout,
+                            retries=retries, concurrency=concurrency)
+        return [reply_of(r) for r in results]

@@ -30,17 +30,16 @@ from provisioner.snmp import (
     Progress,
     RequestFor,
     SnmpData,
-    SnmpReply,
     SnmpTarget,
     SnmpValue,
 )
 from provisioner.snmp.common import (
     ColumnWalk,
+    GetManyViaPoll,
     classify,
     failure_message,
     noted,
     octets_to_value,
-    reply_of,
     resolve_request,
 )
 
@@ -130,7 +129,7 @@ class _Slot:
     answered: bool = False
 
 
-class EzsnmpBackend:
+class EzsnmpBackend(GetManyViaPoll):
     """A poller on net-snmp's C library via ezsnmp, threads for concurrency."""
 
     name = "ezsnmp"
@@ -252,15 +251,6 @@ class EzsnmpBackend:
             columns = walk.pending()
             walk.feed(columns, _rows(session.bulk_get(walk.next_oids())), slot.data)
             slot.answered = True
-
-    def get_many(
-        self, targets: Sequence[SnmpTarget], oids: Sequence[str], *, timeout: float = 2.0,
-        retries: int = 1, concurrency: int = 64,
-    ) -> list[SnmpReply]:
-        """GET `oids` from every target (the older single-shot interface)."""
-        results = self.poll(targets, PollRequest(gets=tuple(oids)), timeout=timeout,
-                            retries=retries, concurrency=concurrency)
-        return [reply_of(r) for r in results]
 
     def close(self) -> None:
         """Drop every session (net-snmp closes their sockets)."""

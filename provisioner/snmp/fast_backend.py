@@ -32,13 +32,17 @@ from provisioner.snmp import (
     Progress,
     RequestFor,
     SnmpData,
-    SnmpReply,
     SnmpTarget,
     SnmpV3User,
     ber,
     usm,
 )
-from provisioner.snmp.common import failure_message, noted, reply_of, resolve_request
+from provisioner.snmp.common import (
+    GetManyViaPoll,
+    failure_message,
+    noted,
+    resolve_request,
+)
 from provisioner.snmp.ezsnmp_backend import EzsnmpBackend
 
 _RECEIVE_BUFFER = 8 * 1024 * 1024  # many devices answer at once; the kernel must hold them
@@ -326,7 +330,7 @@ def _resolve(address: str) -> str:
         return str(infos[0][4][0])
 
 
-class FastBackend:
+class FastBackend(GetManyViaPoll):
     """SNMPv2c by our codec on one socket; SNMPv3 by ezsnmp in a parallel thread."""
 
     name = "fast"
@@ -412,15 +416,6 @@ class FastBackend:
             except OSError:
                 continue  # an ICMP error for an earlier datagram: that request times out
             run.receive(datagram)
-
-    def get_many(
-        self, targets: Sequence[SnmpTarget], oids: Sequence[str], *, timeout: float = 2.0,
-        retries: int = 1, concurrency: int = 64,
-    ) -> list[SnmpReply]:
-        """GET `oids` from every target (the older single-shot interface)."""
-        results = self.poll(targets, PollRequest(gets=tuple(oids)), timeout=timeout,
-                            retries=retries, concurrency=concurrency)
-        return [reply_of(r) for r in results]
 
     def close(self) -> None:
         """Close the socket and the SNMPv3 sessions."""

@@ -44,18 +44,17 @@ from provisioner.snmp import (
     Progress,
     RequestFor,
     SnmpData,
-    SnmpReply,
     SnmpTarget,
     SnmpV3User,
     SnmpValue,
 )
 from provisioner.snmp.common import (
     ColumnWalk,
+    GetManyViaPoll,
     classify,
     failure_message,
     noted,
     octets_to_value,
-    reply_of,
     resolve_request,
 )
 
@@ -139,7 +138,7 @@ class _Call:
     context: Any
 
 
-class PysnmpBackend:
+class PysnmpBackend(GetManyViaPoll):
     """A poller on pysnmp's v3 architecture (v2c and v3 alike)."""
 
     name = "pysnmp"
@@ -251,15 +250,6 @@ class PysnmpBackend:
                                     request.max_repetitions, *binds, lookupMib=False)
             walk.feed(columns, _rows(_checked(answer, columns)), slot.data)
             slot.answered = True
-
-    def get_many(
-        self, targets: Sequence[SnmpTarget], oids: Sequence[str], *, timeout: float = 2.0,
-        retries: int = 1, concurrency: int = 64,
-    ) -> list[SnmpReply]:
-        """GET `oids` from every target (the older single-shot interface)."""
-        results = self.poll(targets, PollRequest(gets=tuple(oids)), timeout=timeout,
-                            retries=retries, concurrency=concurrency)
-        return [reply_of(r) for r in results]
 
     def close(self) -> None:
         """Close every engine's sockets and the event loop."""
