@@ -64,7 +64,8 @@ class Bench:
         self.provision("plan", "import", str(PLAN))
         servers, switches, aps = self.spec
         self.provision("lab", "up", "--schools", str(schools), "--servers", str(servers),
-                       "--switches", str(switches), "--aps", str(aps), "--recorded-aps", "0")
+                       "--switches", str(switches), "--aps", str(aps), "--recorded-aps", "0",
+                       "--runtime", "nspawn")
         return sorted(p.name for p in self.inv.iterdir() if p.is_dir())
 
     def known_hosts(self) -> Path:

@@ -26,7 +26,7 @@ from types import ModuleType
 
 from provisioner.config import Settings
 from provisioner.errors import LabError, ProvisionerError
-from provisioner.lab import hosts, netns
+from provisioner.lab import hosts, limits, netns
 from provisioner.lab.credentials import LabCredentials
 from provisioner.lab.rootfs import BaseImage, ensure_base
 from provisioner.lab.state import (
@@ -51,9 +51,9 @@ SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.REC
 LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories")
 LAB_FILES = ("faults.lock",)  # `lab fault`'s lock
 CREDENTIALS_FOLDER = "credentials"
-# Booting systemd is CPU-bound for its first seconds: with 16 at once on 2 busy cores
-# (the demo's 30 hosts) some missed the 60 s readiness wait and fell back to chroot,
-# where the playbooks' systemd units cannot run. Fewer at once boot each one sooner.
+# Booting systemd is CPU-bound for its first seconds: on 2 busy cores fewer at once
+# boot each one sooner. (Hosts past the 15th used to miss the readiness wait for
+# another reason, inotify instances: see provisioner/lab/limits.py.)
 MAX_PARALLEL_STARTS = 6
 LAB_MODULE_PREFIX = "provisioner.lab."
 
@@ -293,6 +293,8 @@ def _start_hosts(journal: StateJournal, devices: Sequence[LabDevice], image: Bas
     if runtime == "auto" and shutil.which("systemd-nspawn") is None:
         say("systemd-nspawn not installed (apt-get install systemd-container): using chroot")
         runtime = "chroot"
+    if runtime != "chroot":
+        limits.ensure_inotify_instances(len(devices), say)
     say(f"starting {len(devices)} Debian hosts ({runtime})")
     workers = min(MAX_PARALLEL_STARTS, len(devices))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lab-host") as pool:
