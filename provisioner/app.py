@@ -24,6 +24,20 @@ def _operator(env: Mapping[str, str]) -> str:
 
 
 @dataclass
+class AuditOutcome:
+    """How an audited command ended, as the audit log records it.
+
+    Attributes:
+        outcome: "ok", or a word for a non-zero exit that is not an error ("warning",
+            "critical", "devices failed", ...).
+        detail: one line, e.g. "exit 10: health run 7, 42 device(s): 2 warning".
+    """
+
+    outcome: str = "ok"
+    detail: str = ""
+
+
+@dataclass
 class App:
     """What every command works with. Built by `build_app`; nothing else reads the env."""
 
@@ -58,21 +72,24 @@ class App:
         return make_backend(backend)
 
     @contextmanager
-    def audited(self, command: str) -> Iterator[None]:
+    def audited(self, command: str) -> Iterator[AuditOutcome]:
         """Record `command` and its outcome in the audit log, whatever ends it.
 
-        Any exception (a library error, a bug, Ctrl-C) is recorded as "failed" with
-        its class name, then raised on; if the log itself cannot be written then,
-        the command's own exception is the one raised.
+        The block gets an `AuditOutcome` to set when it ends in a non-zero exit that is
+        not an error (a health check with warnings: "warning", "exit 10: ..."); left
+        alone it is "ok". Any exception (a library error, a bug, Ctrl-C) is recorded
+        as "failed" with its class name, then raised on; if the log itself cannot be
+        written then, the command's own exception is the one raised.
         """
+        outcome = AuditOutcome()
         try:
-            yield
+            yield outcome
         except BaseException as exc:
             # The database may be why the command failed: then its own error tells more.
             with contextlib.suppress(ProvisionerError, sqlite3.Error):
                 self.store.audit(self.user, command, "failed", type(exc).__name__)
             raise
-        self.store.audit(self.user, command, "ok")
+        self.store.audit(self.user, command, outcome.outcome, outcome.detail)
 
     def close(self) -> None:
         """Close what was opened."""

@@ -122,9 +122,11 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
     app = obj.app
     poller = app.snmp(backend)
     try:
-        with app.audited("health"), _progress(obj) as update:
+        with app.audited("health") as audit, _progress(obj) as update:
             report = run_health(app.store, app.settings, poller, user=app.user,
                                 options=options, progress=update)
+            # Exit 10 and 11 are findings, not errors: the log says which, not "ok".
+            audit.outcome, audit.detail = report.outcome
     finally:
         poller.close()
     if prometheus is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlite_utils import Database
@@ -19,6 +19,29 @@ DEVICE_STATES = ("planned", "provisioned", "verified", "failed", "unreachable")
 FINISHED_HOST = ("skipped", "verified")
 _HOST_COLUMNS = tuple(f.name for f in fields(HostRun))
 _SUMMARY = "id, kind, school_id, started_at, finished_at, status, started_by"
+# A host the play reached: past preflight, and not lost to the run as unreachable.
+_PLAYED_HOST = "h.phase != 'preflight' AND h.status != 'unreachable'"
+
+
+@dataclass(frozen=True)
+class PlayedRun:
+    """A run that changed devices (not check mode), as health judges an uptime reset.
+
+    Attributes:
+        run_id: the run.
+        started_at: when it started (ISO, UTC).
+        finished_at: when it ended (ISO, UTC); None: recorded as still running.
+        pid: the process that ran it, and `pid_started` its start time, to tell a live
+            run from one whose process died without closing it.
+        hosts: the hosts its play reached (past preflight, not unreachable).
+    """
+
+    run_id: int
+    started_at: str
+    finished_at: str | None
+    pid: int | None
+    pid_started: int | None
+    hosts: frozenset[str]
 
 
 def _now() -> str:
@@ -101,6 +124,23 @@ class RunLog:
                 params.append(value)
         rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
         return [RunSummary(*row) for row in rows]
+
+    def played_since(self, kind: str, since: str) -> tuple[PlayedRun, ...]:
+        """Runs of `kind` in apply mode still going at or after `since` (ISO, UTC), with
+        the hosts their play reached, oldest first; one query for every school."""
+        rows = self._rows(
+            "SELECT r.id, r.started_at, r.finished_at, r.pid, r.pid_started, h.host "
+            "FROM runs r JOIN host_results h ON h.run_id = r.id WHERE r.kind = ? AND "
+            "(r.finished_at IS NULL OR r.finished_at >= ?) AND "
+            f"coalesce(json_extract(r.arguments, '$.check'), 0) = 0 AND {_PLAYED_HOST} "
+            "ORDER BY r.id, h.host", [kind, since])
+        heads: dict[int, tuple[str, str | None, int | None, int | None]] = {}
+        hosts: dict[int, set[str]] = {}
+        for run_id, started_at, finished_at, pid, pid_started, host in rows:
+            heads.setdefault(run_id, (started_at, finished_at, pid, pid_started))
+            hosts.setdefault(run_id, set()).add(host)
+        return tuple(PlayedRun(run_id, *head, frozenset(hosts[run_id]))
+                     for run_id, head in heads.items())
 
     def last(self, kind: str, school_id: str) -> RunRecord | None:
         """The newest finished run of a kind for a school."""

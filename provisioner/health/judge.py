@@ -20,7 +20,14 @@ from provisioner.health.model import (
     SchoolHealth,
     worst,
 )
-from provisioner.health.rules import Previous, RuleInput, Thresholds, evaluate, find_port
+from provisioner.health.rules import (
+    Previous,
+    RuleInput,
+    RunWindow,
+    Thresholds,
+    evaluate,
+    find_port,
+)
 from provisioner.health.targets import PlannedDevice
 from provisioner.models import Role
 from provisioner.results import FailureKind
@@ -84,12 +91,23 @@ def previous_of(stored: StoredSample | None, now: str) -> Previous | None:
 
 def judge_answered(planned: PlannedDevice, facts: DeviceFacts, rtt_ms: float,
                    stored: StoredSample | None, now: str,
-                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> DeviceHealth:
-    """The verdict on a device that answered: every rule, the worst finding wins."""
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
+                   runs: tuple[RunWindow, ...] = (), polled_from: str | None = None,
+                   ) -> DeviceHealth:
+    """The verdict on a device that answered: every rule, the worst finding wins.
+
+    Args:
+        now: when it is judged (ISO, UTC); the answer is from no later.
+        runs: provisioning runs that may explain an uptime reset (`rules.RunWindow`).
+        polled_from: when the poll began (ISO, UTC); the answer is from no earlier.
+            None: a reset cannot be placed inside a run.
+    """
     device = planned.device
+    polled = ((dt.datetime.fromisoformat(polled_from), dt.datetime.fromisoformat(now))
+              if polled_from is not None else None)
     findings = evaluate(RuleInput(device.name, device.role, facts, planned.expected_name,
                                   planned.expected_location, planned.ports,
-                                  previous_of(stored, now), thresholds))
+                                  previous_of(stored, now), thresholds, runs, polled))
     return DeviceHealth(
         device.name, device.school_id, device.role, device.address,
         worst(f.state for f in findings), tuple(f.reason for f in findings), None,

@@ -196,6 +196,18 @@ class HealthReport:
             return ExitStatus.HEALTH_WARNING
         return ExitStatus.OK
 
+    @property
+    def outcome(self) -> tuple[str, str]:
+        """How the run ended, for the audit log: ("ok" | "warning" | "critical", one line
+        like "exit 10: health run 7, 42 device(s): 40 ok, 2 warning")."""
+        status = self.exit_status
+        word = {ExitStatus.OK: "ok", ExitStatus.HEALTH_WARNING: "warning"}.get(status,
+                                                                             "critical")
+        counts = ", ".join(f"{n} {state}" for state, n in self.states.items() if n)
+        dead = f"; dead site(s) {', '.join(self.dead_sites)}" if self.dead_sites else ""
+        return word, (f"exit {int(status)}: health run {self.run_id}, {len(self.devices)} "
+                      f"device(s): {counts or 'none'}{dead}")
+
     def as_dict(self) -> dict[str, object]:
         """The report for `--json`: run, counts, exit status, schools, devices."""
         return {

@@ -1,12 +1,16 @@
 """The health rules: small functions from what a device answered to findings. Pure.
 
-Each rule looks at one device's `DeviceFacts` beside what the inventory expects and
-what the previous sample said, and returns findings that are not ok (an empty list
-means the rule is satisfied). `RULES` lists them in the order they run; the README's
-"Health rules" table is this list.
+Each rule looks at one device's `DeviceFacts` beside what the inventory expects, what
+the previous sample said and which provisioning runs reached it, and returns findings
+(an empty list means the rule is satisfied). Findings are not ok, except notes in state
+ok that explain something that would otherwise look wrong (an agent restarted by a
+provisioning run). `RULES` lists them in the order they run; the README's "Health
+rules" table is this list.
 
 Rules (warning / critical):
-- reboot: uptime lower than at the previous run (a 32-bit sysUpTime wrap is not one) / -
+- reboot: uptime lower than at the previous run (a 32-bit sysUpTime wrap is not one),
+  unless the agent (re)started inside a provisioning run that reached the device: then
+  an ok note "agent restarted during provisioning run N" / -
 - identity: sysName is not the inventory name (or `snmp_sys_name`); sysLocation is not
   `snmp_location` (checked only when set) / -
 - ports: an uplink or AP port is administratively down or not in the ifTable, an AP
@@ -23,6 +27,7 @@ Rules (warning / critical):
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +41,9 @@ UPTIME_WRAP_S = 2**32 / 100
 # A finding names at most this many items (odd values, APs, radios), then a count.
 MAX_ODD = 3
 MAX_NAMED = 3
+# Run times are stored to the second and a restart's moment is told from the uptime:
+# this much either side of a run still counts as inside it.
+RUN_SLACK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,27 @@ class Previous:
 
 
 @dataclass(frozen=True)
+class RunWindow:
+    """A provisioning run whose play reached devices, from the run records.
+
+    Check-mode runs change nothing and are never windows; a run still recorded as
+    running but whose process is gone is not one either (the loader leaves them out).
+
+    Attributes:
+        run_id: the run.
+        started_at: when it started (UTC, timezone-aware).
+        finished_at: when it ended; None while it still runs.
+        hosts: inventory names of the devices its play reached (past preflight, and
+            not lost as unreachable).
+    """
+
+    run_id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    hosts: frozenset[str]
+
+
+@dataclass(frozen=True)
 class RuleInput:
     """One device as the rules see it.
 
@@ -76,6 +105,11 @@ class RuleInput:
         ports: its watched ports (uplinks and AP ports): port name -> (device behind, role).
         previous: the previous sample, if any.
         thresholds: the limits.
+        runs: provisioning runs since the previous sample (of any devices; the rules
+            pick those that reached this one).
+        polled: the earliest and latest moment (UTC, aware) the answer can be from: the
+            health run's start and the moment it was judged. None: unknown, so no
+            restart can be placed inside a run.
     """
 
     device: str
@@ -86,6 +120,8 @@ class RuleInput:
     ports: Mapping[str, tuple[str, Role]] = field(default_factory=dict)
     previous: Previous | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    runs: tuple[RunWindow, ...] = ()
+    polled: tuple[dt.datetime, dt.datetime] | None = None
 
 
 Rule = Callable[[RuleInput], list[Finding]]
@@ -99,16 +135,45 @@ def _crit(rule: str, reason: str) -> Finding:
     return Finding(rule, HealthState.CRITICAL, reason)
 
 
+def restarted_during(item: RuleInput, uptime_s: float) -> RunWindow | None:
+    """The newest provisioning run that reached the device and whose window holds the
+    moment its agent (re)started, `uptime_s` before it answered; None if no run does.
+
+    The answer came at some moment within `item.polled`, so the restart lies within
+    that span moved back by the uptime; it counts when that overlaps the run's window
+    (an open run's window reaches to the end of `polled`), give or take RUN_SLACK_S.
+    """
+    if item.polled is None:
+        return None
+    first, last = item.polled
+    earliest = first - dt.timedelta(seconds=uptime_s + RUN_SLACK_S)
+    latest = last - dt.timedelta(seconds=uptime_s - RUN_SLACK_S)
+    for run in sorted(item.runs, key=lambda r: r.started_at, reverse=True):
+        end = run.finished_at or last
+        if item.device in run.hosts and earliest <= end and latest >= run.started_at:
+            return run
+    return None
+
+
 def reboot(item: RuleInput) -> list[Finding]:
-    """Uptime lower than at the previous run: it rebooted (or its agent restarted)."""
+    """Uptime lower than at the previous run: it rebooted (or its agent restarted).
+
+    A restart inside a provisioning run that reached the device is the run's doing
+    (roles restart snmpd): an ok note naming the run, not a warning.
+    """
     now, prev = item.facts.uptime_s, item.previous
     if now is None or prev is None or prev.uptime_s is None or now >= prev.uptime_s:
         return []
     # A wrap, not a reboot: the old value plus the time since lands past 2^32 ticks.
     if prev.uptime_s + prev.age_s >= UPTIME_WRAP_S and now <= prev.age_s:
         return []
-    return [_warn("reboot", f"rebooted: uptime {int(now)} s, was {int(prev.uptime_s)} s "
-                            f"{int(prev.age_s)} s ago")]
+    seen = f"uptime {int(now)} s, was {int(prev.uptime_s)} s {int(prev.age_s)} s ago"
+    run = restarted_during(item, now)
+    if run is None:
+        return [_warn("reboot", f"rebooted: {seen}")]
+    still = " (still running)" if run.finished_at is None else ""
+    return [Finding("reboot", HealthState.OK,
+                    f"agent restarted during provisioning run {run.run_id}{still}: {seen}")]
 
 
 def _short(name: str) -> str:

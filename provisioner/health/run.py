@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,9 +31,12 @@ from provisioner.health.judge import (
 )
 from provisioner.health.lock import health_lock, lock_path
 from provisioner.health.model import DeviceHealth, HealthReport
+from provisioner.health.rules import RunWindow
 from provisioner.health.targets import PlannedDevice, plan_device, watched_ports
 from provisioner.inventory import load_inventories
 from provisioner.models import ROLE_MEASURE, Device, Role
+from provisioner.provision.locks import KIND as PROVISION_KIND
+from provisioner.provision.locks import run_is_alive
 from provisioner.results import DeviceResult, FailureKind
 from provisioner.snmp import IDENTITY_REQUEST, PollRequest, SnmpBackend, SnmpData, SnmpTarget
 
@@ -166,8 +169,11 @@ def poll(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsPa
 
 
 def judge_one(planned: PlannedDevice, result: DeviceResult[SnmpData] | None,
-              parser: FactsParser, stored: StoredSample | None, now: str) -> DeviceHealth:
-    """One device's verdict from its poll result (or its config failure)."""
+              parser: FactsParser, stored: StoredSample | None, now: str, *,
+              runs: tuple[RunWindow, ...] = (), polled_from: str | None = None,
+              ) -> DeviceHealth:
+    """One device's verdict from its poll result (or its config failure); `runs` and
+    `polled_from` as `judge.judge_answered` takes them."""
     if result is None:
         return judge_failed(planned, FailureKind.CONFIG, planned.problem
                             or f"{planned.device.name}: not polled")
@@ -180,7 +186,27 @@ def judge_one(planned: PlannedDevice, result: DeviceResult[SnmpData] | None,
         return judge_failed(planned, FailureKind.PROTOCOL,
                             f"{planned.device.name}: answer could not be parsed "
                             f"({type(exc).__name__}: {exc})", result.elapsed_ms)
-    return judge_answered(planned, facts, result.elapsed_ms, stored, now)
+    return judge_answered(planned, facts, result.elapsed_ms, stored, now, runs=runs,
+                          polled_from=polled_from)
+
+
+def provisioning_windows(store: Store, previous: Mapping[str, StoredSample],
+                         ) -> tuple[RunWindow, ...]:
+    """The provisioning runs that may explain an uptime reset since the previous samples:
+    apply-mode runs ending after the oldest of them, or still running (one query).
+
+    A run recorded as running whose process is gone (kill -9, not yet noticed by the
+    next `provision school`) is left out: it explains nothing that happens after.
+    """
+    if not previous:
+        return ()  # no previous uptime: no reset to explain
+    since = min(at for at, _uptime, _facts in previous.values())
+    return tuple(
+        RunWindow(r.run_id, dt.datetime.fromisoformat(r.started_at),
+                  dt.datetime.fromisoformat(r.finished_at) if r.finished_at else None,
+                  r.hosts)
+        for r in store.runs.played_since(PROVISION_KIND, since)
+        if r.finished_at is not None or run_is_alive(r.pid, r.pid_started))
 
 
 def _planned_quantities(store: Store, school_id: str) -> dict[Role, int]:
@@ -200,10 +226,12 @@ def _whole_schools(options: HealthOptions) -> set[str] | None:
 
 def _report(store: Store, planned: Sequence[PlannedDevice],
             pairs: Sequence[tuple[PlannedDevice, DeviceResult[SnmpData] | None]],
-            parser: FactsParser, options: HealthOptions, now: str,
+            parser: FactsParser, options: HealthOptions, started_at: str, now: str,
             ) -> tuple[list[DeviceHealth], list[Any]]:
     previous = store.health.previous([p.device.name for p in planned])
-    judged = [judge_one(p, r, parser, previous.get(p.device.name), now) for p, r in pairs]
+    runs = provisioning_windows(store, previous)
+    judged = [judge_one(p, r, parser, previous.get(p.device.name), now, runs=runs,
+                        polled_from=started_at) for p, r in pairs]
     judged, deps = apply_dependencies(judged, _whole_schools(options))
     schools = []
     for school_id in sorted({d.school_id for d in judged}):
@@ -244,7 +272,8 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
         run_id = store.health.begin_run(started_at, user, scope, options.deadline_s)
         try:
             pairs = poll(planned, backend, parser, options, progress)
-            devices, schools = _report(store, planned, pairs, parser, options, now_iso())
+            devices, schools = _report(store, planned, pairs, parser, options, started_at,
+                                       now_iso())
         except BaseException:
             store.health.fail_run(run_id, now_iso(), "interrupted")
             raise
