@@ -138,7 +138,12 @@ class PlanVersion:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A provisioning or check run and how it ended."""
+    """A provisioning or check run and how it ended.
+
+    `mode`: "check" (Ansible check mode: nothing changed) or "apply". `partial`: the run
+    covered only some hosts or tasks, which `scope` names ("limit servers; tags snmp",
+    "resume"); "" for a full run.
+    """
 
     run_id: int
     kind: str
@@ -147,6 +152,9 @@ class RunSummary:
     finished_at: str | None
     status: str
     started_by: str
+    mode: str = "apply"
+    partial: bool = False
+    scope: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from provisioner.cli.base import Context, cli, fail, json_option, pass_ctx
 from provisioner.devices.ssh import fetch_host_key, pin_host_key
 from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
 from provisioner.inventory import load_inventories
-from provisioner.models import Device, HostRun, Role
+from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.provision import engine
 from provisioner.provision.locks import Cancellation
 from provisioner.provision.preflight import known_hosts_file, pinned_keys, school_known_hosts
@@ -153,7 +153,10 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
 @json_option
 @pass_ctx
 def runs_cmd(obj: Context, school_id: str | None, limit: int) -> None:
-    """List provisioning runs, newest first: who, when, school, status.
+    """List provisioning runs, newest first: who, when, school, mode, scope, status.
+
+    Mode is "check" (--check: nothing changed) or "apply"; scope is "all", or "partial"
+    with what limited the run (--limit, --tags, --resume).
 
     Example: provision runs --school 100001 --limit 5
     """
@@ -161,9 +164,13 @@ def runs_cmd(obj: Context, school_id: str | None, limit: int) -> None:
     if obj.json_output:
         click.echo(to_json(runs), nl=False)
         return
-    obj.table(["run", "school", "started", "finished", "status", "by"],
-              [[r.run_id, r.school_id, r.started_at, r.finished_at or "", r.status, r.started_by]
-               for r in runs], right=[0])
+    obj.table(["run", "school", "mode", "scope", "started", "finished", "status", "by"],
+              [[r.run_id, r.school_id, r.mode, _scope(r), r.started_at, r.finished_at or "",
+                r.status, r.started_by] for r in runs], right=[0])
+
+
+def _scope(summary: RunSummary) -> str:
+    return f"partial ({summary.scope})" if summary.partial else "all"
 
 
 @cli.group("run")
@@ -186,6 +193,7 @@ def run_show_cmd(obj: Context, run_id: int) -> None:
         return
     s = record.summary
     click.echo(f"run {s.run_id}: school {s.school_id}, {s.status}")
+    click.echo(f"mode: {s.mode}, scope: {_scope(s)}")
     click.echo(f"by {s.started_by}, {s.started_at} - {s.finished_at or 'not finished'}")
     click.echo("arguments: " + ", ".join(f"{k}={v}" for k, v in sorted(record.arguments.items())
                                          if v not in (None, False, [])))

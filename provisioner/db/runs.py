@@ -44,6 +44,32 @@ class PlayedRun:
     hosts: frozenset[str]
 
 
+def run_mode(arguments: dict[str, Any]) -> tuple[str, bool, str]:
+    """What a run's recorded arguments say of its reach: (mode "check" | "apply",
+    partial, scope), e.g. ("apply", True, "limit 100001-srv01; tags snmp").
+
+    `--limit`, `--tags` and `--resume` make a run partial; runs recorded before
+    arguments were kept (an empty record) count as full apply runs.
+    """
+    parts = [f"{name} {_words(arguments[name])}" for name in ("limit", "tags")
+             if arguments.get(name)]
+    if arguments.get("resume"):
+        parts.append("resume")
+    return ("check" if arguments.get("check") else "apply"), bool(parts), "; ".join(parts)
+
+
+def _words(value: object) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+
+
+def summary_of(row: Sequence[Any]) -> RunSummary:
+    """A RunSummary from the `_SUMMARY` columns followed by `arguments` (JSON)."""
+    run_id, kind, school_id, started_at, finished_at, status, by, arguments = row[:8]
+    mode, partial, scope = run_mode(json.loads(arguments or "{}"))
+    return RunSummary(run_id, kind, school_id, started_at, finished_at, status, by, mode,
+                      partial, scope)
+
+
 def _now() -> str:
     # As store.now(): UTC, ISO 8601, seconds (store imports this module, not the reverse).
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -117,13 +143,13 @@ class RunLog:
     def list(self, *, school_id: str | None = None, kind: str | None = None,
              limit: int = 20) -> list[RunSummary]:
         """The newest runs first, optionally of one school and kind."""
-        sql, params = f"SELECT {_SUMMARY} FROM runs WHERE 1 = 1", []
+        sql, params = f"SELECT {_SUMMARY}, arguments FROM runs WHERE 1 = 1", []
         for column, value in (("school_id", school_id), ("kind", kind)):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
         rows = self._rows(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
-        return [RunSummary(*row) for row in rows]
+        return [summary_of(row) for row in rows]
 
     def played_since(self, kind: str, since: str) -> tuple[PlayedRun, ...]:
         """Runs of `kind` in apply mode still going at or after `since` (ISO, UTC), with
@@ -159,7 +185,7 @@ class RunLog:
         if not rows:
             raise NotFoundError(f"no run {run_id}: list the runs with 'provision runs'")
         row = rows[0]
-        return RunRecord(RunSummary(*row[:7]), json.loads(row[7] or "{}"), row[8], row[9],
+        return RunRecord(summary_of(row), json.loads(row[7] or "{}"), row[8], row[9],
                          row[10], row[11], tuple(self.hosts(run_id)))
 
     def set_device_state(self, name: str, state: str, detail: str = "") -> None:

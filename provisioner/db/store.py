@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from provisioner.db.connection import connect, schema_steps
 from provisioner.db.health import HealthLog
-from provisioner.db.runs import RunLog
+from provisioner.db.runs import RunLog, summary_of
 from provisioner.errors import DatabaseError, UnknownSchoolError
 from provisioner.models import (
     AuditEntry,
@@ -284,10 +284,11 @@ class Store:
     def latest_run(self, school_id: str) -> RunSummary | None:
         """The most recent run for a school, if any."""
         rows = self._rows(
-            "SELECT id, kind, school_id, started_at, finished_at, status, started_by FROM runs "
-            "WHERE school_id = ? ORDER BY started_at DESC, id DESC LIMIT 1", [school_id],
+            "SELECT id, kind, school_id, started_at, finished_at, status, started_by, "
+            "arguments FROM runs WHERE school_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            [school_id],
         )
-        return RunSummary(*rows[0]) if rows else None
+        return summary_of(rows[0]) if rows else None
 
     def latest_health(self, school_id: str) -> list[HealthSample]:
         """The newest health sample of each device of a school."""
