@@ -40,6 +40,9 @@ RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", 
 _STATS_KEYS = {"ok": "ok", "changed": "changed", "dark": "unreachable", "failures": "failed",
                "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
 _MESSAGE_MAX = 300
+# The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
+FACT_PREFIX = "facts-"
+FACT_TTL_S = 3600
 
 
 @dataclass
@@ -101,6 +104,8 @@ class PlaybookJob:
         env: more environment for Ansible (no secrets: they stay in their files).
         pipelining: ANSIBLE_PIPELINING (fewer SSH round trips per task).
         strategy: an Ansible strategy plugin name (e.g. `mitogen_linear`), or None.
+        fact_cache: a folder for Ansible's jsonfile fact cache with smart gathering
+            (provisioner/provision/facts.py), or None to gather every time.
     """
 
     playbook: Path
@@ -113,6 +118,7 @@ class PlaybookJob:
     env: Mapping[str, str] = field(default_factory=dict)
     pipelining: bool = True
     strategy: str | None = None
+    fact_cache: Path | None = None
 
 
 @dataclass
@@ -245,6 +251,10 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
         env["ANSIBLE_STRATEGY"] = job.strategy
         if job.strategy.startswith("mitogen"):
             env["ANSIBLE_STRATEGY_PLUGINS"] = str(mitogen_strategy_dir())
+    if job.fact_cache is not None:  # the folder goes to ansible-runner (run_playbook)
+        env.update({"ANSIBLE_GATHERING": "smart", "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+                    "ANSIBLE_CACHE_PLUGIN_PREFIX": FACT_PREFIX,
+                    "ANSIBLE_CACHE_PLUGIN_TIMEOUT": str(FACT_TTL_S)})
     config = job.playbook.parent / "ansible.cfg"
     if config.is_file():
         env["ANSIBLE_CONFIG"] = str(config)
@@ -253,16 +263,16 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
 
 
 def mitogen_strategy_dir() -> Path:
-    """Where the mitogen strategy plugins are (pip package `mitogen`).
+    """Where our mitogen strategy plugins are: mitogen's, without its CPU pinning
+    (provisioner/ansible_plugins/strategy/mitogen_unpinned.py says why).
 
     Raises:
-        ConfigError: mitogen is not installed.
+        ConfigError: mitogen (the pip package) is not installed.
     """
-    spec = importlib.util.find_spec("ansible_mitogen")
-    if spec is None or not spec.submodule_search_locations:
+    if importlib.util.find_spec("ansible_mitogen") is None:
         raise ConfigError("the mitogen strategy needs the Python package mitogen: "
                           "pip install 'mitogen>=0.3.54,<0.4', or use --strategy linear")
-    return Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+    return Path(__file__).resolve().parent / "ansible_plugins" / "strategy"
 
 
 def _cmdline(job: PlaybookJob) -> str | None:
@@ -304,6 +314,9 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
             tags=",".join(job.tags) or None, forks=job.forks, cmdline=_cmdline(job),
             envvars=ansible_env(job), suppress_env_files=True, quiet=True,
             event_handler=collector, cancel_callback=cancelled or (lambda: False),
+            # ansible-runner points Ansible's jsonfile cache at a folder of its own
+            # after our envvars; an absolute path here is joined to nothing.
+            **({"fact_cache": str(job.fact_cache.resolve())} if job.fact_cache else {}),
         )
     finally:
         close_control_masters(job.run_dir / "cp")

@@ -16,6 +16,7 @@ from provisioner.errors import ConfigError, ExitStatus, NotFoundError, Provision
 from provisioner.inventory import load_inventories
 from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.provision import engine
+from provisioner.provision.facts import forget_facts
 from provisioner.provision.locks import Cancellation
 from provisioner.provision.preflight import known_hosts_file, pinned_keys, school_known_hosts
 from provisioner.terminal import LiveBoard, to_json
@@ -91,6 +92,16 @@ def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> i
     return int(ExitStatus.OK)
 
 
+_AUDIT_WORDS = {130: "interrupted", int(ExitStatus.PREFLIGHT_BLOCKED): "blocked",
+                int(ExitStatus.DEVICES_FAILED): "devices failed"}
+
+
+def _audit_line(result: engine.SchoolResult | ProvisionerError) -> str:
+    if isinstance(result, ProvisionerError):
+        return str(result)
+    return f"school {result.school_id} run {result.run_id} {result.status}"
+
+
 def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
     for done in (r for r in results if isinstance(r, engine.SchoolResult)):
         for run_id in done.reaped:  # on stderr, so also with --json
@@ -126,11 +137,11 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
     live = sys.stderr.isatty() and not obj.json_output
     board = LiveBoard(["school", "host", "phase", "task", "ok", "changed", "failed"]) \
         if live else None
-    # A run asks each device a few GETs: the pure-Python reference backend is plenty,
-    # and (2026-11-30) the ezsnmp default answered "Unknown flag passed to -C: r" here.
-    snmp = partial(app.snmp, "pysnmp")
+    # The default poller (the one `provision health` uses): preflight and verification
+    # ask every agent of the school at once.
+    snmp = partial(app.snmp, None)
     command = f"school --id {' --id '.join(school_ids)}" + (" --check" if options.check else "")
-    with app.audited(command), cancel.signals():
+    with app.audited(command) as audit, cancel.signals():
         if board is not None:
             with board:
                 results = engine.provision_schools(
@@ -140,8 +151,11 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
             results = engine.provision_schools(
                 app.settings, school_ids, options, user=app.user, snmp=snmp,
                 progress=_Reporter(None), cancel=cancel)
+        status = _exit_status(results)
+        if status:
+            audit.outcome = _AUDIT_WORDS.get(status, "failed")
+            audit.detail = f"exit {status}: " + "; ".join(_audit_line(r) for r in results)
     _render(obj, results)
-    status = _exit_status(results)
     if status:
         raise click.exceptions.Exit(status)
 
@@ -253,4 +267,6 @@ def trust_cmd(obj: Context, host: str, fingerprint: str | None, yes: bool) -> No
             raise click.exceptions.Exit(int(ExitStatus.OK))
     with obj.app.audited(f"trust {device.name} {presented.fingerprint}"):
         pin_host_key(known_hosts, device.address, presented, port=port)
+        # A new key can mean a new installation: its next run gathers facts afresh.
+        forget_facts(engine.runs_root(obj.app.settings), device.name)
     click.echo(f"pinned {presented.fingerprint} for {device.address} in {known_hosts}")

@@ -188,6 +188,20 @@ class RunLog:
         return RunRecord(summary_of(row), json.loads(row[7] or "{}"), row[8], row[9],
                          row[10], row[11], tuple(self.hosts(run_id)))
 
+    def verified_last(self, school_id: str, names: Sequence[str], before_run: int) -> set[str]:
+        """Those of `names` whose latest row in the school's runs before `before_run`
+        is `verified` (a host the run never reached, or that failed, is left out)."""
+        if not names:
+            return set()
+        marks = ", ".join("?" * len(names))
+        rows = self._db.conn.execute(
+            "SELECT h.host, h.status FROM host_results h JOIN runs r ON r.id = h.run_id "
+            "WHERE r.school_id = ? AND r.kind = 'provision' AND h.run_id < ? "
+            f"AND h.host IN ({marks}) ORDER BY h.run_id",
+            (school_id, before_run, *names)).fetchall()
+        latest = {str(host): str(status) for host, status in rows}
+        return {host for host, status in latest.items() if status == "verified"}
+
     def set_device_state(self, name: str, state: str, detail: str = "") -> None:
         """Move a device's rollout state (devices not synced yet are left alone)."""
         if state not in DEVICE_STATES:

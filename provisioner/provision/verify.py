@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -200,13 +201,14 @@ def _checks(device: Device, pinned: Path, snmp_problems: list[str]) -> list[str]
 
 
 def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
-                   known_hosts: Path) -> Verified:
+                   known_hosts: Path, workers: int = 16) -> Verified:
     """Verify every device (only those the play left provisioned should be passed).
 
     Args:
         devices: the devices to read back.
         snmp: the SNMP poller.
         known_hosts: the school's pinned file, for hosts whose vars name none.
+        workers: devices read back in parallel.
 
     Returns:
         Per device: verified (data []), or FAILED with the differences, or why it
@@ -215,8 +217,11 @@ def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
     result: Verified = AggregatedResult("verify")
     agents = [d for d in devices if d.role in (Role.SERVER, Role.ACCESS_POINT)]
     snmp_found = snmp_differences(agents, snmp) if agents else {}
-    for device in devices:
-        check = partial(_checks, device, known_hosts_file(device, known_hosts),
-                        snmp_found.get(device.name, []))
-        result.add(_one(device, check))
+    checks = [(device, partial(_checks, device, known_hosts_file(device, known_hosts),
+                               snmp_found.get(device.name, []))) for device in devices]
+    # Each check is its own SSH session (a CLI login, a file read): they wait on the
+    # network, not the CPU, so a school's devices are read back side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
+        for done in pool.map(lambda item: _one(*item), checks):
+            result.add(done)
     return result

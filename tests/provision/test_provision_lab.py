@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from provisioner.ansible import PlaybookJob, run_playbook
 from provisioner.cli import cli
 from provisioner.config import Settings, load_settings
 from provisioner.db import Store
@@ -30,6 +31,7 @@ from provisioner.inventory import load_inventories
 from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
 from provisioner.lab.faults import device_fault
 from provisioner.provision import engine
+from provisioner.provision.facts import cached_files
 from provisioner.provision.preflight import run_preflight
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
 
@@ -131,11 +133,25 @@ def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     assert "playbook commit: " in detail.output and "by " in detail.output
 
 
+def _gathered(lab: Lab, run_id: int) -> set[str]:
+    """The hosts Ansible gathered facts from in a run (from its stored events)."""
+    events = (lab.db.with_name(lab.db.stem + "-runs") / f"run-{run_id}").glob(
+        "wave-*/artifacts/*/job_events/*.json")
+    found = (json.loads(e.read_text()) for e in events)
+    return {e["event_data"]["host"] for e in found
+            if e["event"] == "runner_on_ok" and e["event_data"].get("task") == "Gathering Facts"}
+
+
 def test_a_second_run_changes_nothing(lab: Lab) -> None:
     result, hosts = lab.provision()
     assert result.exit_code == 0, result.output
     assert {n: h["changed"] for n, h in hosts.items() if n != RECORDED} == {
         SERVER: 0, SWITCH: 0, AP: 0}
+    # Verified in the first run, within the hour: their facts come from the cache.
+    first, again = sorted(r["run_id"] for r in json.loads(
+        lab.run("--json", "runs", "--school", SCHOOL).output))[-2:]
+    assert _gathered(lab, first) == {SERVER, AP}
+    assert _gathered(lab, again) == set()
 
 
 def _server_state(lab: Lab) -> str:
@@ -194,6 +210,31 @@ def test_resume_touches_only_the_failed_host(lab: Lab) -> None:
     assert hosts[AP]["status"] == "verified"
 
 
+PING = """\
+- name: Ping
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+
+
+def _ping(lab: Lab, strategy: str, host: str) -> str:
+    """The host's status after a one-task play run as the engine runs its plays."""
+    run_dir = lab.home / f"ping-{strategy}-{time.monotonic_ns()}"
+    run_dir.mkdir()
+    (run_dir / "ping.yml").write_text(PING)
+    home = run_dir / "home" / ".ssh"
+    home.mkdir(parents=True)
+    (home / "known_hosts").write_bytes(lab.creds.known_hosts.read_bytes())
+    job = PlaybookJob(playbook=run_dir / "ping.yml", inventory=lab.inventories / SCHOOL,
+                      run_dir=run_dir / "job", limit=(host,), strategy=strategy,
+                      env={"HOME": str(home.parent)})
+    outcome = run_playbook(job)
+    return outcome.hosts[host].status
+
+
 def test_a_rekeyed_host_is_blocked_until_trusted(lab: Lab) -> None:
     old = fetch_host_key(lab.address(SERVER))
     device_fault(lab.lab_dir, SERVER, "rekey")
@@ -203,11 +244,23 @@ def test_a_rekeyed_host_is_blocked_until_trusted(lab: Lab) -> None:
     message = str(hosts[SERVER]["message"])
     assert hosts[SERVER]["status"] == "blocked"
     assert new.fingerprint in message and old.fingerprint in message
+    # The audit log says how the run ended, not "ok".
+    audit = json.loads(lab.run("--json", "audit", "--limit", "1").output)[0]
+    assert (audit["command"], audit["outcome"]) == (f"school --id {SCHOOL}", "blocked")
+    assert audit["detail"].startswith(f"exit 8: school {SCHOOL} run ")
+    # Past preflight too, Ansible itself refuses the changed key under every strategy
+    # the tool offers (mitogen opens its own SSH connections).
+    for strategy in engine.STRATEGIES:
+        assert _ping(lab, strategy, SERVER) == "unreachable", strategy
     refused = lab.run("trust", SERVER, "--fingerprint", old.fingerprint)
     assert refused.exit_code != 0 and "not pinned" in refused.output
     trusted = lab.run("trust", SERVER, "--fingerprint", new.fingerprint)
     assert trusted.exit_code == 0, trusted.output
     assert f"pinned {new.fingerprint}" in trusted.output
+    assert {_ping(lab, "mitogen_linear", SERVER), _ping(lab, "linear", SERVER)} == {"ok"}
+    facts = lab.db.with_name(lab.db.stem + "-runs") / "facts" / SCHOOL
+    assert cached_files(facts, SERVER) == []  # trusted anew: gathered anew
+    assert cached_files(facts, AP) != []
     devices = [d for d in load_inventories(lab.inventories, SCHOOL).devices if d.name == SERVER]
     snmp = PysnmpBackend()
     try:
