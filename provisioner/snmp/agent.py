@@ -67,6 +67,15 @@ class SnmpdAgent:
         conf.write_text("\n".join(lines) + "\n")
         return conf
 
+    def write_secrets(self, folder: Path) -> Path:
+        """Write the passphrases as an inventory references them: `folder`/auth and
+        `folder`/priv (mode 0600, one line each); returns `folder`."""
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name, secret in (("auth", self.auth_pass), ("priv", self.priv_pass)):
+            (folder / name).write_text(secret + "\n")
+            (folder / name).chmod(0o600)
+        return folder
+
     def start(self, wait_s: float = 10.0) -> None:
         """Start snmpd and wait until its first address answers.
 

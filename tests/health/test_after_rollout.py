@@ -135,10 +135,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Snmpd
     home = tmp_path_factory.mktemp("after-rollout")
     agent = SnmpdAgent(home / "agent", [f"{ADDRESS}:{PORT}"],
                        extra_config=(f"sysName {SWITCH}",))
-    secrets = home / "secrets"
-    secrets.mkdir()
-    (secrets / "auth").write_text(agent.auth_pass + "\n")
-    (secrets / "priv").write_text(agent.priv_pass + "\n")
+    secrets = agent.write_secrets(home / "secrets")
     _inventory(home / "inventories", secrets)
     the_site = Site(home)
     assert the_site.run("plan", "import", str(PLAN)).exit_code == 0

@@ -94,10 +94,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Snmpd
                        extra_config=(f"sysName {CORE}",))
     server = SnmpdAgent(home / "server", [f"127.31.0.4:{PORT}"],
                         extra_config=("proc pv-no-such-daemon", f"sysName {SERVER}"))
-    secrets = home / "secrets"
-    secrets.mkdir()
-    (secrets / "auth").write_text(agent.auth_pass + "\n")
-    (secrets / "priv").write_text(agent.priv_pass + "\n")
+    secrets = agent.write_secrets(home / "secrets")
     (secrets / "wrong").write_text("not-the-passphrase\n")
     _inventory(home / "inventories", secrets)
     the_site = Site(home)
