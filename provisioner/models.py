@@ -227,10 +227,11 @@ class ExportSnapshot:
 class HostRun:
     """One host's part in a provisioning run, as recorded.
 
-    `status`: pending, skipped, blocked, running, provisioned, verified, failed,
-    unreachable or interrupted; `phase`: how far it got (preflight, play, verify, done).
-    Counts are Ansible's PLAY RECAP; `failed_task` and `message` never hold task
-    arguments. `warnings`: preflight findings that did not block (e.g. SNMP silent).
+    `status`: pending, skipped, blocked, running, provisioned, verified, checked (a
+    --check run: compared, nothing changed), failed, unreachable or interrupted;
+    `phase`: how far it got (preflight, play, verify, done). Counts are Ansible's
+    PLAY RECAP; `failed_task` and `message` never hold task arguments. `warnings`:
+    preflight findings that did not block (e.g. SNMP silent).
     """
 
     host: str

@@ -77,11 +77,14 @@ run_tests() {
 
 run_demo() {
   export PATH="$here/.venv/bin:$PATH"
-  local db="${PROVISIONER_DB:-$HOME/.local/share/provisioner/demo.db}"
+  # Where the tool keeps its data (XDG_DATA_HOME, as the tool itself reads it).
+  local data="${XDG_DATA_HOME:-$HOME/.local/share}/provisioner"
+  local db="${PROVISIONER_DB:-$data/demo.db}"
+  mkdir -p "$(dirname "$db")"
   echo "==> the example plan, then the lab: three schools of real daemons (the first build of its base takes ~80 s)"
   provision --db "$db" plan import examples/plan-musterstadt.csv
   provision --db "$db" lab up --schools 3
-  local inv="$HOME/.local/share/provisioner/lab/inventories"
+  local inv="$data/lab/inventories"
   provision --db "$db" --inventories "$inv" inventory sync
   provision --db "$db" lab status
   # The SNMP health check of every lab device; 10/11 (warnings, critical) are findings,

@@ -79,9 +79,18 @@ def json_option(func: F) -> F:
                         callback=set_json, help="Machine-readable JSON output.")(func)
 
 
-def school_id_type(value: str) -> str:
-    """Normalise a school id as typed: spaces removed."""
-    return value.replace(" ", "")
+class SchoolIdType(click.ParamType):
+    """A school id as typed, spaces removed ("100 001" is 100001); shown as SCHOOL."""
+
+    name = "school"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        """The id without spaces."""
+        return str(value).replace(" ", "")
+
+
+school_id_type = SchoolIdType()
 
 
 @click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -75,7 +75,9 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
     obj.table(["device", "school", "role", "kind", "address"],
               [[d.name, d.school_id, d.role.value, d.kind.value, d.address]
                for d in state.devices])
-    click.echo(f"lab up: {len(state.devices)} devices in {len(spec.school_ids)} schools; "
+    schools = len(spec.school_ids)
+    click.echo(f"lab up: {len(state.devices)} devices in {schools} "
+               f"school{'' if schools == 1 else 's'}; "
                f"inventories in {app.settings.lab_dir / 'inventories'}")
 
 

@@ -12,7 +12,14 @@ import click
 
 from provisioner.cli.base import Context, cli, fail, json_option, pass_ctx
 from provisioner.devices.ssh import fetch_host_key, pin_host_key
-from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
+from provisioner.errors import (
+    ConfigError,
+    ExitStatus,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+    ProvisionerError,
+)
 from provisioner.inventory import load_inventories
 from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.provision import engine
@@ -102,6 +109,10 @@ def _audit_line(result: engine.SchoolResult | ProvisionerError) -> str:
     return f"school {result.school_id} run {result.run_id} {result.status}"
 
 
+def _problems(error: ProvisionerError) -> list[Problem]:
+    return list(error.problems) if isinstance(error, InvalidInputError) else []
+
+
 def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
     for done in (r for r in results if isinstance(r, engine.SchoolResult)):
         for run_id in done.reaped:  # on stderr, so also with --json
@@ -109,11 +120,14 @@ def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerErr
                        "gone): marked interrupted", err=True)
     if obj.json_output:
         click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult)
-                            else {"error": str(r), "exit_status": int(r.exit_status)}
+                            else {"error": str(r), "exit_status": int(r.exit_status),
+                                  "problems": [str(p) for p in _problems(r)]}
                             for r in results]), nl=False)
         return
     for result in results:
         if isinstance(result, ProvisionerError):
+            for problem in _problems(result):  # e.g. each address outside the networks
+                click.echo(f"  {problem}", err=True)
             click.echo(f"Error: {result}", err=True)
             continue
         if result.hosts:
@@ -140,7 +154,7 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
     # The default poller (the one `provision health` uses): preflight and verification
     # ask every agent of the school at once.
     snmp = partial(app.snmp, None)
-    command = f"school --id {' --id '.join(school_ids)}" + (" --check" if options.check else "")
+    command = " ".join(["school", *(f"--id {s}" for s in school_ids), *options.as_flags()])
     with app.audited(command) as audit, cancel.signals():
         if board is not None:
             with board:

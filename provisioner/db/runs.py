@@ -15,8 +15,6 @@ from provisioner.models import HostRun, RunRecord, RunSummary
 
 RUN_STATUSES = ("running", "ok", "failed", "interrupted", "blocked")
 DEVICE_STATES = ("planned", "provisioned", "verified", "failed", "unreachable")
-# Host statuses that mean "this host is done with the run" (anything else is unfinished).
-FINISHED_HOST = ("skipped", "verified")
 _HOST_COLUMNS = tuple(f.name for f in fields(HostRun))
 _SUMMARY = "id, kind, school_id, started_at, finished_at, status, started_by"
 # A host the play reached: past preflight, and not lost to the run as unreachable.

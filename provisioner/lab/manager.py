@@ -437,7 +437,6 @@ def lab_down(settings: Settings, progress: Progress, *,
     summary = DownSummary(hosts_stopped=stopped, processes_killed=killed,
                           mounts_removed=unmounted, links_removed=links, netns_removed=spaces,
                           cgroups_removed=removed_groups, had_state=state is not None)
-    say(f"lab removed: {summary}")
     return summary
 
 

@@ -37,7 +37,9 @@ STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
 STRATEGY = "mitogen_linear"
 _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.ACCESS_POINT: 2}
 # Host statuses after which `--resume` leaves a host alone.
-DONE = ("verified", "skipped")
+# A host needs no --resume once verified, skipped (not managed over SSH) or checked
+# (--check: compared with what the play would do, nothing changed).
+DONE = ("verified", "skipped", "checked")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,17 @@ class Options:
                 "resume": self.resume, "batch": self.batch,
                 "max_fail_percent": self.max_fail_percent, "forks": self.forks,
                 "strategy": self.strategy}
+
+    def as_flags(self) -> list[str]:
+        """The options that differ from the defaults, as command-line flags (the audit)."""
+        flags = ["--check"] if self.check else []
+        flags += [f"--limit {x}" for x in self.limit] + [f"--tags {x}" for x in self.tags]
+        flags += ["--resume"] if self.resume else []
+        default = Options()
+        for name in ("batch", "max_fail_percent", "forks", "strategy"):
+            if getattr(self, name) != getattr(default, name):
+                flags.append(f"--{name.replace('_', '-')} {getattr(self, name)}")
+        return flags
 
 
 @dataclass(frozen=True)
@@ -239,7 +252,8 @@ class _Run:
 
 def _preflight(run: _Run) -> list[Device]:
     """Preflight every device; the devices ready for the play."""
-    run.say("", "preflight", f"checking {len(run.devices)} devices")
+    count = len(run.devices)
+    run.say("", "preflight", f"checking {count} device{'' if count == 1 else 's'}")
     checked = pf.run_preflight(run.devices, run.snmp, known_hosts=run.known_hosts)
     ready = []
     for device in run.devices:
@@ -301,7 +315,7 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
         if cut_short:
             status, state = "failed", ""
         if status == "provisioned" and run.options.check:
-            status, state = "verified", ""  # check mode: nothing changed, nothing to verify
+            status, state = "checked", ""  # check mode: nothing changed, nothing to verify
         message = (recap.message if recap and recap.failed_task else
                    "" if recap else "Ansible reported nothing for this host")
         if cut_short:
@@ -311,7 +325,7 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
                                                   "skipped", "rescued", "ignored")} if recap else {}
         row = replace(run.hosts[device.name], status=status, phase="play",
                       failed_task=recap.failed_task if recap else "", message=message,
-                      duration_ms=recap.elapsed_ms if recap else 0.0, **counts)
+                      duration_ms=round(recap.elapsed_ms, 1) if recap else 0.0, **counts)
         run.save(row)
         if state:
             run.store.runs.set_device_state(device.name, state, message)
@@ -358,7 +372,7 @@ def _final_status(run: _Run) -> str:
     statuses = {h.status for h in run.hosts.values()}
     if run.cancel():
         return "interrupted"
-    if statuses <= {"verified", "skipped"}:
+    if statuses <= set(DONE):
         return "ok"
     return "failed"
 
@@ -419,8 +433,9 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         run = _Run(settings, store, snmp, school_id, options, devices,
                    pf.school_known_hosts(everything), run_id, run_dir, cancel, progress)
         status = _execute(run)
+        done_word = "checked" if options.check else "verified"
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "
-                  "hosts verified or skipped")
+                  f"hosts {done_word} or skipped")
         store.runs.finish(run_id, status, detail)
         return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail)
 

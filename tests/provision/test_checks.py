@@ -98,6 +98,14 @@ def test_limit_selects_hosts_and_groups_and_refuses_unknown_names() -> None:
     assert "--limit printers: no such host or group" in str(caught.value.problems[0])
 
 
+def test_the_audit_names_every_option_that_changes_the_run() -> None:
+    assert engine.Options().as_flags() == []
+    options = engine.Options(check=True, limit=("switches", "100001-ap01"), tags=("snmp",),
+                             resume=True, batch=5, strategy="linear")
+    assert options.as_flags() == ["--check", "--limit switches", "--limit 100001-ap01",
+                                  "--tags snmp", "--resume", "--batch 5", "--strategy linear"]
+
+
 def test_waves_put_servers_first_then_batches() -> None:
     devices = [Device("1", n, r, "x", "10.0.0.1") for n, r in
                (("s1", Role.SERVER), ("w1", Role.SWITCH), ("w2", Role.SWITCH),

@@ -115,6 +115,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         assert down.exit_code == 0, down.output
 
 
+def test_addresses_outside_the_management_networks_are_refused_before_anything(lab: Lab) -> None:
+    env = {**lab.env, "PROVISIONER_MANAGEMENT_NETWORKS": "192.168.0.0/16"}
+    result = CliRunner(env=env).invoke(
+        cli, ["--db", str(lab.db), "--inventories", str(lab.inventories), "school", "--id",
+              SCHOOL, "--yes"], catch_exceptions=False)
+    assert result.exit_code == 3, result.output
+    for name in (SERVER, SWITCH, AP):
+        assert (f"host {name}: address {lab.address(name)} is outside the management "
+                "networks (192.168.0.0/16); nothing was sent to it") in result.output
+    runs = lab.run("--json", "runs", "--school", SCHOOL)
+    assert json.loads(runs.output) == []  # no run started: no lock, no preflight, no play
+
+
 def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     result, hosts = lab.provision()
     assert result.exit_code == 0, result.output
@@ -167,6 +180,8 @@ def test_check_mode_reports_drift_and_changes_nothing(lab: Lab) -> None:
     server_before = _server_state(lab)
     result, hosts = lab.provision("--check")
     assert result.exit_code == 0, result.output
+    assert {n: h["status"] for n, h in hosts.items()} == {
+        SERVER: "checked", SWITCH: "checked", AP: "checked", RECORDED: "skipped"}
     assert int(hosts[SERVER]["changed"]) > 0 and int(hosts[SWITCH]["changed"]) > 0  # type: ignore[call-overload]
     assert _server_state(lab) == server_before
     with lab.switch() as switch:
@@ -246,7 +261,8 @@ def test_a_rekeyed_host_is_blocked_until_trusted(lab: Lab) -> None:
     assert new.fingerprint in message and old.fingerprint in message
     # The audit log says how the run ended, not "ok".
     audit = json.loads(lab.run("--json", "audit", "--limit", "1").output)[0]
-    assert (audit["command"], audit["outcome"]) == (f"school --id {SCHOOL}", "blocked")
+    assert (audit["command"], audit["outcome"]) == (
+        f"school --id {SCHOOL} --limit {SERVER}", "blocked")
     assert audit["detail"].startswith(f"exit 8: school {SCHOOL} run ")
     # Past preflight too, Ansible itself refuses the changed key under every strategy
     # the tool offers (mitogen opens its own SSH connections).
