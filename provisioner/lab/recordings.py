@@ -33,7 +33,7 @@ from provisioner.lab.topology import RecordedDevice
 from provisioner.models import Role
 
 # Bump when _vary(), labuptime.py or a derived recording changes: old caches are not reused.
-_REWRITE_VERSION = 3
+_REWRITE_VERSION = 4
 # The lab's own variation module (sysUpTime a lab "reboot" resets per device).
 UPTIME_MODULE = Path(__file__).parent / "data" / "labuptime.py"
 _SYS_DESCR = "1.3.6.1.2.1.1.1.0"

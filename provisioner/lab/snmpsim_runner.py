@@ -35,6 +35,7 @@ from provisioner.errors import LabError
 from provisioner.lab.credentials import read_secret
 from provisioner.lab.netns_socket import udp_socket
 from provisioner.lab.simconfig import SnmpEndpoint, SnmpSimConfig, read_snmp_config
+from provisioner.lab.topology import NETNS_PREFIX
 
 # Imported lazily after the privilege drop, each found missing by serving v1, v2c
 # and v3 GET/GETNEXT/GETBULK/SET and refused requests as `nobody`: the dbm backend
@@ -139,6 +140,8 @@ def serve(config: SnmpSimConfig) -> int:
     # order of the endpoints on its command line; the variation maps them back.
     os.environ["PROVISIONER_LAB_BOOTS"] = config.boots_file
     os.environ["PROVISIONER_LAB_ENDPOINTS"] = ",".join(e.address for e in config.endpoints)
+    os.environ["PROVISIONER_LAB_NAMES"] = ",".join(e.netns.removeprefix(NETNS_PREFIX)
+                                                   for e in config.endpoints)
     # snmpsim parses sys.argv itself; replacing it here does not change what
     # /proc/PID/cmdline (and so `ps`) shows.
     sys.argv = argv

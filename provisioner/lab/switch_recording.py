@@ -5,8 +5,9 @@ FastEthernet0/1-48, GigabitEthernet0/1-2); their SNMP agent answers from snmpsim
 Cisco C3750 recording, whose interface tables list a C3750's GigabitEthernet1/0/1-12.
 A port named in the inventory (`uplink.port`) must be the same interface over both, so
 the lab derives its own recording: the C3750's, with the IF-MIB interface tables
-(ifTable, ifXTable, ifNumber) replaced by the simulator's ports and VLAN 1. Everything
-else (system group, ENTITY-MIB, PoE, bridge tables) stays as recorded.
+(ifTable, ifXTable, ifNumber) replaced by the simulator's ports and VLAN 1, and sysName
+answered per switch (its inventory name, as a real switch's hostname). Everything
+else (the rest of the system group, ENTITY-MIB, PoE, bridge tables) stays as recorded.
 
 Sources: IF-MIB (RFC 2863) ifTable 1.3.6.1.2.1.2.2.1, ifXTable 1.3.6.1.2.1.31.1.1.1,
 ifNumber 1.3.6.1.2.1.2.1.0; the index layout of a real 2960 (FastEthernet0/n = 1000n,
@@ -28,6 +29,7 @@ SOURCE_RECORDING = "network/switch/cisco-c3750"
 _IF_ENTRY = "1.3.6.1.2.1.2.2.1."
 _IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1."
 _IF_NUMBER = "1.3.6.1.2.1.2.1.0"
+_SYS_NAME = "1.3.6.1.2.1.1.5.0"  # SNMPv2-MIB sysName
 _ETHERNET, _VIRTUAL = 6, 53  # IANAifType ethernetCsmacd, propVirtual
 
 
@@ -89,13 +91,22 @@ def oid_key(line: str) -> tuple[int, ...]:
         return ()
 
 
+def _own_sysname(line: str) -> str:
+    """sysName answered per switch by the lab's variation (its inventory name)."""
+    oid, _, rest = line.partition("|")
+    tag, _, value = rest.partition("|")
+    if oid != _SYS_NAME or tag != "4":
+        return line
+    return f"{oid}|4:labuptime|sysname={value}"
+
+
 def derive_switch_lines(lines: Iterable[str]) -> list[str]:
     """The lab switch's records from the source recording's: interface tables replaced.
 
     Returns:
         The records in OID order (snmpsim answers GETNEXT in file order).
     """
-    kept = [line for line in lines
+    kept = [_own_sysname(line) for line in lines
             if not line.startswith((_IF_ENTRY, _IFX_ENTRY, _IF_NUMBER + "|"))]
     ports = interfaces()
     kept.append(f"{_IF_NUMBER}|2|{len(ports)}")

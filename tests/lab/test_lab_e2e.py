@@ -29,6 +29,8 @@ from provisioner.lab.topology import DeviceKind, LabDevice
 from provisioner.snmp import SYS_DESCR, SYS_OBJECT_ID
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
 
+SYS_NAME = "1.3.6.1.2.1.1.5.0"  # SNMPv2-MIB sysName
+
 pytestmark = [
     pytest.mark.lab,
     pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespaces)"),
@@ -112,6 +114,22 @@ def test_pysnmp_authpriv_get_to_every_device(lab: Lab) -> None:
             assert reply.values[SYS_OBJECT_ID] == recorded, device.name
         else:  # net-snmp's own enterprise branch (NET-SNMP-MIB netSnmpAgentOIDs.linux)
             assert reply.values[SYS_OBJECT_ID] == "1.3.6.1.4.1.8072.3.2.10", device.name
+
+
+def test_every_simulated_switch_answers_its_own_sysname(lab: Lab) -> None:
+    # As a real switch's sysName is its hostname; one recording serves all of them.
+    state = load_state(lab.lab_dir)
+    assert state is not None
+    switches = [d for d in state.devices if d.kind is DeviceKind.IOS_SWITCH]
+    recorded = [d for d in state.devices if d.kind is DeviceKind.RECORDED_AP]
+    assert len(switches) >= 2 and recorded
+    with closing(PysnmpBackend()) as backend:
+        replies = backend.get_many([snmp_target(d, lab.creds) for d in switches + recorded],
+                                   [SYS_NAME])
+    names = {r.target: r.values.get(SYS_NAME) for r in replies}
+    assert {d.name: names[d.name] for d in switches} == {d.name: d.name for d in switches}
+    for device in recorded:  # a recorded device keeps its recording's sysName
+        assert names[device.name] not in (None, device.name), device.name
 
 
 def test_wrong_snmp_passphrase_is_refused(lab: Lab, tmp_path: Path) -> None:

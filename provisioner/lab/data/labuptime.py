@@ -9,8 +9,13 @@ recorded uptime at 100 ticks/s; once `provision lab fault DEVICE reboot` has wri
 a boot time for the device's address into the boots file, it counts from then.
 
 The responder that loads it names, in its environment, the boots file
-(PROVISIONER_LAB_BOOTS) and its endpoint addresses in the order snmpsim numbered
-their transport domains (PROVISIONER_LAB_ENDPOINTS, comma-separated).
+(PROVISIONER_LAB_BOOTS), its endpoint addresses in the order snmpsim numbered
+their transport domains (PROVISIONER_LAB_ENDPOINTS, comma-separated) and the lab
+device behind each (PROVISIONER_LAB_NAMES, in the same order).
+
+The line `1.3.6.1.2.1.1.5.0|4:labuptime|sysname=<recorded>` of the simulated
+switches' recording answers each switch's own name, as a real switch's sysName is
+its hostname; the recorded name is the fallback.
 """
 
 from __future__ import annotations
@@ -58,11 +63,20 @@ def _address(context: dict[str, Any]) -> str:
     return endpoints[index] if 0 <= index < len(endpoints) else ""
 
 
+def _name(address: str) -> str:
+    names = dict(zip(os.environ.get("PROVISIONER_LAB_ENDPOINTS", "").split(","),
+                     os.environ.get("PROVISIONER_LAB_NAMES", "").split(","), strict=False))
+    return names.get(address, "")
+
+
 def variate(oid: Any, tag: str, value: str, **context: Any) -> tuple[Any, str, Any]:
-    """The uptime in ticks: since the device's lab reboot, else recorded + elapsed."""
+    """The uptime in ticks: since the device's lab reboot, else recorded + elapsed.
+    With `sysname=<recorded>` instead: the lab device's own name (its sysName)."""
     if context["setFlag"] or (not context["nextFlag"] and not context["exactMatch"]):
         return context["origOid"], tag, context["errorStatus"]
     settings = dict(item.split("=", 1) for item in value.split(",") if "=" in item)
+    if "sysname" in settings:
+        return oid, tag, _name(_address(context)) or settings["sysname"]
     now = time.time()
     boot = _boots().get(_address(context))
     if boot is not None:
