@@ -96,24 +96,27 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def changed_key_error(host: str, presented: str, pinned: str,
-                      known_hosts: Path) -> HostKeyChangedError:
-    """The error for a device presenting another key than the pinned one (fingerprints)."""
+                      known_hosts: Path, name: str | None = None) -> HostKeyChangedError:
+    """The error for a device presenting another key than the pinned one (fingerprints);
+    `name`, the device's inventory name, is what the `trust` hint names (else `host`)."""
     return HostKeyChangedError(
         host,
         f"host key changed: it presents {presented} but {pinned} is pinned in "
         f"{known_hosts}; if the device was replaced or re-installed on purpose, verify "
         f"the new fingerprint with whoever set it up and re-pin it with "
-        f"'provision trust {host}'; otherwise do not connect: someone may be in the middle",
+        f"'provision trust {name or host}'; otherwise do not connect: someone may be in "
+        "the middle",
         presented=presented, pinned=pinned,
     )
 
 
-def unknown_key_error(host: str, known_hosts: Path) -> HostKeyUnknownError:
-    """The error for a device without a pinned host key."""
+def unknown_key_error(host: str, known_hosts: Path,
+                      name: str | None = None) -> HostKeyUnknownError:
+    """The error for a device without a pinned host key (`name` as above)."""
     return HostKeyUnknownError(
         host,
         f"no host key is pinned for it in {known_hosts}: check the fingerprint it "
-        f"presents and pin it with 'provision trust {host}'",
+        f"presents and pin it with 'provision trust {name or host}'",
     )
 
 

@@ -165,12 +165,12 @@ def check_host_key(device: Device, known_hosts: Path, timeout: float) -> str:
     port = _port(device)
     pinned = pinned_keys(known_hosts, device.address, port)
     if not pinned:
-        raise unknown_key_error(device.address, known_hosts)
+        raise unknown_key_error(device.address, known_hosts, device.name)
     presented = fetch_host_key(device.address, port, timeout=timeout,
                                key_types=list(dict.fromkeys(k.key_type for k in pinned)))
     if presented.fingerprint not in {k.fingerprint for k in pinned}:
         raise changed_key_error(device.address, presented.fingerprint, pinned[0].fingerprint,
-                                known_hosts)
+                                known_hosts, device.name)
     return presented.fingerprint
 
 

@@ -130,9 +130,10 @@ def test_pinned_keys_and_host_key_verdicts(tmp_path: Path,
     assert type(changed.value).__name__ == "HostKeyChangedError"
     text = str(changed.value)
     assert presented.fingerprint in text and pf.parse_host_key(KEY_A).fingerprint in text
-    assert "provision trust" in text
+    assert "re-pin it with 'provision trust 100001-srv01'" in text  # the name, not 10.x
     unknown = _device("100001-srv09", "10.213.1.99")
-    with pytest.raises(pf.DeviceError, match="no host key is pinned"):
+    with pytest.raises(pf.DeviceError,
+                       match=r"no host key is pinned.*'provision trust 100001-srv09'"):
         pf.check_host_key(unknown, known, 1.0)
     assert pf.check_host_key(_device("sw", "10.213.1.11"), known, 1.0) == presented.fingerprint
 
