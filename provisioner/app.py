@@ -86,8 +86,11 @@ class App:
             yield outcome
         except BaseException as exc:
             # The database may be why the command failed: then its own error tells more.
+            # Our errors' messages name the thing and never a secret: keep the first line.
+            detail = (f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                      if isinstance(exc, ProvisionerError) and str(exc) else type(exc).__name__)
             with contextlib.suppress(ProvisionerError, sqlite3.Error):
-                self.store.audit(self.user, command, "failed", type(exc).__name__)
+                self.store.audit(self.user, command, "failed", detail)
             raise
         self.store.audit(self.user, command, outcome.outcome, outcome.detail)
 

@@ -30,6 +30,10 @@ def _config_home(env: Mapping[str, str]) -> Path:
     return Path(base) / "provisioner"
 
 
+# The playbooks that come with the tool (beside the package in a checkout), so that
+# `provision school` works from any folder; a city's own: PROVISIONER_PLAYBOOKS.
+SHIPPED_PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the library needs to know about where things are.
@@ -71,7 +75,7 @@ class Settings:
             inventories=Path("inventories"),
             cache_dir=_cache_home(env),
             lab_dir=data / "lab",
-            playbooks=Path("playbooks"),
+            playbooks=SHIPPED_PLAYBOOKS,
         )
 
 

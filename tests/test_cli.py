@@ -88,6 +88,9 @@ def test_broken_plan_lists_all_problems_and_writes_nothing(invoke: Invoke,
     audit = json.loads(invoke("--json", "audit").output)
     assert (audit[0]["command"], audit[0]["outcome"], audit[0]["user"]) == (
         "plan import plan-broken.csv", "failed", "anna")
+    # What went wrong, in the tool's own words (its first line), not just a class name.
+    assert audit[0]["detail"].startswith("InvalidInputError: ")
+    assert "problems found, nothing was written" in audit[0]["detail"]
 
 
 def test_missing_plan_file(invoke: Invoke, tmp_path: Path) -> None:

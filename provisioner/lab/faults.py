@@ -218,7 +218,7 @@ def _rekey(journal: StateJournal, device: LabDevice) -> str:
     fingerprint = parse_host_key(public).fingerprint
     return (f"{device.name} has a new host key {fingerprint}; the pinned known_hosts still "
             f"holds the old one: strict clients refuse it until 'provision trust "
-            f"{device.address}'")
+            f"{device.name} --fingerprint {fingerprint}'")
 
 
 def _reboot(journal: StateJournal, device: LabDevice) -> str:

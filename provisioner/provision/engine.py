@@ -20,7 +20,13 @@ from pathlib import Path
 from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome, run_playbook
 from provisioner.config import Settings
 from provisioner.db import Store
-from provisioner.errors import InvalidInputError, NotFoundError, Problem, ProvisionerError
+from provisioner.errors import (
+    ConfigError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+    ProvisionerError,
+)
 from provisioner.inventory import load_inventories
 from provisioner.models import Device, HostRun, Role
 from provisioner.provision import preflight as pf
@@ -415,6 +421,7 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         InvalidInputError: inventory problems, a bad --limit, or an address outside
             the management networks (then nothing was sent anywhere).
         LabError: a lab inventory while the lab is down.
+        ConfigError: no site.yml in the playbooks folder.
         AlreadyRunningError: the school is being provisioned by another process.
     """
     cancel = cancel or Cancellation()
@@ -423,6 +430,7 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
     devices = select_devices(everything, options.limit, source)
     pf.check_addresses(devices, settings.management_networks, source)
     pf.check_lab(devices, settings.lab_dir, school_id)
+    check_playbooks(settings)
     with school_lock(runs_root(settings) / "locks", school_id, store.runs) as reaped:
         if options.resume:  # after reaping: a run killed with -9 counts as the last one
             devices = resume_selection(store, school_id, devices)
@@ -461,7 +469,21 @@ def plan_school(settings: Settings, store: Store, school_id: str,
     """
     devices = select_devices(load_school_devices(settings, school_id), options.limit,
                              str(settings.inventories / school_id))
+    check_playbooks(settings)
     return resume_selection(store, school_id, devices) if options.resume else devices
+
+
+def check_playbooks(settings: Settings) -> Path:
+    """The site playbook; refused before any run when it is not there.
+
+    Raises:
+        ConfigError: no `site.yml` in the playbooks folder (names it and the setting).
+    """
+    site = settings.playbooks / SITE_PLAYBOOK
+    if not site.is_file():
+        raise ConfigError(f"no playbook {site.resolve()}: set playbooks (PROVISIONER_PLAYBOOKS "
+                          "or the config file) to the folder that holds site.yml")
+    return site
 
 
 def provision_schools(settings: Settings, school_ids: Sequence[str], options: Options, *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -14,7 +15,7 @@ import pytest
 from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.devices.ssh import HostKey, pin_host_key
-from provisioner.errors import InvalidInputError, LabError
+from provisioner.errors import ConfigError, InvalidInputError, LabError
 from provisioner.inventory import network_profile, write_school_inventory
 from provisioner.models import Device, Role
 from provisioner.provision import engine
@@ -77,6 +78,22 @@ def test_provisioning_refuses_before_any_connection(tmp_path: Path,
     assert attempts == []
     assert store.runs.list() == []  # not even a run was started
     assert not (tmp_path / "state-runs").exists()
+
+
+def test_a_missing_site_playbook_is_refused_before_any_run(tmp_path: Path) -> None:
+    _write_school(tmp_path, ["10.213.1.10"])
+    store = Store.open(tmp_path / "state.db")
+    expected = f"no playbook {tmp_path / 'playbooks' / 'site.yml'}: set playbooks"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        engine.plan_school(_settings(tmp_path), store, "100001", engine.Options())
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        engine.provision_school(_settings(tmp_path), store, _NoSnmp(), "100001",  # type: ignore[arg-type]
+                                engine.Options(), user="anna", progress=lambda p: None)
+    assert store.runs.list() == []  # no run, so no device marked failed
+
+
+def test_the_shipped_playbooks_are_the_default_from_any_folder() -> None:
+    assert (Settings.defaults({}).playbooks / "site.yml").is_file()
 
 
 def test_a_lab_inventory_is_refused_while_the_lab_is_down(tmp_path: Path) -> None:
