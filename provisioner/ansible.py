@@ -237,7 +237,9 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
     """The environment of one run (see the module doc for why each is set)."""
     venv_bin = str(Path(sys.executable).parent)
     env = {
-        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        # The run's own bin first: its `ansible-playbook` dies with this process.
+        "PATH": os.pathsep.join([str(job.run_dir / "bin"), venv_bin,
+                                 os.environ.get("PATH", "/usr/bin:/bin")]),
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(job.run_dir / "cp"),
         "ANSIBLE_SSH_ARGS": _ssh_args(),
@@ -275,6 +277,21 @@ def mitogen_strategy_dir() -> Path:
     return Path(__file__).resolve().parent / "ansible_plugins" / "strategy"
 
 
+def _write_playbook_wrapper(folder: Path) -> Path:
+    """`ansible-playbook` for ansible-runner to start: the venv's, with the kernel told to
+    kill it when this process dies (setpriv --pdeathsig, util-linux).
+
+    ansible-runner starts ansible-playbook in a session of its own, so after a kill -9
+    of the tool it went on alone, changing devices while the next run, finding the
+    tool's process gone, took the school's lock and started its own play.
+    """
+    wrapper = folder / "ansible-playbook"
+    real = Path(sys.executable).parent / "ansible-playbook"
+    wrapper.write_text(f'#!/bin/sh\nexec setpriv --pdeathsig KILL -- "{real}" "$@"\n')
+    wrapper.chmod(0o700)
+    return wrapper
+
+
 def _cmdline(job: PlaybookJob) -> str | None:
     parts = ["--check", "--diff"] if job.check else []
     return " ".join(parts) or None
@@ -304,8 +321,9 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
         The outcome; per-host failure is data in `hosts`, never an exception.
     """
     job.run_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
-    for sub in ("cp", "tmp"):
+    for sub in ("cp", "tmp", "bin"):
         (job.run_dir / sub).mkdir(mode=0o700)
+    _write_playbook_wrapper(job.run_dir / "bin")
     collector = EventCollector(progress)
     try:
         runner = ansible_runner.run(

@@ -139,7 +139,8 @@ def test_environment_handles_the_runner_traps(tmp_path: Path) -> None:
     assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
     assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == str(tmp_path / "run" / "cp")
     assert "ServerAliveInterval" in env["ANSIBLE_SSH_ARGS"]
-    assert env["PATH"].split(os.pathsep)[0] == str(Path(os.sys.executable).parent)
+    assert env["PATH"].split(os.pathsep)[:2] == [str(tmp_path / "run" / "bin"),
+                                                 str(Path(os.sys.executable).parent)]
 
 
 def test_a_run_dir_is_never_reused(tmp_path: Path) -> None:

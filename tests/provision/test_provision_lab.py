@@ -332,6 +332,24 @@ def test_sigterm_stops_the_run_cleanly(lab: Lab) -> None:
     assert not any(h.status == "running" for h in record.hosts)
 
 
+def _playbooks_left(lab: Lab, wait_s: float = 10.0) -> list[str]:
+    """ansible-playbook processes still running on this lab's inventories."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                args = cmdline.read_bytes().split(b"\0")
+            except OSError:
+                continue
+            text = b" ".join(args).decode(errors="replace")
+            if "ansible-playbook" in text and str(lab.inventories) in text:
+                left.append(text)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
 def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
     proc = _background_run(lab)
     try:
@@ -342,8 +360,11 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
         status = lab.run("lab", "status")  # read-only checks may run meanwhile
         assert status.exit_code != 9 and SERVER in status.output, status.output
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole run dies at once, as on power loss
+        os.killpg(proc.pid, signal.SIGKILL)  # the tool's process group dies at once
         proc.communicate()  # reaps it and closes its output pipe
+    # ansible-runner starts ansible-playbook in a session of its own: it must die with
+    # the tool, not go on changing devices beside the next run.
+    assert _playbooks_left(lab) == [], "the killed run's ansible-playbook is still running"
     result, hosts = lab.provision("--resume")
     assert f"run {run_id} of school {SCHOOL} had died" in result.stderr
     store = Store.open(lab.db)
