@@ -41,12 +41,21 @@ class Context:
         click.echo(message, err=True)
 
 
-def fail(exc: ProvisionerError) -> NoReturn:
-    """Print a library error as people should read it and exit with its status."""
-    if isinstance(exc, InvalidInputError):
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+def problems_of(exc: ProvisionerError) -> list[str]:
+    """The single problems behind an error (each bad row, each refused address), if any."""
+    return [str(p) for p in exc.problems] if isinstance(exc, InvalidInputError) else []
+
+
+def echo_error(exc: ProvisionerError) -> None:
+    """Print a library error as people should read it: its problems, then one line."""
+    for problem in problems_of(exc):
+        click.echo(f"  {problem}", err=True)
     click.echo(f"Error: {exc}", err=True)
+
+
+def fail(exc: ProvisionerError) -> NoReturn:
+    """Print a library error (`echo_error`) and exit with its status."""
+    echo_error(exc)
     raise click.exceptions.Exit(int(exc.exit_status))
 
 

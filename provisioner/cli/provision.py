@@ -10,16 +10,17 @@ from functools import partial
 
 import click
 
-from provisioner.cli.base import Context, cli, fail, json_option, pass_ctx
-from provisioner.devices.ssh import fetch_host_key, pin_host_key
-from provisioner.errors import (
-    ConfigError,
-    ExitStatus,
-    InvalidInputError,
-    NotFoundError,
-    Problem,
-    ProvisionerError,
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo_error,
+    fail,
+    json_option,
+    pass_ctx,
+    problems_of,
 )
+from provisioner.devices.ssh import fetch_host_key, pin_host_key
+from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
 from provisioner.inventory import load_inventories
 from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.provision import engine
@@ -109,10 +110,6 @@ def _audit_line(result: engine.SchoolResult | ProvisionerError) -> str:
     return f"school {result.school_id} run {result.run_id} {result.status}"
 
 
-def _problems(error: ProvisionerError) -> list[Problem]:
-    return list(error.problems) if isinstance(error, InvalidInputError) else []
-
-
 def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
     for done in (r for r in results if isinstance(r, engine.SchoolResult)):
         for run_id in done.reaped:  # on stderr, so also with --json
@@ -121,14 +118,12 @@ def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerErr
     if obj.json_output:
         click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult)
                             else {"error": str(r), "exit_status": int(r.exit_status),
-                                  "problems": [str(p) for p in _problems(r)]}
+                                  "problems": problems_of(r)}
                             for r in results]), nl=False)
         return
     for result in results:
         if isinstance(result, ProvisionerError):
-            for problem in _problems(result):  # e.g. each address outside the networks
-                click.echo(f"  {problem}", err=True)
-            click.echo(f"Error: {result}", err=True)
+            echo_error(result)  # with each address outside the networks, say
             continue
         if result.hosts:
             show_recap(obj, result.hosts,

@@ -192,11 +192,11 @@ class RunLog:
         if not names:
             return set()
         marks = ", ".join("?" * len(names))
-        rows = self._db.conn.execute(
+        rows = self._rows(
             "SELECT h.host, h.status FROM host_results h JOIN runs r ON r.id = h.run_id "
             "WHERE r.school_id = ? AND r.kind = 'provision' AND h.run_id < ? "
             f"AND h.host IN ({marks}) ORDER BY h.run_id",
-            (school_id, before_run, *names)).fetchall()
+            [school_id, before_run, *names])
         latest = {str(host): str(status) for host, status in rows}
         return {host for host, status in latest.items() if status == "verified"}
 
