@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from provisioner.errors import InvalidInputError, Problem
 from provisioner.plan.columns import MIN_HEADER_MATCHES, header_score
-from provisioner.plan.encoding import Decoded, EncodingError, as_cp1252, decode, stray_bytes
+from provisioner.plan.encoding import Decoded, EncodingError, byte_meaning, decode, stray_bytes
 from provisioner.plan.encoding import mojibake_fix as _mojibake_fix
 from provisioner.plan.table import Row
 
@@ -60,10 +60,10 @@ def read_csv(data: bytes, name: str, encoding: str | None) -> tuple[list[Row], D
 
 def _excel_separator(text: str) -> tuple[str | None, str]:
     """Honour an Excel `sep=;` first line: (its delimiter, the text after it)."""
-    first, _, rest = text.partition("\n")
+    first, *rest = text.split("\n", 1) if "\n" in text else text.split("\r", 1)
     line = first.strip().strip('"')
     if line.lower().startswith("sep=") and len(line) == 5:
-        return line[4], rest
+        return line[4], "".join(rest)
     return None, text
 
 
@@ -138,7 +138,7 @@ def _cell_message(cell: str, decoded: Decoded) -> str | None:
     if decoded.mixed != "utf-8":
         return (f"byte 0x{byte:02X} is not valid {decoded.mixed} ({shown!r}): pass the "
                 "file's real encoding with --encoding, or save it as 'CSV UTF-8'")
-    meant = as_cp1252(byte)
-    hint = f"; in Windows-1252 it is {meant!r}" if meant else ""
+    meaning = byte_meaning(byte)
+    hint = f"; {meaning}" if meaning else ""
     return (f"byte 0x{byte:02X} is not UTF-8 ({shown!r}{hint}), though the rest of the file "
             f"is UTF-8: the file mixes two encodings; correct the cell, then {SAVE_UTF8}")

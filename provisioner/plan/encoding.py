@@ -6,11 +6,17 @@ The rules (docs/plan-format.md, "Files"):
   (Excel's "Unicode-Text");
 - UTF-16 without a BOM is recognised by its zero bytes;
 - a file that is valid UTF-8 is UTF-8;
-- otherwise Windows-1252 (German Excel's plain "CSV"), but only when the whole file
-  is valid Windows-1252 *and* holds no UTF-8 multi-byte sequence: a file that mixes
-  the two (one cell typed in another program) would be read wrong either way, so
-  it is refused, naming every cell concerned;
-- `--encoding NAME` overrides the detection; bytes invalid in it are refused.
+- a file that is mostly UTF-8 with stray bytes of an 8-bit code page, or mostly
+  Windows-1252 with UTF-8 sequences (one cell typed in another program), would be
+  read wrong either way: it is refused, naming every cell concerned;
+- otherwise the 8-bit code page whose reading is plausible German office text
+  (`codepages`: Windows-1252, ISO-8859-15, Mac Roman, DOS 850/858/437 ...); when
+  none is, or two read the file differently and equally well, the file is refused
+  naming them;
+- `--encoding NAME` overrides the detection; bytes invalid in it are refused, and so
+  is an 8-bit code page that reads the file as implausible text (`MŸhlenbach`).
+
+A DOS end-of-file mark (0x1A, Ctrl-Z) at the very end is dropped.
 
 Text that was already garbled before it reached the file (UTF-8 read once as
 Windows-1252: `MÃ¼hlenbach`) is recognised by `mojibake_fix`, for every text cell
@@ -22,6 +28,15 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+
+from provisioner.plan.codepages import (
+    Reading,
+    Undecided,
+    byte_meanings,
+    detect,
+    line_of,
+    read_as,
+)
 
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|"
                             rb"[\xf0-\xf4][\x80-\xbf]{3}")
@@ -43,11 +58,14 @@ class Decoded:
             another encoding; `cp1252`: Windows-1252 with UTF-8 sequences; or, for
             the encoding given with --encoding, in which some bytes are invalid, its
             label).
+        note: for an 8-bit code page other than Windows-1252 found by detection, what
+            it was told by, for the import's notes.
     """
 
     text: str
     encoding: str
     mixed: str | None = None
+    note: str | None = None
 
 
 class EncodingError(ValueError):
@@ -75,9 +93,11 @@ def decode(data: bytes, forced: str | None = None) -> Decoded:
         forced: an encoding name given by the user (--encoding), or None to detect.
 
     Raises:
-        EncodingError: the file holds zero bytes but is no UTF-16, or is neither
-            UTF-8 nor Windows-1252 (bytes undefined in both).
+        EncodingError: the file holds zero bytes but is no UTF-16; or is not UTF-8 and
+            no 8-bit code page, or more than one, reads it plausibly; or the forced
+            8-bit code page reads it implausibly.
     """
+    data = data.removesuffix(b"\x1a")  # DOS tools end text files with Ctrl-Z
     if forced is not None:
         return _forced(data, forced)
     if data.startswith(codecs.BOM_UTF8):
@@ -91,16 +111,12 @@ def decode(data: bytes, forced: str | None = None) -> Decoded:
     return _utf8(data, "UTF-8")
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
-
-
 def _strict(data: bytes, codec: str, label: str) -> Decoded:
     try:
         return Decoded(data.decode(codec), label)
     except UnicodeDecodeError as exc:
         raise EncodingError(f"the file is damaged {label} text ({exc.reason})",
-                            _line_of(data, exc.start)) from exc
+                            line_of(data, exc.start)) from exc
 
 
 def _forced(data: bytes, name: str) -> Decoded:
@@ -110,14 +126,17 @@ def _forced(data: bytes, name: str) -> Decoded:
                                                          codecs.BOM_UTF16_BE)):
         codec = "utf-8-sig" if codec == "utf-8" else codec
     try:
-        return Decoded(data.decode(codec), label)
+        text = data.decode(codec)
     except UnicodeDecodeError:
         pass
+    else:
+        _check_forced(data, codec, label)
+        return Decoded(text, label)
     try:
         return Decoded(data.decode(codec, "surrogateescape"), label, mixed=label)
     except UnicodeDecodeError as exc:  # multi-byte codecs (UTF-16) cannot escape
         raise EncodingError(f"the file is not valid {codec} text ({exc.reason})",
-                            _line_of(data, exc.start)) from exc
+                            line_of(data, exc.start)) from exc
 
 
 def _utf16_without_bom(data: bytes) -> Decoded:
@@ -130,7 +149,7 @@ def _utf16_without_bom(data: bytes) -> Decoded:
     if even_zeros > half and odd_zeros == 0:
         return _strict(data, "utf-16-be", "UTF-16BE without BOM")
     raise EncodingError("the file holds zero bytes, so it is not CSV text",
-                        _line_of(data, data.index(b"\x00")))
+                        line_of(data, data.index(b"\x00")))
 
 
 def _utf8(data: bytes, label: str) -> Decoded:
@@ -140,8 +159,10 @@ def _utf8(data: bytes, label: str) -> Decoded:
         pass
     sequences = len(_UTF8_SEQUENCE.findall(data))
     stray = len(_HIGH_BYTE.findall(_UTF8_SEQUENCE.sub(b"", data)))
-    if label == "UTF-8" and (sequences == 0 or stray > sequences):
-        return _cp1252(data, has_utf8=sequences > 0)
+    if label == "UTF-8" and sequences == 0:
+        return _legacy(data)
+    if label == "UTF-8" and stray > sequences:
+        return _cp1252(data, has_utf8=True)
     # Mostly UTF-8: the stray bytes are the error, kept as surrogates to be located.
     return Decoded(data.decode("utf-8", "surrogateescape"), label, mixed="utf-8")
 
@@ -152,8 +173,66 @@ def _cp1252(data: bytes, *, has_utf8: bool) -> Decoded:
     except UnicodeDecodeError as exc:
         raise EncodingError(
             f"byte 0x{data[exc.start]:02X} is neither UTF-8 nor Windows-1252",
-            _line_of(data, exc.start)) from exc
+            line_of(data, exc.start)) from exc
     return Decoded(text, "Windows-1252", mixed="cp1252" if has_utf8 else None)
+
+
+def _legacy(data: bytes) -> Decoded:
+    """A file in an 8-bit code page, read as the one that gives plausible text."""
+    try:
+        reading = detect(data)
+    except Undecided as exc:
+        raise _undecided(exc.readings) from exc
+    note = None
+    if reading.codec != "cp1252":
+        word, line = reading.example()
+        note = (f"the file is not UTF-8; read as {reading.label}, the only code page tried "
+                f"that gives plausible text (line {line}: {word!r}); if that is wrong, pass "
+                "--encoding NAME")
+    return Decoded(data.decode(reading.codec), reading.label, note=note)
+
+
+def _undecided(readings: list[Reading]) -> EncodingError:
+    first = readings[0]
+    if len(readings) == 1:
+        word, line = first.example()
+        return EncodingError(
+            f"the file is not UTF-8, and no code page tried reads it as plausible text "
+            f"(the closest, {first.label}, gives {word!r}): its encoding is not one the tool "
+            "recognises", line)
+    _, line = first.example(readings[1])
+    shown = "; ".join(f"{r.label} (--encoding {r.codec}) gives "
+                      f"{r.example(readings[1] if r is first else first)[0]!r}"
+                      for r in readings)
+    return EncodingError(
+        f"the file is not UTF-8, and it reads as plausible text in more than one code page, "
+        f"so the tool does not guess: {shown}", line)
+
+
+def _check_forced(data: bytes, codec: str, label: str) -> None:
+    """Refuse an 8-bit code page named with --encoding that gives implausible text."""
+    if codec.startswith("utf") or len(bytes(range(256)).decode(codec, "replace")) != 256:
+        return  # not an 8-bit code page: UTF-16 text is checked by its own rules
+    reading = read_as(data, codec, label)
+    if reading is None or reading.implausible == 0:
+        return
+    word, line = reading.example()
+    hint = ""
+    try:
+        right = _utf8(data, "UTF-8") if _is_utf8(data) else _legacy(data)
+        hint = f"; without --encoding it is read as {right.encoding}"
+    except EncodingError:
+        pass
+    raise EncodingError(f"read as {codec} (--encoding), the file gives {word!r}, which is no "
+                        f"plausible text: the file is not in {codec}{hint}", line)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def stray_bytes(text: str) -> list[int]:
@@ -161,12 +240,10 @@ def stray_bytes(text: str) -> list[int]:
     return [ord(ch) - 0xDC00 for ch in text if "\udc80" <= ch <= "\udcff"]
 
 
-def as_cp1252(byte: int) -> str | None:
-    """What a stray byte means in Windows-1252 (`0xDF` -> `ß`), if anything."""
-    try:
-        return bytes([byte]).decode("cp1252")
-    except UnicodeDecodeError:
-        return None
+def byte_meaning(byte: int) -> str:
+    """What a stray byte would be in the code pages where it is a German letter or €,
+    in words (`in Windows-1252 it is 'ß'`; `in Mac Roman it is 'ü'`), or ''."""
+    return " or ".join(f"in {label} it is {char!r}" for label, char in byte_meanings(byte))
 
 
 def mojibake_fix(text: str) -> str | None:

@@ -89,6 +89,8 @@ def read_table(path: Path, *, sheet: str | None = None,
     if sheet is not None:
         notices.append("--sheet applies to workbooks only; ignored for this CSV file")
     rows, decoded, delimiter = read_csv(data, path.name, encoding)
+    if decoded.note:
+        notices.append(decoded.note)
     info = SourceInfo("CSV", encoding=decoded.encoding, delimiter=delimiter)
     return _split(rows, path.name, digest, info, notices)
 

@@ -128,15 +128,27 @@ def test_encoding_option_overrides(tmp_path: Path) -> None:
         "file's real encoding with --encoding")
 
 
-def test_wrong_encoding_option_shows_as_garbled(tmp_path: Path) -> None:
+def test_wrong_encoding_option_is_refused(tmp_path: Path) -> None:
     # A UTF-8 file read as Windows-1252 on the user's word would store mojibake.
     path = _write(tmp_path, _text([HEADER, *ROWS]).encode("utf-8"))
     with pytest.raises(InvalidInputError) as caught:
         read_plan(path, encoding="cp1252")
+    (problem,) = caught.value.problems
+    assert problem.row == 1
+    assert problem.message.startswith(
+        "read as cp1252 (--encoding), the file gives 'MaÃŸnahme', which is no plausible text: "
+        "the file is not in cp1252; without --encoding it is read as UTF-8: save the file")
+
+
+def test_garbled_header_is_named_with_its_meaning(tmp_path: Path) -> None:
+    # Converted twice before it reached the file: valid UTF-8 that says "MaÃŸnahme".
+    path = _write(tmp_path, _text([HEADER.replace("Maßnahme", "MaÃŸnahme"), *ROWS]).encode())
+    with pytest.raises(InvalidInputError) as caught:
+        read_plan(path)
     garbled, missing = caught.value.problems
     assert (garbled.row, garbled.column) == (1, "MaÃŸnahme")
     assert garbled.message == (
-        "the header is garbled (meant: 'Maßnahme'): the file was read as cp1252 (--encoding), "
+        "the header is garbled (meant: 'Maßnahme'): the file was read as UTF-8, "
         "which it is not; pass the right --encoding or let the tool detect it")
     assert missing.message.startswith("required column 'Maßnahme' is missing")
 

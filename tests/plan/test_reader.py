@@ -168,8 +168,9 @@ def test_folder_instead_of_file(tmp_path: Path) -> None:
         (b"  \r\n\r\n", "the file is empty"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "the file is a damaged Office file"),
         (b"PK\x03\x04 not really a zip", "the file is a damaged ZIP package"),
-        # 0x81 is undefined in Windows-1252 and invalid in UTF-8
-        (b"Schulnummer;Schule\r\n\x81\x8d", "byte 0x81 is neither UTF-8 nor Windows-1252"),
+        # invalid UTF-8, and garbage in every 8-bit code page
+        (b"Schulnummer;Schule\r\n\x81\x8d\x8f\x90\x9d\xfe\xff\xb0\xb1\xb2",
+         "the file is not UTF-8, and no code page tried reads it as plausible text"),
         (b"%PDF-1.7\n", "the file is a PDF, not a spreadsheet"),
     ],
 )
