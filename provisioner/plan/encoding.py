@@ -186,8 +186,8 @@ def _legacy(data: bytes) -> Decoded:
     note = None
     if reading.codec != "cp1252":
         word, line = reading.example()
-        note = (f"the file is not UTF-8; read as {reading.label}, the only code page tried "
-                f"that gives plausible text (line {line}: {word!r}); if that is wrong, pass "
+        note = (f"the file is not UTF-8; read as {reading.label}, the code page that gives "
+                f"plausible text (line {line}: {word!r}); if that is wrong, pass "
                 "--encoding NAME")
     return Decoded(data.decode(reading.codec), reading.label, note=note)
 
