@@ -1,11 +1,16 @@
 """The snmpsim-data recordings the lab's SNMP devices answer from, unpacked once.
 
-snmpsim-data ships its recordings bz2-compressed; snmpsim reads only plain
-`.snmprec` files. They are unpacked once into a shared cache, keyed by the
-snmpsim-data version and this module's own rewrite version. While unpacking, the
-interface octet counters get snmpsim's `numeric` variation and sysUpTime the lab's
-`labuptime` variation, so they move like a live device's instead of standing still
-(and a device's uptime restarts when the lab reboots it).
+snmpsim-data 1.0 ships most recordings bz2-compressed (`.snmprec.bz2`) and some plain
+(`UPS/apc-7902b.snmprec`). A recording may be in any format snmpsim 1.2 serves
+(`snmpsim.variation.RECORD_TYPES`: `.snmprec`, `.snmprec.bz2`, `.snmpwalk`
+(net-snmp's `snmpwalk -On` output), `.sapwalk`, `.dump`, `.MVC`), each also
+bz2-compressed. Every one is turned into a plain `.snmprec` once, in a shared cache
+keyed by the snmpsim-data version and this module's own rewrite version: the walk
+formats by snmpsim's own converter (`snmpsim-manage-records`, run as a command so
+that the lab manager never imports snmpsim). While unpacking, the interface octet
+counters get snmpsim's `numeric` variation and sysUpTime the lab's `labuptime`
+variation, so they move like a live device's instead of standing still (and a
+device's uptime restarts when the lab reboots it).
 
 Also: which recordings are installed, what they are (sysDescr), and `--device`'s
 `RECORDING:ROLE` parsed against them.
@@ -14,16 +19,20 @@ Also: which recordings are installed, what they are (sysDescr), and `--device`'s
 from __future__ import annotations
 
 import bz2
+import contextlib
 import difflib
 import importlib.metadata
 import importlib.util
 import os
+import sys
+import tempfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.errors import LabError
+from provisioner.lab import syscmd
 from provisioner.lab.switch_recording import (
     LAB_SWITCH_RECORDING,
     SOURCE_RECORDING,
@@ -39,7 +48,11 @@ UPTIME_MODULE = Path(__file__).parent / "data" / "labuptime.py"
 _SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 _SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 _SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
-_SUFFIX = ".snmprec.bz2"
+# The formats snmpsim serves, by file extension -> its record type (`--source-record-type`
+# of snmpsim-manage-records); None: snmprec itself. Earlier ones win for the same name.
+_FORMATS: dict[str, str | None] = {"snmprec": None, "snmpwalk": "snmpwalk",
+                                   "sapwalk": "sapwalk", "dump": "dump", "MVC": "MVC"}
+_EXTENSIONS = tuple(f".{ext}{bz}" for ext in _FORMATS for bz in ("", ".bz2"))
 Derivation = Callable[[Iterable[str]], Iterable[str]]
 # Recordings the lab derives from snmpsim-data's: name -> (source recording, derivation).
 DERIVED: dict[str, tuple[str, Derivation]] = {
@@ -143,10 +156,59 @@ def _make_dirs(root: Path, leaf: Path) -> None:
         path.chmod(0o755)
 
 
+def _source(name: str) -> Path | None:
+    """The installed file of recording `name`, in whichever format it ships."""
+    root = source_dir()
+    return next((root / f"{name}{ext}" for ext in _EXTENSIONS
+                 if (root / f"{name}{ext}").is_file()), None)
+
+
+def _format(source: Path) -> tuple[str | None, bool]:
+    """(snmpsim record type to convert from, or None for snmprec; bz2-compressed)."""
+    name = source.name.removesuffix(".bz2")
+    ext = next(e for e in _FORMATS if name.endswith(f".{e}"))
+    return _FORMATS[ext], source.name.endswith(".bz2")
+
+
+@contextlib.contextmanager
+def _snmprec_lines(source: Path, errors: str = "strict") -> Iterator[Iterator[str]]:
+    """A recording's lines in snmprec form (`OID|TAG|VALUE`), whatever its format.
+
+    Args:
+        source: the installed recording file.
+        errors: how to decode bytes that are not UTF-8 (`strict`, `replace`).
+
+    Raises:
+        LabError: a walk-format recording that snmpsim's converter cannot read.
+        OSError, ValueError: the file cannot be read or decompressed.
+    """
+    record_type, compressed = _format(source)
+    if record_type is None:
+        opener = bz2.open if compressed else open
+        with opener(source, "rt", encoding="utf-8", errors=errors) as handle:
+            yield (line.rstrip("\n") for line in handle)
+        return
+    with tempfile.TemporaryDirectory(prefix="pvlab-rec-") as scratch:
+        plain = Path(scratch) / f"in.{record_type}"
+        plain.write_bytes(bz2.decompress(source.read_bytes()) if compressed
+                          else source.read_bytes())
+        converted = Path(scratch) / "out.snmprec"
+        syscmd.run([sys.executable, "-m", "snmpsim.commands.rec2rec", "--quiet",
+                    "--sort-records", "--ignore-broken-records",
+                    "--source-record-type", record_type, "--destination-record-type",
+                    "snmprec", "--input-file", plain, "--output-file", converted],
+                   step=f"convert recording {source.name} to snmprec")
+        if not converted.is_file() or converted.stat().st_size == 0:
+            raise LabError(f"recording {source}: snmpsim's converter found no record in it; "
+                           f"check that it is {record_type} data")
+        with converted.open(encoding="utf-8", errors=errors) as handle:
+            yield (line.rstrip("\n") for line in handle)
+
+
 def _unpack(source: Path, target: Path, derive: Derivation | None = None) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with bz2.open(source, "rt", encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as dst:
-        lines: Iterable[str] = (line.rstrip("\n") for line in src)
+    with _snmprec_lines(source) as src, tmp.open("w", encoding="utf-8") as dst:
+        lines: Iterable[str] = src
         if derive is not None:
             lines = derive(lines)
         for line in lines:
@@ -174,16 +236,16 @@ def prepare_recordings(recordings: Iterable[str], cache: Path) -> Path:
         LabError: a recording does not exist in snmpsim-data, or the cache is not writable.
     """
     target_root = data_dir(cache)
-    sources = source_dir()
     for name in sorted(set(recordings)):
         origin, derive = DERIVED.get(name, (name, None))
-        source = sources / f"{origin}.snmprec.bz2"
         target = target_root / f"{name}.snmprec"
         if target.is_file():
             continue
-        if not source.is_file():
+        source = _source(origin)
+        if source is None:
             raise LabError(
-                f"recording {name!r} is not in snmpsim-data ({source} missing); "
+                f"recording {name!r} is not in snmpsim-data (no {origin} with any of "
+                f"{', '.join(_EXTENSIONS)} in {source_dir()}); "
                 "reinstall the lab extras with 'pip install provisioner[lab]'"
             )
         try:
@@ -219,7 +281,17 @@ def installed_recordings() -> list[str]:
         LabError: snmpsim-data is not installed.
     """
     root = source_dir()
-    return sorted(str(p.relative_to(root))[: -len(_SUFFIX)] for p in root.rglob(f"*{_SUFFIX}"))
+    names = {_without_extension(str(p.relative_to(root))) for p in root.rglob("*")
+             if p.is_file() and p.name.endswith(_EXTENSIONS)}
+    return sorted(names)
+
+
+def _without_extension(path: str) -> str:
+    """A recording path without its format's extension (`UPS/x.snmprec.bz2` -> `UPS/x`)."""
+    for ext in sorted(_EXTENSIONS, key=len, reverse=True):
+        if path.endswith(ext):
+            return path[: -len(ext)]
+    return path
 
 
 def decode_value(tag: str, value: str) -> str:
@@ -248,11 +320,14 @@ def describe_recording(path: str) -> RecordingInfo:
     """
     found: dict[str, str] = {}
     origin = DERIVED[path][0] if path in DERIVED else path  # same system group as its source
-    source = source_dir() / f"{origin}{_SUFFIX}"
+    source = _source(origin)
+    if source is None:
+        raise LabError(f"recording {path!r} is not in snmpsim-data; list the installed ones "
+                       "with 'provision lab recordings'")
     try:
-        with bz2.open(source, "rt", encoding="utf-8", errors="replace") as handle:
+        with _snmprec_lines(source, errors="replace") as handle:
             for line in handle:
-                oid, _, rest = line.rstrip("\n").partition("|")
+                oid, _, rest = line.partition("|")
                 if oid in (_SYS_DESCR, _SYS_OBJECT_ID):
                     tag, _, value = rest.partition("|")
                     found[oid] = decode_value(tag, value)
@@ -271,7 +346,7 @@ def check_recording(path: str) -> str:
     Raises:
         LabError: no such recording; the message suggests close names and the listing.
     """
-    name = path.strip().strip("/").removesuffix(".bz2").removesuffix(".snmprec")
+    name = _without_extension(path.strip().strip("/"))
     installed = installed_recordings()
     if name in installed:
         return name

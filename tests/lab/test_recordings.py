@@ -1,16 +1,23 @@
-"""Unpacking snmpsim-data recordings and giving their counters motion (no network)."""
+"""snmpsim-data recordings in every format: listed, unpacked, counters given motion; one
+lab device brought up from an uncompressed recording and polled (marker lab)."""
 
 from __future__ import annotations
 
+import bz2
 import json
+import os
 import stat
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from provisioner.errors import LabError
+from provisioner.lab import recordings
+from provisioner.lab.credentials import SNMP_USER, read_secret
 from provisioner.lab.recordings import (
     UPTIME_MODULE,
     RecordingInfo,
@@ -23,10 +30,13 @@ from provisioner.lab.recordings import (
     prepare_recordings,
     prepare_variations,
 )
+from provisioner.lab.state import load_state
 from provisioner.lab.topology import SWITCH_RECORDING, RecordedDevice
 from provisioner.models import Role
+from provisioner.snmp import SYS_DESCR, SYS_UPTIME
 
 pytest.importorskip("snmpsim_data", reason="the lab extras (snmpsim-data) are not installed")
+UNCOMPRESSED = "UPS/apc-7902b"  # snmpsim-data 1.0.1 ships it as a plain .snmprec
 
 
 def test_uptime_counts_on_from_the_recorded_value() -> None:
@@ -189,3 +199,141 @@ def test_the_lab_switch_recording_is_described_as_its_source() -> None:
     assert describe_recording(SWITCH_RECORDING) == RecordingInfo(
         SWITCH_RECORDING, describe_recording("network/switch/cisco-c3750").sys_descr,
         describe_recording("network/switch/cisco-c3750").sys_object_id)
+
+
+def _shipped() -> set[str]:
+    """Every recording file snmpsim-data installs, found independently of the module:
+    each format snmpsim serves (its own table of record types), plain or bz2."""
+    from snmpsim.variation import RECORD_TYPES
+
+    extensions = {f".{ext}{bz}" for ext in RECORD_TYPES for bz in ("", ".bz2")}
+    root = recordings.source_dir()
+    found = set()
+    for path in root.rglob("*"):
+        ext = next((e for e in sorted(extensions, key=len, reverse=True)
+                    if path.name.endswith(e)), None)
+        if path.is_file() and ext is not None:
+            found.add(str(path.relative_to(root))[: -len(ext)])
+    return found
+
+
+def test_every_shipped_recording_is_listed_and_accepted() -> None:
+    shipped = _shipped()
+    assert UNCOMPRESSED in shipped and len(shipped) >= 116
+    assert set(installed_recordings()) == shipped
+    for name in sorted(shipped):
+        assert check_recording(name) == name
+    assert check_recording(f"{UNCOMPRESSED}.snmprec") == UNCOMPRESSED
+    device = parse_recorded_device(f"{UNCOMPRESSED}:server")
+    assert device == RecordedDevice(UNCOMPRESSED, Role.SERVER)
+
+
+def test_every_shipped_recording_is_described() -> None:
+    described = {name: describe_recording(name) for name in installed_recordings()}
+    ups = described[UNCOMPRESSED]
+    assert ups.sys_descr.startswith("APC Web/SNMP Management Card (MB:v4.1.0")
+    assert ups.sys_object_id == "1.3.6.1.4.1.318.1.3.4.8"
+    assert sum(1 for info in described.values() if info.sys_descr) >= 100
+
+
+def test_an_uncompressed_recording_is_prepared_with_moving_counters(tmp_path: Path) -> None:
+    data = prepare_recordings([UNCOMPRESSED], tmp_path)
+    text = (data / f"{UNCOMPRESSED}.snmprec").read_text()
+    assert text.startswith("1.3.6.1.2.1.1.1.0|4x|415043205765622f534e4d50")
+    assert "1.3.6.1.2.1.1.3.0|67:labuptime|initial=165660250" in text
+
+
+WALK = """\
+.1.3.6.1.2.1.1.1.0 = STRING: "Walked Switch 1.0"
+.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.9.1.516
+.1.3.6.1.2.1.1.3.0 = Timeticks: (165660250) 19 days, 4:10:02.50
+.1.3.6.1.2.1.2.2.1.2.1 = STRING: "Gi0/1"
+.1.3.6.1.2.1.2.2.1.10.1 = Counter32: 3111612296
+"""
+SAPWALK = """\
+1.3.6.1.2.1.1.1.0, OctetString, Sap Walked UPS
+1.3.6.1.2.1.1.2.0, ObjectID, 1.3.6.1.4.1.318.1.3.4.8
+1.3.6.1.2.1.1.3.0, TimeTicks, 12345
+"""
+
+
+@pytest.fixture
+def walk_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A data folder as a later snmpsim-data might ship it: walks, plain and bz2."""
+    root = tmp_path / "data"
+    (root / "walks").mkdir(parents=True)
+    (root / "walks" / "switch.snmpwalk").write_text(WALK)
+    (root / "walks" / "ups.sapwalk.bz2").write_bytes(bz2.compress(SAPWALK.encode()))
+    (root / "walks" / "plain.snmprec").write_text("1.3.6.1.2.1.1.1.0|4|Plain\n")
+    (root / "walks" / "README.txt").write_text("not a recording\n")
+    monkeypatch.setattr(recordings, "source_dir", lambda: root)
+    yield root
+
+
+def test_walk_formats_are_listed_converted_and_described(walk_formats: Path,
+                                                          tmp_path: Path) -> None:
+    assert installed_recordings() == ["walks/plain", "walks/switch", "walks/ups"]
+    assert check_recording("walks/ups.sapwalk.bz2") == "walks/ups"
+    assert describe_recording("walks/switch") == RecordingInfo(
+        "walks/switch", "Walked Switch 1.0", "1.3.6.1.4.1.9.1.516")
+    assert describe_recording("walks/ups").sys_descr == "Sap Walked UPS"
+    data = prepare_recordings(["walks/switch", "walks/ups"], tmp_path / "cache")
+    switch = (data / "walks" / "switch.snmprec").read_text().splitlines()
+    oid, tag, value = switch[0].split("|")
+    assert (oid, decode_value(tag, value)) == ("1.3.6.1.2.1.1.1.0", "Walked Switch 1.0")
+    assert "1.3.6.1.2.1.1.3.0|67:labuptime|initial=165660250" in switch
+    assert switch[-1].startswith("1.3.6.1.2.1.2.2.1.10.1|65:numeric|initial=3111612296,")
+    ups = (data / "walks" / "ups.snmprec").read_text()
+    assert "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.318.1.3.4.8" in ups
+
+
+def test_a_broken_walk_is_refused_naming_it(walk_formats: Path, tmp_path: Path) -> None:
+    (walk_formats / "walks" / "broken.snmpwalk").write_text("nothing here\n")
+    with pytest.raises(LabError, match=r"broken.snmpwalk: snmpsim's converter found no record"):
+        prepare_recordings(["walks/broken"], tmp_path / "cache")
+
+
+# -- in a running lab ---------------------------------------------------------------------
+
+@pytest.mark.lab
+@pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespaces)")
+def test_a_lab_device_answers_from_an_uncompressed_recording(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.lab.test_lab_down import leftovers
+    from tests.lab.test_lab_e2e import Lab
+
+    lab = Lab(tmp_path_factory.mktemp("lab-recordings"))
+    up = lab.run("lab", "up", "--schools", "1", "--servers", "0", "--switches", "0",
+                 "--aps", "0", "--recorded-aps", "0", "--device", f"{UNCOMPRESSED}:server")
+    try:
+        assert up.exit_code == 0, up.output
+        state = load_state(lab.lab_dir)
+        assert state is not None
+        (device,) = [d for d in state.devices if d.recording == UNCOMPRESSED]
+        assert device.role is Role.SERVER
+        descr = _snmpget(lab, device.address, device.snmp_context, SYS_DESCR)
+        assert descr == describe_recording(UNCOMPRESSED).sys_descr
+        assert int(_snmpget(lab, device.address, device.snmp_context, SYS_UPTIME)) > 0
+    finally:
+        down = lab.run("lab", "down")
+        assert down.exit_code == 0, down.output
+        assert leftovers(lab.lab_dir) == []
+
+
+def _snmpget(lab: Any, address: str, context: str, oid: str) -> str:
+    """net-snmp's snmpget over SNMPv3 authPriv; credentials in a 0600 config file."""
+    conf_dir = lab.home / "snmp-client"
+    conf_dir.mkdir(mode=0o700, exist_ok=True)
+    conf = conf_dir / "snmp.conf"
+    conf.write_text("".join(line + "\n" for line in [
+        "mibs :", f"persistentDir {conf_dir}", f"defSecurityName {SNMP_USER}",
+        "defSecurityLevel authPriv", "defAuthType SHA", "defPrivType AES",
+        f"defAuthPassphrase {read_secret(lab.creds.snmp_auth)}",
+        f"defPrivPassphrase {read_secret(lab.creds.snmp_priv)}"]))
+    conf.chmod(0o600)
+    env = {"SNMPCONFPATH": str(conf_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    done = subprocess.run(["snmpget", "-v3", "-n", context, "-On", "-Oqvt", "-t", "2", "-r", "3",
+                           address, oid], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0 and "No Such" not in done.stdout, done.stderr or done.stdout
+    return done.stdout.strip().strip('"')
