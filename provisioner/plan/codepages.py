@@ -31,6 +31,7 @@ decides here.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -52,12 +53,13 @@ GERMAN_LETTERS = frozenset("äöüÄÖÜß")
 # A run of bytes between separators (space, CSV delimiters, quotes) holding a byte >= 0x80,
 # with a number after a space ("§ 5").
 _WORD = re.compile(rb"[^\s;,|\"]*[\x80-\xff][^\s;,|\"]*(?: [0-9])?")
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _APOSTROPHES = frozenset("’´ʼ")  # in a word ("Kid´s": people type ´) or number ("5’360")
-_SPACING = frozenset("–—‐‑‒−\u00a0\u2007\u2009\u202f\u00ad")  # dashes, spaces, soft hyphen
+_SPACING = frozenset("–‐‑‒−\u00a0\u2007\u2009\u202f\u00ad")  # dashes, spaces, soft hyphen
 _CURRENCY = frozenset("€£¥¢")  # never touching a letter, never inside a number
 _AFTER_WORD = frozenset("™®©²³¹…")  # may end a word ("m²", "Board®"), never precede a letter
 _NUMERIC = frozenset("½¼¾‰")  # stand by numbers ("1½", "5‰"), never touch a letter
-_APART = frozenset("°×·•±„“”‚‘«»")  # never between two letters
+_APART = frozenset("—°×·•±„“”‚‘«»")  # never between two letters ("Nord — Süd")
 # A closing quote after a word comes with an opening one somewhere in the file
 # ("„Am Park“", "‚Sonne‘", "“Park”"); alone it is more likely a misread letter ("Zo‘").
 _OPENERS = {"“": "„“", "‘": "‚‘", "”": "„“"}
@@ -151,16 +153,21 @@ def read_as(data: bytes, codec: str, label: str) -> Reading | None:
 def _distinct_words(data: bytes) -> dict[bytes, int]:
     """Each distinct word holding a byte >= 0x80, with the line it first appears on."""
     first: dict[bytes, int] = {}
+    ends: list[int] | None = None
     for match in _WORD.finditer(data):
         if match.group() not in first:
-            first[match.group()] = line_of(data, match.start())
+            ends = ends if ends is not None else _line_ends(data)
+            first[match.group()] = bisect.bisect_right(ends, match.start()) + 1
     return first
+
+
+def _line_ends(data: bytes) -> list[int]:
+    return [match.end() for match in _LINE_BREAK.finditer(data)]
 
 
 def line_of(data: bytes, offset: int) -> int:
     """The line (1-based) of a byte offset; CR LF, LF and CR alone each end a line."""
-    head = data[:offset]
-    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+    return len(_LINE_BREAK.findall(data, 0, offset)) + 1
 
 
 def _read(codec: str, label: str, words: dict[bytes, int]) -> Reading | None:

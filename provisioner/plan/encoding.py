@@ -26,6 +26,7 @@ of every format.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -162,19 +163,20 @@ def _utf8(data: bytes, label: str) -> Decoded:
     if label == "UTF-8" and sequences == 0:
         return _legacy(data)
     if label == "UTF-8" and stray > sequences:
-        return _cp1252(data, has_utf8=True)
+        return _cp1252_with_utf8(data)
     # Mostly UTF-8: the stray bytes are the error, kept as surrogates to be located.
     return Decoded(data.decode("utf-8", "surrogateescape"), label, mixed="utf-8")
 
 
-def _cp1252(data: bytes, *, has_utf8: bool) -> Decoded:
+def _cp1252_with_utf8(data: bytes) -> Decoded:
+    """Mostly Windows-1252 with UTF-8 sequences: its cells in UTF-8 are to be named."""
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:
         raise EncodingError(
             f"byte 0x{data[exc.start]:02X} is neither UTF-8 nor Windows-1252",
             line_of(data, exc.start)) from exc
-    return Decoded(text, "Windows-1252", mixed="cp1252" if has_utf8 else None)
+    return Decoded(text, "Windows-1252", mixed="cp1252")
 
 
 def _legacy(data: bytes) -> Decoded:
@@ -218,21 +220,12 @@ def _check_forced(data: bytes, codec: str, label: str) -> None:
         return
     word, line = reading.example()
     hint = ""
-    try:
-        right = _utf8(data, "UTF-8") if _is_utf8(data) else _legacy(data)
-        hint = f"; without --encoding it is read as {right.encoding}"
-    except EncodingError:
-        pass
+    with contextlib.suppress(EncodingError):
+        detected = decode(data)
+        hint = f"; without --encoding it is read as {detected.encoding}" \
+            if detected.mixed is None else ""
     raise EncodingError(f"read as {codec} (--encoding), the file gives {word!r}, which is no "
                         f"plausible text: the file is not in {codec}{hint}", line)
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def stray_bytes(text: str) -> list[int]:

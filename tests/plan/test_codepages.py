@@ -189,7 +189,7 @@ def test_random_german_plans_are_never_misread() -> None:
     ("Weiádornweg", (0, 1)), ("FÜrderschule", (1, 0)), ("šBERRUHR", (1, 0)),
     ("5.360,00€", (0, 0)), ("Ä", (0, 1)), ("€rztehaus", (1, 0)), ("m²", (0, 0)),
     ("Kid´s", (0, 0)), ("5’360", (0, 0)), ("¤", (1, 0)), ("╔═", (2, 0)), ("…kumenisch", (1, 0)),
-    ("§ 5", (0, 0)), ("§", (1, 0)),
+    ("§ 5", (0, 0)), ("§", (1, 0)), ("F—rderschule", (1, 0)), ("2020–2022", (0, 0)),
 ])
 def test_judge(word: str, verdict: tuple[int, int]) -> None:
     assert judge(word) == verdict
