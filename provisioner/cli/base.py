@@ -13,7 +13,7 @@ import click
 from provisioner import __version__
 from provisioner.app import App, build_app
 from provisioner.errors import InvalidInputError, ProvisionerError
-from provisioner.terminal import render_table
+from provisioner.terminal import render_table, to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,30 +46,51 @@ def problems_of(exc: ProvisionerError) -> list[str]:
     return [str(p) for p in exc.problems] if isinstance(exc, InvalidInputError) else []
 
 
-def echo_error(exc: ProvisionerError) -> None:
-    """Print a library error as people should read it: its problems, then one line."""
+def error_dict(message: str, exit_status: int, problems: Sequence[str] = ()) -> dict[str, Any]:
+    """The one JSON shape of an error, whatever the command: what went wrong (one line),
+    the exit status, and the single problems behind it (each bad row or address)."""
+    return {"error": message, "exit_status": int(exit_status), "problems": list(problems)}
+
+
+def error_of(exc: ProvisionerError) -> dict[str, Any]:
+    """A library error in the JSON error shape (`error_dict`)."""
+    return error_dict(str(exc), int(exc.exit_status), problems_of(exc))
+
+
+def echo_error(exc: ProvisionerError, json_output: bool = False) -> None:
+    """Print a library error as people should read it (its problems, then one line on
+    stderr), or with `json_output` as the JSON error shape on stdout."""
+    if json_output:
+        click.echo(to_json(error_of(exc)), nl=False)
+        return
     for problem in problems_of(exc):
         click.echo(f"  {problem}", err=True)
     click.echo(f"Error: {exc}", err=True)
 
 
-def fail(exc: ProvisionerError) -> NoReturn:
+def fail(exc: ProvisionerError, json_output: bool = False) -> NoReturn:
     """Print a library error (`echo_error`) and exit with its status."""
-    echo_error(exc)
+    echo_error(exc, json_output)
     raise click.exceptions.Exit(int(exc.exit_status))
 
 
 class ProvisionerGroup(click.Group):
-    """A group that turns library errors into one clear message and an exit status."""
+    """A group that turns library errors into one clear message and an exit status;
+    with --json, into the one JSON error shape (`error_dict`) on stdout."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; map ProvisionerError to its exit status."""
+        obj = ctx.find_object(Context)
         try:
             return super().invoke(ctx)
         except ProvisionerError as exc:
-            fail(exc)
+            fail(exc, obj is not None and obj.json_output)
+        except click.ClickException as exc:
+            if obj is None or not obj.json_output:
+                raise
+            click.echo(to_json(error_dict(exc.format_message(), exc.exit_code)), nl=False)
+            raise click.exceptions.Exit(exc.exit_code) from exc
         finally:
-            obj = ctx.find_object(Context)
             if obj is not None:
                 obj.app.close()
 
@@ -126,5 +147,5 @@ def cli(ctx: click.Context, db: Path | None, inventories: Path | None,
     try:
         app = build_app({"db": db, "inventories": inventories}, config_file=config_file)
     except ProvisionerError as exc:
-        fail(exc)
+        fail(exc, json_output)
     ctx.obj = Context(app, json_output, verbose)

@@ -21,7 +21,7 @@ def inventory_check(store: Store, root: Path, school_id: str | None = None) -> I
     # Uniqueness is across ALL schools, so a one-school check still reads the others.
     everything = load_inventories(root)
     items = store.plan_items()
-    report = check_inventory(everything, items, {s.school_id for s in store.schools()}, str(root))
+    report = check_inventory(everything, items, {i.school_id for i in items}, str(root))
     if school_id is not None:
         report.problems = [p for p in report.problems if _concerns(p, school_id)]
         report.warnings = [p for p in report.warnings if _concerns(p, school_id)]
