@@ -100,11 +100,12 @@ def schools_overview(store: Store) -> list[SchoolOverview]:
         items_by_school[item.school_id].append(item)
     counts: Counter[tuple[str, Role]] = Counter((d.school_id, d.role) for d in store.devices())
     known = {s.school_id: s for s in store.schools()}
+    planned = set(items_by_school)
     ids = sorted(set(known) | {school_id for school_id, _ in counts})
     return [
         SchoolOverview(
             known.get(school_id, School(school_id, "")), plan_totals(items_by_school[school_id]),
-            {role: counts[(school_id, role)] for role in Role}, school_id in items_by_school,
+            {role: counts[(school_id, role)] for role in Role}, school_id in planned,
         )
         for school_id in ids
     ]

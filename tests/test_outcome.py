@@ -214,3 +214,34 @@ def test_counts_give_ansibles_verdict() -> None:
     assert Counts(ok=3, changed=1).plus(failed=1).status is RecapStatus.FAILED
     assert Counts(failed=1, unreachable=1).status is RecapStatus.UNREACHABLE
     assert HostStatus.CHECKED in DONE and HostStatus.FAILED not in DONE
+
+
+README = PACKAGE.parent / "README.md"
+
+
+def _readme_table() -> dict[str, tuple[str, str]]:
+    """host status -> (device state after an apply run, after a --check run), as the
+    README's provisioning table prints them (rows of one status merged: "unchanged"
+    wins only if every row of it says so)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("| what the run found on a device |")
+    rows = {}
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        _found, status, apply, check = (c.strip().strip("`") for c in line.strip("|").split("|"))
+        old = rows.get(status)
+        rows[status] = (apply, check) if old is None or old[0] == "unchanged" else old
+    return rows
+
+
+def test_the_readme_table_is_the_mapping() -> None:
+    table = _readme_table()
+    assert set(table) == {s.value for s in HostStatus} - {"pending", "running"}
+    for status, apply, check in state_table():
+        if status.value not in table:
+            continue
+        want = (apply.value if apply else "unchanged", check.value if check else "unchanged")
+        said = table[status.value]
+        said = (want[0] if said[0] == "—" else said[0], want[1] if said[1] == "—" else said[1])
+        assert said == want, status

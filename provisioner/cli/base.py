@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -12,7 +13,7 @@ import click
 
 from provisioner import __version__
 from provisioner.app import App, build_app
-from provisioner.errors import InvalidInputError, ProvisionerError
+from provisioner.errors import InvalidInputError, Problem, ProvisionerError
 from provisioner.terminal import render_table, to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,15 +47,19 @@ def problems_of(exc: ProvisionerError) -> list[str]:
     return [str(p) for p in exc.problems] if isinstance(exc, InvalidInputError) else []
 
 
-def error_dict(message: str, exit_status: int, problems: Sequence[str] = ()) -> dict[str, Any]:
+def error_dict(message: str, exit_status: int,
+               problems: Sequence[Problem] = ()) -> dict[str, Any]:
     """The one JSON shape of an error, whatever the command: what went wrong (one line),
-    the exit status, and the single problems behind it (each bad row or address)."""
-    return {"error": message, "exit_status": int(exit_status), "problems": list(problems)}
+    the exit status, and the single problems behind it, each as {file, message, row,
+    column} (a bad row of a plan, a host's address outside the management networks)."""
+    return {"error": message, "exit_status": int(exit_status),
+            "problems": [asdict(p) for p in problems]}
 
 
 def error_of(exc: ProvisionerError) -> dict[str, Any]:
     """A library error in the JSON error shape (`error_dict`)."""
-    return error_dict(str(exc), int(exc.exit_status), problems_of(exc))
+    problems = exc.problems if isinstance(exc, InvalidInputError) else []
+    return error_dict(str(exc), int(exc.exit_status), problems)
 
 
 def echo_error(exc: ProvisionerError, json_output: bool = False) -> None:
@@ -80,19 +85,25 @@ class ProvisionerGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; map ProvisionerError to its exit status."""
-        obj = ctx.find_object(Context)
         try:
             return super().invoke(ctx)
         except ProvisionerError as exc:
-            fail(exc, obj is not None and obj.json_output)
+            fail(exc, _json_output(ctx))
         except click.ClickException as exc:
-            if obj is None or not obj.json_output:
+            if not _json_output(ctx):
                 raise
             click.echo(to_json(error_dict(exc.format_message(), exc.exit_code)), nl=False)
             raise click.exceptions.Exit(exc.exit_code) from exc
         finally:
+            obj = ctx.find_object(Context)
             if obj is not None:
                 obj.app.close()
+
+
+def _json_output(ctx: click.Context) -> bool:
+    # The root command makes the Context (in its callback), so look it up when needed.
+    obj = ctx.find_object(Context)
+    return obj is not None and obj.json_output
 
 
 pass_ctx = click.make_pass_decorator(Context)
