@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import inspect
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ C = TypeVar("C", bound=type)
 # -> what is wrong with the database, and what the person at the keyboard should do.
 _ADVICE: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("SQLITE_BUSY", "SQLITE_LOCKED"),
-     f"is locked by another command (waited {BUSY_TIMEOUT_MS // 1000} s)",
+     "is locked by another command",
      "wait for it to finish and run again"),
     (("SQLITE_READONLY",), "is read-only",
      "allow writing to the file and its folder, or point --db at a writable file"),
@@ -47,6 +48,29 @@ def database_error(path: Path, exc: sqlite3.Error) -> DatabaseError:
                        ("failed", "run again, and report this with the command you ran if it "
                         "stays"))
     return DatabaseError(f"database {path} {state} ({exc}); {todo}")
+
+
+@contextmanager
+def writing(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock when it begins (BEGIN IMMEDIATE).
+
+    sqlite-utils' `atomic()` begins deferred: a transaction that reads first and writes
+    after then fails at once (SQLITE_BUSY_SNAPSHOT) when another connection wrote in
+    between, as when two schools are provisioned side by side. Taken up front, the lock
+    waits out the other writer (`BUSY_TIMEOUT_MS`). Nested, it is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 def translate_errors(cls: C) -> C:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from provisioner.db.connection import translate_errors
+from provisioner.db.connection import translate_errors, writing
 from provisioner.outcome import HealthState, RunStatus
 
 # The states in the order of health_daily's columns (m007).
@@ -80,7 +80,7 @@ class HistoryRow:
 def begin_run(db: Database, started_at: str, user: str, scope: str,
               deadline_s: float | None) -> int:
     """Insert a running health run; its id."""
-    with db.atomic():
+    with writing(db):
         cursor = db.conn.execute(
             "INSERT INTO health_runs (started_at, started_by, scope, deadline_s, status) "
             "VALUES (?, ?, ?, ?, ?)", (started_at, user, scope, deadline_s, RunStatus.RUNNING))
@@ -98,7 +98,7 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
     states = {s: 0 for s in STATES}
     for sample in samples:
         states[sample.state] = states.get(sample.state, 0) + 1
-    with db.atomic():
+    with writing(db):
         db.conn.executemany(
             "INSERT INTO health_samples (device, school_id, sampled_at, state, detail, "
             "uptime_s, rtt_ms, run_id, role, failure, facts) "
@@ -117,7 +117,7 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
 def close_dead_runs(db: Database, finished_at: str) -> int:
     """Mark runs still "running" as interrupted (call while holding the health lock: no
     other run can be going, so these died, e.g. killed by SIGKILL); how many."""
-    with db.atomic():
+    with writing(db):
         cursor = db.conn.execute(
             "UPDATE health_runs SET status = ?, finished_at = ? WHERE status = ?",
             (RunStatus.INTERRUPTED, finished_at, RunStatus.RUNNING))
@@ -126,7 +126,7 @@ def close_dead_runs(db: Database, finished_at: str) -> int:
 
 def fail_run(db: Database, run_id: int, finished_at: str, status: RunStatus) -> None:
     """Close a run that ended without results (interrupted, or an error)."""
-    with db.atomic():
+    with writing(db):
         db.conn.execute("UPDATE health_runs SET finished_at = ?, status = ? WHERE id = ?",
                         (finished_at, RunStatus(status).value, run_id))
 

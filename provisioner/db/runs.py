@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from provisioner.db.connection import translate_errors
+from provisioner.db.connection import translate_errors, writing
 from provisioner.errors import NotFoundError
 from provisioner.models import HostRun, RunRecord, RunSummary
 from provisioner.outcome import (
@@ -122,7 +122,7 @@ class RunLog:
     def start(self, *, kind: str, school_id: str, user: str, arguments: dict[str, Any],
               playbook_commit: str, pid: int, pid_started: int | None, artifacts: str) -> int:
         """Record a run as running; its id."""
-        with self._db.atomic():
+        with writing(self._db):
             cursor = self._db.conn.execute(
                 "INSERT INTO runs (kind, school_id, started_at, status, started_by, arguments, "
                 "playbook_commit, pid, pid_started, artifacts) VALUES (?, ?, ?, ?, ?, "
@@ -144,7 +144,7 @@ class RunLog:
         if status not in RUN_ENDINGS:
             raise ValueError(f"run status '{status}' cannot end a provisioning run; "
                              f"use one of {', '.join(sorted(RUN_ENDINGS))}")
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
                 (status.value, _now(), detail, run_id),
@@ -172,7 +172,7 @@ class RunLog:
 
     def set_artifacts(self, run_id: int, folder: str) -> None:
         """Record where the run keeps its ansible-runner artifacts."""
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute("UPDATE runs SET artifacts = ? WHERE id = ?", (folder, run_id))
 
     def save_hosts(self, run_id: int, hosts: Sequence[HostRun], *, check: bool = False) -> None:
@@ -186,7 +186,7 @@ class RunLog:
         """
         columns = ", ".join(_HOST_COLUMNS)
         marks = ", ".join("?" for _ in _HOST_COLUMNS)
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.executemany(
                 f"INSERT OR REPLACE INTO host_results (run_id, {columns}) VALUES (?, {marks})",
                 [(run_id, *host_row(h)) for h in hosts],
@@ -277,7 +277,7 @@ class RunLog:
             Whether the device is synced (a device not in the `devices` table has no
             state to move: provisioning syncs a school's devices before its run).
         """
-        with self._db.atomic():
+        with writing(self._db):
             return self._set_state(name, state, detail, run_id)
 
     def _set_state(self, name: str, state: DeviceState | None, detail: str,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from provisioner.db.connection import connect, schema_steps, translate_errors
+from provisioner.db.connection import connect, schema_steps, translate_errors, writing
 from provisioner.db.health import HealthLog
 from provisioner.db.runs import RunLog, summary_of
 from provisioner.errors import DatabaseError, UnknownSchoolError
@@ -148,7 +148,7 @@ class Store:
         conn = self._db.conn
         stamp = now()
         try:
-            with self._db.atomic():
+            with writing(self._db):
                 version_id = self._write_plan(conn, schools, items, (stamp, user, source, sha256))
         except sqlite3.IntegrityError as exc:
             raise DatabaseError(
@@ -266,7 +266,7 @@ class Store:
         stamp = now()
         conn = self._db.conn
         try:
-            with self._db.atomic():
+            with writing(self._db):
                 gone = [(name,) for name, school in conn.execute(
                     "SELECT name, school_id FROM devices") if school in ids and name not in keep]
                 conn.executemany("DELETE FROM devices WHERE name = ?", gone)
@@ -335,7 +335,7 @@ class Store:
 
     def audit(self, user: str, command: str, outcome: str, detail: str = "") -> None:
         """Append one line to the audit log (never secrets: callers pass references)."""
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute(
                 "INSERT INTO audit_log (at, user, command, outcome, detail) VALUES (?, ?, ?, ?, ?)",
                 (now(), user, command, outcome, detail),
@@ -362,7 +362,7 @@ class Store:
     def record_progress(self, entry: ProgressEntry) -> ProgressEntry:
         """Append progress for a plan item; the newest line per item is what counts."""
         stamp = entry.recorded_at or now()
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute(
                 "INSERT INTO plan_progress (school_id, measure, year, done, unit, note, "
                 "recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -444,7 +444,7 @@ class Store:
                       figures: str) -> ExportSnapshot:
         """Keep one export's figures (JSON text) for later comparisons."""
         stamp = now()
-        with self._db.atomic():
+        with writing(self._db):
             cursor = self._db.conn.execute(
                 "INSERT INTO export_snapshots (created_at, created_by, as_of, format, scope, "
                 "figures) VALUES (?, ?, ?, ?, ?, ?)", (stamp, user, as_of, format, scope, figures),

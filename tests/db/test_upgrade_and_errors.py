@@ -142,3 +142,35 @@ def test_a_damaged_database_is_one_line_and_exit_5_with_the_json_error_shape(
     assert error == {"error": error["error"], "exit_status": int(ExitStatus.DATABASE),
                      "problems": []}
     assert error["error"].startswith(f"database {path} is damaged")
+
+
+def test_a_write_that_reads_first_holds_the_lock_from_its_start(tmp_path: Path) -> None:
+    # Two schools provisioned side by side each sync their devices: a sync reads, then
+    # writes. Had another connection written in between, its write would fail at once
+    # (SQLITE_BUSY_SNAPSHOT). Here the other connection tries exactly then: it must be
+    # the one kept waiting, and the sync must go through.
+    path = tmp_path / "state.db"
+    store = Store.open(path)
+    gone = Device("100001", "sw2", Role.SWITCH, "cisco_ios", "10.1.0.2")
+    store.replace_devices(["100001"], [_device(), gone])
+    other = sqlite3.connect(path, timeout=0)
+    seen: list[str] = []
+
+    def between_read_and_write(statement: str) -> None:
+        if statement.startswith("DELETE FROM devices") and not seen:
+            try:
+                other.execute("INSERT INTO audit_log (at, user, command, outcome) "
+                              "VALUES ('x', 'bert', 'sync', 'ok')")
+                other.commit()
+                seen.append("the other connection wrote")
+            except sqlite3.OperationalError:
+                other.rollback()
+                seen.append("the other connection waited")
+
+    store._db.conn.set_trace_callback(between_read_and_write)
+    store.replace_devices(["100001"], [_device()])
+    store._db.conn.set_trace_callback(None)
+    assert seen == ["the other connection waited"]
+    assert [d.name for d in store.devices()] == ["sw1"]
+    other.close()
+    store.close()

@@ -101,6 +101,62 @@ def test_a_dead_run_is_marked_interrupted_by_the_next_start(tmp_path: Path,
     assert [h.status for h in record.hosts] == ["verified", "interrupted"]
 
 
+def _synced(store: Store, *names: str) -> None:
+    store.replace_devices(["100001"], [Device("100001", n, Role.SERVER, "debian", f"10.0.0.{i}")
+                                       for i, n in enumerate(names, start=1)])
+
+
+def test_host_results_move_device_states_and_keep_their_history(store: Store) -> None:
+    _synced(store, "a", "b", "c", "d")
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [
+        HostRun("a", "server", HostStatus.VERIFIED, Phase.DONE),
+        HostRun("b", "server", HostStatus.BLOCKED, message="host key changed: ..."),
+        HostRun("c", "server", HostStatus.SKIPPED, message="not managed over SSH"),
+        HostRun("d", "server", HostStatus.PENDING)])
+    states = {d.name: (d.state, d.detail) for d in store.device_rollout()}
+    assert states == {"a": (DeviceState.VERIFIED, ""),
+                      "b": (DeviceState.BLOCKED, "host key changed: ..."),
+                      "c": (DeviceState.PLANNED, ""), "d": (DeviceState.PLANNED, "")}
+    # A later run that finds "a" unreachable takes "verified" away; the history keeps both.
+    later = _start(store, 1, None)
+    store.runs.save_hosts(later, [HostRun("a", "server", HostStatus.UNREACHABLE,
+                                          message="port 22 does not answer")])
+    assert store.device_rollout()[0].state is DeviceState.UNREACHABLE
+    history = store._db.execute("SELECT state, run_id FROM device_states WHERE device = 'a' "
+                                "ORDER BY id").fetchall()
+    assert history == [("verified", run_id), ("unreachable", later)]
+
+
+def test_a_check_run_moves_only_what_reaching_the_device_found(store: Store) -> None:
+    _synced(store, "a", "b")
+    store.runs.set_device_state("a", DeviceState.VERIFIED)
+    store.runs.set_device_state("b", DeviceState.VERIFIED)
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [HostRun("a", "server", HostStatus.FAILED, Phase.PLAY),
+                                   HostRun("b", "server", HostStatus.BLOCKED)], check=True)
+    assert {d.name: d.state for d in store.device_rollout()} == {
+        "a": DeviceState.VERIFIED, "b": DeviceState.BLOCKED}
+
+
+def test_a_stopped_run_interrupts_the_devices_its_play_was_on_only(store: Store) -> None:
+    _synced(store, "a", "b", "c")
+    for name in ("a", "b", "c"):
+        store.runs.set_device_state(name, DeviceState.VERIFIED)
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [HostRun("a", "server", HostStatus.VERIFIED, Phase.DONE),
+                                   HostRun("b", "server", HostStatus.RUNNING, Phase.PLAY),
+                                   HostRun("c", "server", HostStatus.PENDING)])
+    store.runs.finish(run_id, RunStatus.INTERRUPTED, "SIGTERM")
+    assert [h.status for h in store.runs.hosts(run_id)] == [
+        HostStatus.VERIFIED, HostStatus.INTERRUPTED, HostStatus.INTERRUPTED]
+    rollout = {d.name: d for d in store.device_rollout()}
+    assert rollout["a"].state is DeviceState.VERIFIED
+    assert rollout["b"].state is DeviceState.INTERRUPTED
+    assert "stopped while its play was working on it" in rollout["b"].detail
+    assert rollout["c"].state is DeviceState.VERIFIED  # never touched: as it was
+
+
 def test_process_identity_uses_the_start_time() -> None:
     me, started = os.getpid(), process_start_time(os.getpid())
     assert run_is_alive(me, started)
