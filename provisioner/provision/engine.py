@@ -28,7 +28,8 @@ from provisioner.errors import (
     ProvisionerError,
 )
 from provisioner.inventory import load_inventories
-from provisioner.inventory.service import inventory_sync
+from provisioner.inventory.check import InventoryReport
+from provisioner.inventory.service import inventory_sync, sync_schools
 from provisioner.models import Device, HostRun, Role
 from provisioner.outcome import (
     DONE,
@@ -417,7 +418,8 @@ def _start_run(settings: Settings, store: Store, school_id: str, options: Option
 
 def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school_id: str,
                      options: Options, *, user: str, progress: ProgressCallback,
-                     cancel: Cancellation | None = None) -> SchoolResult:
+                     cancel: Cancellation | None = None,
+                     synced: Sequence[str] | None = None) -> SchoolResult:
     """Provision one school: the whole run, recorded.
 
     Args:
@@ -429,6 +431,8 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         user: who runs it (for the record).
         progress: called with every progress report.
         cancel: a stop request polled throughout (SIGINT/SIGTERM in the CLI).
+        synced: the warnings of a sync of the school just made (`provision_schools`
+            syncs all its schools at once); None: the run syncs the school itself.
 
     Returns:
         The run's outcome; hosts that failed are data in it.
@@ -450,7 +454,8 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
     pf.check_lab(devices, settings.lab_dir, school_id)
     check_playbooks(settings)
     with school_lock(runs_root(settings) / "locks", school_id, store.runs) as reaped:
-        warnings = sync_school(settings, store, school_id)
+        warnings = list(synced) if synced is not None else sync_school(settings, store,
+                                                                        school_id)
         if options.resume:  # after reaping: a run killed with -9 counts as the last one
             devices = resume_selection(store, school_id, devices)
         if not devices:
@@ -467,6 +472,19 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         store.runs.finish(run_id, status, detail)
         return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail,
                             warnings)
+
+
+def _sync_all(settings: Settings, school_ids: Sequence[str]
+              ) -> dict[str, list[str] | ProvisionerError]:
+    """Sync the schools of a run with one read of every inventory; per school its
+    warnings, or the error that keeps it from running."""
+    store = Store.open(settings.db)
+    try:
+        found = sync_schools(store, settings.inventories, school_ids)
+    finally:
+        store.close()
+    return {school_id: [str(w) for w in result.warnings] if isinstance(result, InventoryReport)
+            else result for school_id, result in found.items()}
 
 
 def sync_school(settings: Settings, store: Store, school_id: str) -> list[str]:
@@ -532,12 +550,21 @@ def provision_schools(settings: Settings, school_ids: Sequence[str], options: Op
     Returns:
         Per school, in the order given: its result, or the error that kept it from
         starting (one school's error does not stop the others).
+
+    Raises:
+        NotFoundError: the inventories folder does not exist.
+        DatabaseError: the database cannot be opened.
     """
+    synced = _sync_all(settings, school_ids)
+
     def one(school_id: str) -> SchoolResult | ProvisionerError:
+        found = synced[school_id]
+        if isinstance(found, ProvisionerError):
+            return found
         store, backend = Store.open(settings.db), snmp()
         try:
             return provision_school(settings, store, backend, school_id, options, user=user,
-                                    progress=progress, cancel=cancel)
+                                    progress=progress, cancel=cancel, synced=found)
         except ProvisionerError as exc:
             return exc
         finally:

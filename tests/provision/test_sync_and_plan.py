@@ -15,6 +15,7 @@ from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.errors import InvalidInputError
 from provisioner.health.run import HealthOptions, plan_run
+from provisioner.inventory import service
 from provisioner.inventory.profile import network_profile
 from provisioner.inventory.writer import write_school_inventory
 from provisioner.models import Device, Role
@@ -22,6 +23,7 @@ from provisioner.outcome import DeviceState, HostStatus, RunStatus
 from provisioner.overview import school_detail
 from provisioner.plan.service import import_plan
 from provisioner.provision import engine
+from provisioner.provision.locks import Cancellation
 from provisioner.report import Scope, build_report
 from provisioner.snmp import SnmpReply
 
@@ -33,6 +35,9 @@ class _QuietSnmp:
     def get_many(self, targets: list[Any], *_args: Any, **_kwargs: Any) -> list[SnmpReply]:
         assert targets == [], "no device passed preflight: no SNMP packet may be sent"
         return []
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -110,4 +115,26 @@ def test_an_inventory_problem_stops_the_run_before_it_starts_naming_the_device(
     assert any("host '100002-srv01' uses address 10.213.1.10 already used by host "
                "'100001-srv01'" in str(p) for p in caught.value.problems)
     assert refused == [] and store.runs.list() == [] and store.devices() == []
+    store.close()
+
+
+def test_several_schools_are_synced_with_one_read_and_one_problem_stops_only_its_school(
+        tmp_path: Path, refused: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    _school(tmp_path, "100001", ["10.213.1.10", "10.213.1.20"])
+    _school(tmp_path, "100002", ["10.213.1.10"])  # the address of 100001-srv01
+    _school(tmp_path, "100003", ["10.213.3.10"])
+    reads: list[object] = []
+    real = service.load_inventories
+    monkeypatch.setattr(service, "load_inventories", lambda *a: reads.append(a) or real(*a))
+    results = engine.provision_schools(
+        _settings(tmp_path), ["100001", "100002", "100003"], engine.Options(), user="anna",
+        snmp=_QuietSnmp, progress=lambda p: None, cancel=Cancellation())  # type: ignore[arg-type]
+    assert len(reads) == 1  # every inventory read once for all three schools
+    first, second, third = results
+    assert isinstance(second, InvalidInputError)
+    assert any("'100002-srv01' uses address 10.213.1.10" in str(p) for p in second.problems)
+    assert isinstance(first, engine.SchoolResult) and isinstance(third, engine.SchoolResult)
+    assert first.status is third.status is RunStatus.BLOCKED  # port 22 refused everywhere
+    store = Store.open(tmp_path / "state.db")
+    assert sorted({d.school_id for d in store.devices()}) == ["100001", "100003"]
     store.close()
