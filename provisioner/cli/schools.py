@@ -63,7 +63,7 @@ def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: 
 
     Preflight (addresses, SSH host keys, credentials, SNMP), the site playbook through
     Ansible, then a read-back verification. Exit status: 0 all verified, 7 some hosts
-    failed, 8 preflight blocked every host, 3 bad input (e.g. an address outside the
+    failed, 8 preflight let no host through, 3 bad input (e.g. an address outside the
     management networks), 4 unknown school or no inventory, 9 the school is already
     being provisioned, 130 stopped by Ctrl-C or SIGTERM.
 
