@@ -82,7 +82,7 @@ def run_ours(bench: Bench, school: str, strategy: str | None) -> tuple[float, in
     elapsed = time.monotonic() - started
     hosts = json.loads(out)[0]["hosts"]
     lost = sum(h["status"] not in ("verified", "skipped") for h in hosts)
-    changed = sum(int(h["changed"]) > 0 for h in hosts)
+    changed = sum(int(h["counts"]["changed"]) > 0 for h in hosts)
     return elapsed, lost, changed
 
 

@@ -25,20 +25,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import ansible_runner
 import yaml
+from ansible_runner.exceptions import AnsibleRunnerException, ConfigurationError
 
-from provisioner.errors import ConfigError
+from provisioner.errors import ConfigError, EnvironmentProblemError
+from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
 
-# Recap fields in the order `ansible-playbook` prints them.
-RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
-# playbook_on_stats keys -> recap fields.
-_STATS_KEYS = {"ok": "ok", "changed": "changed", "dark": "unreachable", "failures": "failed",
-               "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
 _MESSAGE_MAX = 300
 # The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
 FACT_PREFIX = "facts-"
@@ -52,8 +49,7 @@ class HostRecap:
     Attributes:
         host: the inventory host name.
         task: the task it runs now (or ran last).
-        ok, changed, unreachable, failed, skipped, rescued, ignored: task counts as
-            `ansible-playbook`'s PLAY RECAP gives them (ok includes changed).
+        counts: task counts as `ansible-playbook`'s PLAY RECAP gives them.
         failed_task: the first task that failed or found it unreachable.
         message: that task's message (never its arguments; hidden for `no_log` tasks).
         started: monotonic seconds of its first task, or None.
@@ -62,24 +58,16 @@ class HostRecap:
 
     host: str
     task: str = ""
-    ok: int = 0
-    changed: int = 0
-    unreachable: int = 0
-    failed: int = 0
-    skipped: int = 0
-    rescued: int = 0
-    ignored: int = 0
+    counts: Counts = field(default_factory=Counts)
     failed_task: str = ""
     message: str = ""
     started: float | None = None
     finished: float | None = None
 
     @property
-    def status(self) -> str:
-        """`unreachable`, `failed` or `ok` (a host with no failed task)."""
-        if self.unreachable:
-            return "unreachable"
-        return "failed" if self.failed else "ok"
+    def status(self) -> RecapStatus:
+        """Ansible's verdict on the host: unreachable, failed or ok (no failed task)."""
+        return self.counts.status
 
     @property
     def elapsed_ms(self) -> float:
@@ -137,6 +125,11 @@ class PlaybookOutcome:
     hosts: dict[str, HostRecap]
     artifact_dir: Path
     ended_early_in: str = ""
+
+    @property
+    def cancelled(self) -> bool:
+        """The run was stopped through the cancel callback (ansible-runner's `canceled`)."""
+        return self.status == RunnerStatus.CANCELED
 
     @property
     def ended_early(self) -> bool:
@@ -204,17 +197,16 @@ class EventCollector:
         host.finished = now
         host.task = str(data.get("task") or host.task)
         if kind == "runner_on_ok":
-            host.ok += 1
-            host.changed += bool(res.get("changed"))
+            host.counts = host.counts.plus(ok=1, changed=int(bool(res.get("changed"))))
         elif kind == "runner_on_skipped":
-            host.skipped += 1
+            host.counts = host.counts.plus(skipped=1)
         elif kind == "runner_on_failed" and data.get("ignore_errors"):
-            host.ignored += 1
+            host.counts = host.counts.plus(ignored=1)
         elif kind in ("runner_on_failed", "runner_on_unreachable"):
             if kind == "runner_on_failed":
-                host.failed += 1
+                host.counts = host.counts.plus(failed=1)
             else:
-                host.unreachable += 1
+                host.counts = host.counts.plus(unreachable=1)
             if not host.failed_task:
                 host.failed_task = host.task
                 host.message = task_message(res)
@@ -223,9 +215,10 @@ class EventCollector:
 
     def _stats(self, data: Mapping[str, Any]) -> None:
         # The recap Ansible computed is the authority over our live counts.
-        for key, field_name in _STATS_KEYS.items():
+        for key, field_name in STATS_KEYS.items():
             for name, count in (data.get(key) or {}).items():
-                setattr(self._host(str(name)), field_name, int(count))
+                host = self._host(str(name))
+                host.counts = replace(host.counts, **{field_name: int(count)})
 
 
 def _ssh_args() -> str:
@@ -319,6 +312,10 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
 
     Returns:
         The outcome; per-host failure is data in `hosts`, never an exception.
+
+    Raises:
+        EnvironmentProblemError: ansible-runner could not start or follow the run
+            (`runner_error`).
     """
     job.run_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
     for sub in ("cp", "tmp", "bin"):
@@ -336,6 +333,8 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
             # after our envvars; an absolute path here is joined to nothing.
             **({"fact_cache": str(job.fact_cache.resolve())} if job.fact_cache else {}),
         )
+    except (AnsibleRunnerException, OSError) as exc:
+        raise runner_error(job, exc) from exc
     finally:
         close_control_masters(job.run_dir / "cp")
     artifact_dir = Path(runner.config.artifact_dir)
@@ -344,10 +343,26 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
     # starts (and no event says so). A finished run that started fewer plays than the
     # playbook has ended there.
     early = ""
-    if runner.status == "failed" and 0 < len(collector.plays) < count_plays(job.playbook):
+    if runner.status == RunnerStatus.FAILED and (
+            0 < len(collector.plays) < count_plays(job.playbook)):
         early = collector.plays[-1]
     return PlaybookOutcome(str(runner.status), int(runner.rc if runner.rc is not None else -1),
                            collector.hosts, artifact_dir, early)
+
+
+def runner_error(job: PlaybookJob, exc: Exception) -> EnvironmentProblemError:
+    """ansible-runner's (or the OS's) refusal to run a playbook, as one line naming the
+    playbook, the run folder and what to check."""
+    if isinstance(exc, ConfigurationError):
+        what = "refused the run's settings"
+    elif isinstance(exc, OSError):
+        what = f"could not start ansible-playbook ({exc.strerror or exc})"
+    else:
+        what = "failed while following the run"
+    return EnvironmentProblemError(
+        f"ansible-runner {what} for {job.playbook} ({exc}); its files are in {job.run_dir}: "
+        "check that Ansible is installed ('bash scripts/setup.sh install') and the playbook "
+        "and inventory are readable")
 
 
 def count_plays(playbook: Path) -> int:

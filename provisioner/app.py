@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
-import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 from provisioner.config import Settings, load_settings
 from provisioner.db import Store
 from provisioner.errors import NotFoundError, ProvisionerError
+from provisioner.outcome import RunStatus
 from provisioner.snmp import SnmpBackend
 
 
@@ -33,7 +33,7 @@ class AuditOutcome:
         detail: one line, e.g. "exit 10: health run 7, 42 device(s): 2 warning".
     """
 
-    outcome: str = "ok"
+    outcome: str = RunStatus.OK.value
     detail: str = ""
 
 
@@ -89,8 +89,8 @@ class App:
             # Our errors' messages name the thing and never a secret: keep the first line.
             detail = (f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
                       if isinstance(exc, ProvisionerError) and str(exc) else type(exc).__name__)
-            with contextlib.suppress(ProvisionerError, sqlite3.Error):
-                self.store.audit(self.user, command, "failed", detail)
+            with contextlib.suppress(ProvisionerError):
+                self.store.audit(self.user, command, RunStatus.FAILED.value, detail)
             raise
         self.store.audit(self.user, command, outcome.outcome, outcome.detail)
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import ClassVar
+
+from provisioner.outcome import FailureKind
 
 
 class ExitStatus(IntEnum):
@@ -110,7 +113,13 @@ class LabError(ProvisionerError):
 
 
 class DeviceError(ProvisionerError):
-    """Root of failures talking to one device; carried as data per device."""
+    """Root of failures talking to one device; carried as data per device.
+
+    Each class carries the `FailureKind` a per-device result records for it (`kind`),
+    so no caller maps errors to kinds by class name or message text.
+    """
+
+    kind: ClassVar[FailureKind] = FailureKind.FAILED
 
     def __init__(self, host: str, message: str) -> None:
         self.host = host
@@ -120,13 +129,19 @@ class DeviceError(ProvisionerError):
 class ConnectionFailedError(DeviceError):
     """The device cannot be reached (refused, no route, timeout)."""
 
+    kind = FailureKind.UNREACHABLE
+
 
 class AuthenticationFailedError(DeviceError):
     """The device rejected the credentials."""
 
+    kind = FailureKind.AUTH
+
 
 class HostKeyMismatchError(DeviceError):
     """The device's SSH host key cannot be trusted: not pinned, or not the pinned one."""
+
+    kind = FailureKind.HOST_KEY_UNKNOWN
 
 
 class HostKeyUnknownError(HostKeyMismatchError):
@@ -136,6 +151,8 @@ class HostKeyUnknownError(HostKeyMismatchError):
 class HostKeyChangedError(HostKeyMismatchError):
     """The device presented another host key than the pinned one (replaced, or a machine
     in the middle); both SHA256 fingerprints are carried."""
+
+    kind = FailureKind.HOST_KEY_CHANGED
 
     def __init__(self, host: str, message: str, *, presented: str, pinned: str) -> None:
         self.presented = presented
@@ -163,6 +180,10 @@ class AlreadyRunningError(ProvisionerError):
 class DeviceTimeoutError(DeviceError):
     """The device did not answer in time."""
 
+    kind = FailureKind.TIMEOUT
+
 
 class CommandFailedError(DeviceError):
     """The device refused or failed a command."""
+
+    kind = FailureKind.FAILED

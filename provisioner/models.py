@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from provisioner.outcome import Counts, DeviceState, HostStatus, Phase, RunStatus
+
 
 class Measure(StrEnum):
     """Kinds of measure (Maßnahme) in a media development plan."""
@@ -119,9 +121,12 @@ class Device:
     uplink_port: str = ""
     # Host var `managed: false`: watched over SNMP only, never an SSH/Ansible target.
     managed: bool = True
-    # Rollout state (planned, provisioned, verified, failed, unreachable): set by runs,
-    # kept by inventory syncs; an inventory never sets it.
-    state: str = "planned"
+    # Rollout state: set by runs (`outcome.device_state_after`), kept by inventory
+    # syncs; an inventory never sets it. `state_detail`: why (the run's message), and
+    # `state_at` when it was set (ISO, UTC; None: never).
+    state: DeviceState = DeviceState.PLANNED
+    state_detail: str = ""
+    state_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ class RunSummary:
     school_id: str | None
     started_at: str
     finished_at: str | None
-    status: str
+    status: RunStatus
     started_by: str
     mode: str = "apply"
     partial: bool = False
@@ -200,14 +205,20 @@ class ProgressEntry:
 
 @dataclass(frozen=True)
 class DeviceRollout:
-    """A device's rollout state as the database holds it (set by provisioning runs)."""
+    """A device's rollout state as the database holds it (set by provisioning runs),
+    or as it was at a moment (`Store.device_states_until`).
+
+    `detail`: why it is in that state (the run's message: a changed host key, the
+    failed task), "" for verified and planned devices.
+    """
 
     name: str
     school_id: str
     role: Role
-    state: str
+    state: DeviceState
     state_at: str | None
     managed: bool = True
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -227,24 +238,16 @@ class ExportSnapshot:
 class HostRun:
     """One host's part in a provisioning run, as recorded.
 
-    `status`: pending, skipped, blocked, running, provisioned, verified, checked (a
-    --check run: compared, nothing changed), failed, unreachable or interrupted;
-    `phase`: how far it got (preflight, play, verify, done). Counts are Ansible's
-    PLAY RECAP; `failed_task` and `message` never hold task arguments. `warnings`:
+    `status`: see `HostStatus`; `phase`: how far it got. `counts` are Ansible's PLAY
+    RECAP; `failed_task` and `message` never hold task arguments. `warnings`:
     preflight findings that did not block (e.g. SNMP silent).
     """
 
     host: str
     role: str
-    status: str
-    phase: str = "preflight"
-    ok: int = 0
-    changed: int = 0
-    unreachable: int = 0
-    failed: int = 0
-    skipped: int = 0
-    rescued: int = 0
-    ignored: int = 0
+    status: HostStatus
+    phase: Phase = Phase.PREFLIGHT
+    counts: Counts = field(default_factory=Counts)
     failed_task: str = ""
     message: str = ""
     warnings: str = ""

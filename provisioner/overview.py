@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from provisioner.db import Store
+from provisioner.errors import UnknownSchoolError
 from provisioner.models import (
     Device,
     HealthSample,
@@ -51,11 +52,13 @@ def totals_by_year(items: Iterable[PlanItem]) -> dict[int, PlanTotals]:
 
 @dataclass(frozen=True)
 class SchoolOverview:
-    """One line of `provision schools`."""
+    """One line of `provision schools`; `in_plan`: the plan in force contains the school
+    (one that does not has devices synced or provisioned all the same)."""
 
     school: School
     totals: PlanTotals
     devices: dict[Role, int]
+    in_plan: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class SchoolDetail:
     dead_site: bool = False  # the latest health check found the site dead
     # The newest progress staff recorded per item (cabling, displays, ...): `plan progress`.
     progress: list[ProgressEntry] = field(default_factory=list)
+    # The plan in force contains the school; False: its devices were synced or provisioned
+    # before the plan named it (the report lists it under "not in the plan").
+    in_plan: bool = True
 
     @property
     def health_summary(self) -> str:
@@ -93,30 +99,45 @@ def schools_overview(store: Store) -> list[SchoolOverview]:
     for item in store.plan_items():
         items_by_school[item.school_id].append(item)
     counts: Counter[tuple[str, Role]] = Counter((d.school_id, d.role) for d in store.devices())
+    known = {s.school_id: s for s in store.schools()}
+    planned = set(items_by_school)
+    ids = sorted(set(known) | {school_id for school_id, _ in counts})
     return [
         SchoolOverview(
-            school, plan_totals(items_by_school[school.school_id]),
-            {role: counts[(school.school_id, role)] for role in Role},
+            known.get(school_id, School(school_id, "")), plan_totals(items_by_school[school_id]),
+            {role: counts[(school_id, role)] for role in Role}, school_id in planned,
         )
-        for school in store.schools()
+        for school_id in ids
     ]
 
 
 def school_detail(store: Store, school_id: str) -> SchoolDetail:
-    """One school's plan, devices, latest run and health.
+    """One school's plan, devices (with their rollout state and why), latest run and health.
+
+    A school the plan in force does not contain is shown all the same when it has synced
+    devices or runs (`in_plan` False); its name is the one an earlier plan gave it.
 
     Raises:
-        UnknownSchoolError: the school is in no imported plan.
+        UnknownSchoolError: the school is in no imported plan, has no synced device and
+            no run.
     """
-    school = store.school(school_id)
+    devices = store.devices(school_id)
+    latest_run = store.latest_run(school_id)
+    try:
+        school = store.school(school_id)
+    except UnknownSchoolError:
+        if not devices and latest_run is None:
+            raise
+        school = School(school_id, "")
     return SchoolDetail(
         school=school,
         items=store.plan_items(school_id=school_id),
-        devices=store.devices(school_id),
-        latest_run=store.latest_run(school_id),
+        devices=devices,
+        latest_run=latest_run,
         health=store.latest_health(school_id),
         dead_site=store.dead_sites_until("9999").get(school_id, False),
         progress=store.progress(school_id=school_id),
+        in_plan=school_id in store.plan_school_ids(),
     )
 
 

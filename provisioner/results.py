@@ -9,29 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Generic, TypeVar
 
 from provisioner.errors import DeviceError, ExitStatus
+from provisioner.outcome import FailureKind
 
 T = TypeVar("T")
 
-
-class FailureKind(StrEnum):
-    """Why a device gave no (usable) answer; kept distinct because each asks other action."""
-
-    UNREACHABLE = "unreachable"  # refused, no route, nothing answers
-    TIMEOUT = "timeout"  # it was asked and did not answer in time
-    AUTH = "auth"  # credentials rejected (SSH login, SNMPv3 user/passphrase)
-    HOST_KEY_UNKNOWN = "host_key_unknown"  # no pinned SSH host key for it
-    HOST_KEY_CHANGED = "host_key_changed"  # presented key differs from the pinned one
-    CONFIG = "config"  # our side: missing credentials, bad inventory value
-    PROTOCOL = "protocol"  # it answered, but not what the protocol promises
-    FAILED = "failed"  # a task or command on it failed
-    UPSTREAM = "upstream"  # not asked / not answering because its uplink is down
-    STALE = "stale"  # the run's deadline passed before it answered
-    SKIPPED = "skipped"  # deliberately not handled (e.g. not managed over SSH)
-    INTERRUPTED = "interrupted"  # the run was stopped before this device finished
+__all__ = ["AggregatedResult", "DeviceResult", "DevicesFailedError", "FailureKind"]
 
 
 @dataclass(frozen=True)
@@ -63,10 +48,9 @@ class DeviceResult(Generic[T]):
         return self.failure is not None and self.failure is not FailureKind.SKIPPED
 
     @classmethod
-    def from_error(cls, error: DeviceError, kind: FailureKind,
-                   elapsed_ms: float = 0.0) -> DeviceResult[T]:
-        """A failed result carrying a library `DeviceError`'s message."""
-        return cls(error.host, None, kind, str(error), elapsed_ms)
+    def from_error(cls, error: DeviceError, elapsed_ms: float = 0.0) -> DeviceResult[T]:
+        """A failed result carrying a library `DeviceError`'s kind and message."""
+        return cls(error.host, None, error.kind, str(error), elapsed_ms)
 
 
 @dataclass

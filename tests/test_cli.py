@@ -148,11 +148,57 @@ def test_inventory_sync_then_schools_and_school_show(invoke: Invoke, cli_env: Pa
     assert [d["name"] for d in data["devices"]] == ["100001-srv01", "100001-sw01"]
 
 
-def test_inventory_check_fails_on_unplanned_school(invoke: Invoke, cli_env: Path) -> None:
+def test_inventory_check_warns_of_a_school_not_in_the_plan(invoke: Invoke,
+                                                           cli_env: Path) -> None:
+    # Offices replace hardware before the plan is updated: such a school is kept (and
+    # reported under "not in the plan"), with a warning that says so.
     inv = _inventories(cli_env / "inv")
     result = invoke("--inventories", str(inv), "inventory", "check")
-    assert result.exit_code == ExitStatus.INVALID_INPUT
-    assert "school 100001 is not in the plan" in result.output
+    assert result.exit_code == ExitStatus.OK, result.output
+    assert ("school 100001 is not in the plan in force; its devices are kept and reported "
+            "under 'not in the plan'") in result.output
+
+
+def test_a_school_not_in_the_plan_is_shown_and_said_so(invoke: Invoke, cli_env: Path) -> None:
+    invoke("plan", "import", str(PLAN_V1))  # schools 100001 and 100002
+    inv = _inventories(cli_env / "inv")
+    write_school_inventory(inv, "100003", [
+        Device("100003", "100003-sw01", Role.SWITCH, "cisco_ios", "10.3.0.20")],
+        {"all": network_profile(3)})
+    sync = invoke("--inventories", str(inv), "inventory", "sync")
+    assert sync.exit_code == 0, sync.output
+    assert "warning: " in sync.output and "school 100003 is not in the plan in force" in \
+        sync.output
+    show = invoke("school", "show", "100003")
+    assert show.exit_code == 0, show.output
+    assert show.output.splitlines()[:2] == [
+        "100003 (no name) (type unknown)",
+        "not in the plan in force: its devices are kept and the committee report lists them "
+        "under 'not in the plan'; import a plan that contains it"]
+    assert ["100003-sw01", "switch", "cisco_ios", "10.3.0.20", "planned"] in [
+        line.split() for line in show.output.splitlines()]
+    data = json.loads(invoke("--json", "school", "show", "100003").output)
+    assert (data["in_plan"], [d["name"] for d in data["devices"]]) == (False, ["100003-sw01"])
+    listed = {line.split()[0]: line for line in invoke("schools").output.splitlines()[1:]}
+    assert "(not in the plan)" in listed["100003"] and "(not in" not in listed["100001"]
+    unknown = invoke("school", "show", "100009")  # no plan, no device, no run
+    assert unknown.exit_code == ExitStatus.NOT_FOUND
+
+
+def test_with_json_every_error_has_one_shape(invoke: Invoke) -> None:
+    shapes = []
+    for args, status in ((["--json", "school", "show", "100009"], ExitStatus.NOT_FOUND),
+                         (["school", "show", "100009", "--json"], ExitStatus.NOT_FOUND),
+                         (["--json", "school"], ExitStatus.USAGE),
+                         (["--json", "run", "show", "7"], ExitStatus.NOT_FOUND)):
+        result = invoke(*args)
+        assert result.exit_code == status, (args, result.output)
+        error = json.loads(result.stdout)
+        assert sorted(error) == ["error", "exit_status", "problems"], args
+        assert error["exit_status"] == status and error["error"], args
+        shapes.append(error["error"])
+    assert shapes[0].startswith("unknown school '100009'")
+    assert shapes[2].startswith("give --id SCHOOL to provision")
 
 
 def test_inventory_sync_writes_nothing_on_problems(invoke: Invoke, cli_env: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -12,8 +13,8 @@ import click
 
 from provisioner import __version__
 from provisioner.app import App, build_app
-from provisioner.errors import InvalidInputError, ProvisionerError
-from provisioner.terminal import render_table
+from provisioner.errors import InvalidInputError, Problem, ProvisionerError
+from provisioner.terminal import render_table, to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,32 +47,63 @@ def problems_of(exc: ProvisionerError) -> list[str]:
     return [str(p) for p in exc.problems] if isinstance(exc, InvalidInputError) else []
 
 
-def echo_error(exc: ProvisionerError) -> None:
-    """Print a library error as people should read it: its problems, then one line."""
+def error_dict(message: str, exit_status: int,
+               problems: Sequence[Problem] = ()) -> dict[str, Any]:
+    """The one JSON shape of an error, whatever the command: what went wrong (one line),
+    the exit status, and the single problems behind it, each as {file, message, row,
+    column} (a bad row of a plan, a host's address outside the management networks)."""
+    return {"error": message, "exit_status": int(exit_status),
+            "problems": [asdict(p) for p in problems]}
+
+
+def error_of(exc: ProvisionerError) -> dict[str, Any]:
+    """A library error in the JSON error shape (`error_dict`)."""
+    problems = exc.problems if isinstance(exc, InvalidInputError) else []
+    return error_dict(str(exc), int(exc.exit_status), problems)
+
+
+def echo_error(exc: ProvisionerError, json_output: bool = False) -> None:
+    """Print a library error as people should read it (its problems, then one line on
+    stderr), or with `json_output` as the JSON error shape on stdout."""
+    if json_output:
+        click.echo(to_json(error_of(exc)), nl=False)
+        return
     for problem in problems_of(exc):
         click.echo(f"  {problem}", err=True)
     click.echo(f"Error: {exc}", err=True)
 
 
-def fail(exc: ProvisionerError) -> NoReturn:
+def fail(exc: ProvisionerError, json_output: bool = False) -> NoReturn:
     """Print a library error (`echo_error`) and exit with its status."""
-    echo_error(exc)
+    echo_error(exc, json_output)
     raise click.exceptions.Exit(int(exc.exit_status))
 
 
 class ProvisionerGroup(click.Group):
-    """A group that turns library errors into one clear message and an exit status."""
+    """A group that turns library errors into one clear message and an exit status;
+    with --json, into the one JSON error shape (`error_dict`) on stdout."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; map ProvisionerError to its exit status."""
         try:
             return super().invoke(ctx)
         except ProvisionerError as exc:
-            fail(exc)
+            fail(exc, _json_output(ctx))
+        except click.ClickException as exc:
+            if not _json_output(ctx):
+                raise
+            click.echo(to_json(error_dict(exc.format_message(), exc.exit_code)), nl=False)
+            raise click.exceptions.Exit(exc.exit_code) from exc
         finally:
             obj = ctx.find_object(Context)
             if obj is not None:
                 obj.app.close()
+
+
+def _json_output(ctx: click.Context) -> bool:
+    # The root command makes the Context (in its callback), so look it up when needed.
+    obj = ctx.find_object(Context)
+    return obj is not None and obj.json_output
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -126,5 +158,5 @@ def cli(ctx: click.Context, db: Path | None, inventories: Path | None,
     try:
         app = build_app({"db": db, "inventories": inventories}, config_file=config_file)
     except ProvisionerError as exc:
-        fail(exc)
+        fail(exc, json_output)
     ctx.obj = Context(app, json_output, verbose)

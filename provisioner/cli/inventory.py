@@ -24,7 +24,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _report_inventory(obj: Context, report: InventoryReport, verb: str) -> None:
+def _report_inventory(obj: Context, report: InventoryReport, synced: bool) -> None:
     if obj.json_output:
         click.echo(to_json({"ok": report.ok, "problems": [str(p) for p in report.problems],
                             "warnings": [str(w) for w in report.warnings],
@@ -43,7 +43,9 @@ def _report_inventory(obj: Context, report: InventoryReport, verb: str) -> None:
             click.echo(f"  warning: {warning}", err=True)
         refused = report.seen - len(report.devices)
         hosts = f" of {report.seen} hosts Ansible sees" if refused else ""
-        click.echo(f"{_plural(len(report.devices), 'device')} {verb}{hosts}, "
+        devices = _plural(len(report.devices), "device")
+        done = f"{devices} synced" if synced else f"{devices} checked"
+        click.echo(f"{done}{hosts}, "
                    f"{_plural(len(report.problems), 'problem')}, "
                    f"{_plural(len(report.warnings), 'warning')}")
     if not report.ok:
@@ -66,7 +68,7 @@ def inventory_check_cmd(obj: Context, school_id: str | None) -> None:
     Example: provision inventory check --school 100001
     """
     report = inventory_check(obj.app.store, obj.app.settings.inventories, school_id)
-    _report_inventory(obj, report, "checked")
+    _report_inventory(obj, report, synced=False)
 
 
 @inventory.command("sync")
@@ -87,8 +89,8 @@ def inventory_sync_cmd(obj: Context, school_id: str | None) -> None:
             report = inventory_sync(obj.app.store, obj.app.settings.inventories, school_id)
     except InventoryRefusedError as exc:
         if obj.json_output:
-            _report_inventory(obj, exc.report, "synced")  # exits with INVALID_INPUT
+            _report_inventory(obj, exc.report, synced=True)  # exits with INVALID_INPUT
         for warning in exc.report.warnings:
             click.echo(f"  warning: {warning}", err=True)
         raise
-    _report_inventory(obj, report, "synced")
+    _report_inventory(obj, report, synced=True)

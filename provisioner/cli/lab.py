@@ -16,7 +16,11 @@ from provisioner.lab.recordings import (
 )
 from provisioner.lab.status import lab_status
 from provisioner.lab.topology import MAX_SCHOOLS, LabSpec, RecordedDevice, lab_school_ids
+from provisioner.outcome import HealthState
 from provisioner.terminal import to_json
+
+# What `lab status` shows for a protocol that answered.
+ANSWERED = HealthState.OK.value
 
 
 def _recorded_devices(_ctx: click.Context, _param: click.Parameter,
@@ -111,15 +115,16 @@ def lab_status_cmd(obj: Context) -> None:
     probes = [r.data for r in results if r.data is not None]
     if obj.json_output:
         click.echo(to_json([{"device": p.device.name, "address": p.device.address,
-                             "ssh": None if not p.ssh_checked else (p.ssh_error or "ok"),
-                             "snmp": p.snmp_error or "ok", "sys_descr": p.sys_descr,
+                             "ssh": None if not p.ssh_checked else (p.ssh_error or ANSWERED),
+                             "snmp": p.snmp_error or ANSWERED, "sys_descr": p.sys_descr,
                              "fault": p.fault,
                              "failure": results[p.device.name].failure}
                             for p in probes]), nl=False)
     else:
         obj.table(["device", "role", "address", "ssh", "snmp", "fault", "sysDescr"],
                   [[p.device.name, p.device.role.value, p.device.address,
-                    (p.ssh_error or "ok") if p.ssh_checked else "-", p.snmp_error or "ok",
+                    (p.ssh_error or ANSWERED) if p.ssh_checked else "-",
+                    p.snmp_error or ANSWERED,
                     p.fault or "", p.sys_descr.splitlines()[0][:60] if p.sys_descr else ""]
                    for p in probes])
         failed = len(results.failed_devices)

@@ -9,7 +9,6 @@ import click
 
 from provisioner import overview
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
-from provisioner.errors import InvalidInputError, ProvisionerError
 from provisioner.plan import ParsedPlan
 from provisioner.plan.diff import PlanDiff
 from provisioner.plan.service import ImportOutcome, import_plan, last_change
@@ -42,13 +41,6 @@ def _show_diff(obj: Context, diff: PlanDiff) -> None:
                f"{len(diff.changed)} changed, {diff.unchanged} unchanged")
     if not diff.is_empty:
         obj.table(["", "school", "measure", "year", "what", "budget"], _diff_rows(diff))
-
-
-def _problems_json(exc: ProvisionerError) -> str:
-    """A refused import as JSON: the error and, for a bad file, each problem."""
-    problems = exc.problems if isinstance(exc, InvalidInputError) else []
-    return to_json({"error": str(exc), "exit_status": int(exc.exit_status),
-                    "problems": [asdict(p) for p in problems]})
 
 
 def _read_as(parsed: ParsedPlan) -> dict[str, object]:
@@ -98,14 +90,10 @@ def plan_import(obj: Context, file: Path, dry_run: bool, sheet: str | None,
     Example: provision plan import examples/plan-musterstadt.csv --dry-run
     """
     command = f"plan import {file.name}{' --dry-run' if dry_run else ''}"
-    try:
-        with obj.app.audited(command):
-            outcome = import_plan(obj.app.store, file, user=obj.app.user, dry_run=dry_run,
-                                  sheet=sheet, encoding=encoding)
-    except ProvisionerError as exc:
-        if obj.json_output:
-            click.echo(_problems_json(exc), nl=False)
-        raise
+    # A refused file's problems reach --json as the CLI's one error shape (cli/base.py).
+    with obj.app.audited(command):
+        outcome = import_plan(obj.app.store, file, user=obj.app.user, dry_run=dry_run,
+                              sheet=sheet, encoding=encoding)
     if obj.json_output:
         parsed = outcome.parsed
         click.echo(to_json({"version": outcome.version, "dry_run": dry_run,

@@ -14,15 +14,16 @@ from provisioner.cli.base import (
     Context,
     cli,
     echo_error,
+    error_of,
     fail,
     json_option,
     pass_ctx,
-    problems_of,
 )
 from provisioner.devices.ssh import fetch_host_key, pin_host_key
 from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
 from provisioner.inventory import load_inventories
 from provisioner.models import Device, HostRun, Role, RunSummary
+from provisioner.outcome import HostStatus, Phase, RunStatus
 from provisioner.provision import engine
 from provisioner.provision.facts import forget_facts
 from provisioner.provision.locks import Cancellation
@@ -34,8 +35,8 @@ RECAP_HEADERS = ["host", "role", "status", "ok", "changed", "unreach", "failed",
 
 def recap_rows(hosts: Sequence[HostRun]) -> list[list[object]]:
     """The recap table's rows (messages are listed below it: they are long)."""
-    return [[h.host, h.role, h.status, h.ok, h.changed, h.unreachable, h.failed, h.skipped,
-             f"{h.duration_ms:.0f}"] for h in hosts]
+    return [[h.host, h.role, h.status, h.counts.ok, h.counts.changed, h.counts.unreachable,
+             h.counts.failed, h.counts.skipped, f"{h.duration_ms:.0f}"] for h in hosts]
 
 
 def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
@@ -43,7 +44,7 @@ def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
     obj.table(RECAP_HEADERS, recap_rows(hosts), right=[3, 4, 5, 6, 7, 8], title=title)
     for h in hosts:
         task = f"task {h.failed_task!r}: " if h.failed_task else ""
-        if h.message and h.status != "verified":
+        if h.message and h.status is not HostStatus.VERIFIED:
             click.echo(f"  {h.host} {h.status}: {task}{h.message}")
         if h.warnings:
             click.echo(f"  {h.host} warning: {h.warnings}")
@@ -73,16 +74,17 @@ class _Reporter:
     def __call__(self, event: engine.Progress) -> None:
         with self._lock:
             if self._board is not None and event.host:
+                counts = event.counts
                 self._board.update(f"{event.school_id} {event.host}", [
                     event.school_id, event.host, event.phase, event.task or event.message,
-                    event.ok, event.changed, event.failed + event.unreachable])
-            elif self._board is None and (event.phase != "play" or not event.host
-                                          or event.failed or event.unreachable):
+                    counts.ok, counts.changed, counts.failed + counts.unreachable])
+            elif self._board is None and (event.phase is not Phase.PLAY or not event.host
+                                          or event.counts.failed or event.counts.unreachable):
                 self._plain(event)
 
     @staticmethod
     def _plain(event: engine.Progress) -> None:
-        failed = event.phase == "play" and event.host
+        failed = event.phase is Phase.PLAY and event.host
         text = f"failed in task {event.task!r}" if failed else event.message
         who = f" {event.host}" if event.host else ""
         click.echo(f"[{event.school_id}]{who} {event.phase}: {text}", err=True)
@@ -93,14 +95,17 @@ def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> i
     if errors:
         return int(errors[0].exit_status)
     statuses = {r.status for r in results if isinstance(r, engine.SchoolResult)}
-    for status, code in (("interrupted", 130), ("blocked", ExitStatus.PREFLIGHT_BLOCKED),
-                         ("failed", ExitStatus.DEVICES_FAILED)):
+    for status, code in _EXIT_STATUSES:
         if status in statuses:
             return int(code)
     return int(ExitStatus.OK)
 
 
-_AUDIT_WORDS = {130: "interrupted", int(ExitStatus.PREFLIGHT_BLOCKED): "blocked",
+# Run statuses -> exit statuses, the first found among the schools wins.
+_EXIT_STATUSES = ((RunStatus.INTERRUPTED, 130), (RunStatus.BLOCKED, ExitStatus.PREFLIGHT_BLOCKED),
+                  (RunStatus.FAILED, ExitStatus.DEVICES_FAILED))
+_AUDIT_WORDS = {130: RunStatus.INTERRUPTED.value,
+                int(ExitStatus.PREFLIGHT_BLOCKED): RunStatus.BLOCKED.value,
                 int(ExitStatus.DEVICES_FAILED): "devices failed"}
 
 
@@ -116,15 +121,15 @@ def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerErr
             click.echo(f"run {run_id} of school {done.school_id} had died (its process is "
                        "gone): marked interrupted", err=True)
     if obj.json_output:
-        click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult)
-                            else {"error": str(r), "exit_status": int(r.exit_status),
-                                  "problems": problems_of(r)}
+        click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult) else error_of(r)
                             for r in results]), nl=False)
         return
     for result in results:
         if isinstance(result, ProvisionerError):
             echo_error(result)  # with each address outside the networks, say
             continue
+        for warning in result.warnings:
+            click.echo(f"school {result.school_id}: warning: {warning}", err=True)
         if result.hosts:
             show_recap(obj, result.hosts,
                        f"school {result.school_id}, run {result.run_id}: {result.status}")
@@ -140,7 +145,7 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
     try:
         plans = {s: engine.plan_school(app.settings, app.store, s, options) for s in school_ids}
     except ProvisionerError as exc:
-        fail(exc)
+        fail(exc, obj.json_output)
     _confirm(obj, plans, options.check, yes)
     cancel = Cancellation()
     live = sys.stderr.isatty() and not obj.json_output
@@ -162,7 +167,7 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
                 progress=_Reporter(None), cancel=cancel)
         status = _exit_status(results)
         if status:
-            audit.outcome = _AUDIT_WORDS.get(status, "failed")
+            audit.outcome = _AUDIT_WORDS.get(status, RunStatus.FAILED.value)
             audit.detail = f"exit {status}: " + "; ".join(_audit_line(r) for r in results)
     _render(obj, results)
     if status:

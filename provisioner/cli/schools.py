@@ -8,6 +8,7 @@ from provisioner import overview
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
 from provisioner.cli.provision import provision_command
 from provisioner.models import Role
+from provisioner.outcome import HealthState
 from provisioner.provision import engine
 from provisioner.terminal import eur, to_json
 
@@ -24,11 +25,16 @@ def schools_cmd(obj: Context) -> None:
     if obj.json_output:
         click.echo(to_json(lines), nl=False)
         return
-    rows = [[o.school.school_id, o.school.name, o.school.school_type, o.totals.items,
+    rows = [[o.school.school_id, _name(o.school.name, o.in_plan), o.school.school_type,
+             o.totals.items,
              eur(o.totals.budget_eur), eur(o.totals.spent_eur), o.devices[Role.SERVER],
              o.devices[Role.SWITCH], o.devices[Role.ACCESS_POINT]] for o in lines]
     obj.table(["school", "name", "type", "items", "budget", "spent", "servers", "switches",
                "APs"], rows, right=[3, 4, 5, 6, 7, 8])
+
+
+def _name(name: str, in_plan: bool) -> str:
+    return name if in_plan else f"{name} (not in the plan)".strip()
 
 
 @cli.group(invoke_without_command=True)
@@ -57,7 +63,7 @@ def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: 
 
     Preflight (addresses, SSH host keys, credentials, SNMP), the site playbook through
     Ansible, then a read-back verification. Exit status: 0 all verified, 7 some hosts
-    failed, 8 preflight blocked every host, 3 bad input (e.g. an address outside the
+    failed, 8 preflight let no host through, 3 bad input (e.g. an address outside the
     management networks), 4 unknown school or no inventory, 9 the school is already
     being provisioned, 130 stopped by Ctrl-C or SIGTERM.
 
@@ -94,7 +100,10 @@ def school_show(obj: Context, school_id: str) -> None:
         click.echo(to_json(detail), nl=False)
         return
     s = detail.school
-    click.echo(f"{s.school_id} {s.name} ({s.school_type or 'type unknown'})")
+    click.echo(f"{s.school_id} {s.name or '(no name)'} ({s.school_type or 'type unknown'})")
+    if not detail.in_plan:
+        click.echo("not in the plan in force: its devices are kept and the committee report "
+                   "lists them under 'not in the plan'; import a plan that contains it")
     obj.table(["year", "measure", "qty", "budget", "status", "spent"],
               [[i.year, i.measure.german, i.quantity, eur(i.budget_eur),
                 i.funding_status.value if i.funding_status else "", eur(i.spent_eur)]
@@ -105,6 +114,9 @@ def school_show(obj: Context, school_id: str) -> None:
         obj.table(["device", "role", "platform", "address", "room", "state"],
                   [[d.name, d.role.value, d.platform, d.address, d.room, d.state]
                    for d in detail.devices], title="Devices")
+        for d in detail.devices:
+            if d.state.needs_attention:
+                click.echo(f"  {d.name} {d.state} since {d.state_at}: {d.state_detail}")
     else:
         click.echo("devices: none synced (run 'provision inventory sync')")
     run = detail.latest_run
@@ -117,5 +129,5 @@ def school_show(obj: Context, school_id: str) -> None:
                   title="Progress recorded")
     click.echo(f"health: {detail.health_summary}")
     for sample in detail.health:
-        if sample.state != "ok":
+        if sample.state != HealthState.OK:
             click.echo(f"  {sample.device} {sample.state}: {sample.detail}")

@@ -12,14 +12,20 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-STATES = ("ok", "warning", "critical", "unreachable", "stale", "unknown")
-# The same order as provisioner.health.model.HealthState.severity, for "worst" in SQL.
-_SEVERITY_SQL = ("CASE {col} WHEN 'critical' THEN 5 WHEN 'unreachable' THEN 4 "
-                 "WHEN 'warning' THEN 3 WHEN 'stale' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END")
+from provisioner.db.connection import translate_errors, writing
+from provisioner.outcome import HealthState, RunStatus
+
+# The states in the order of health_daily's columns (m007).
+STATES: tuple[str, ...] = tuple(s.value for s in HealthState)
+# HealthState.severity in SQL, for "worst"; built from the vocabulary (the states are
+# column names as well as values, so this SQL is text, not parameters).
+_SEVERITY_SQL = ("CASE {col} " + " ".join(f"WHEN '{s.value}' THEN {s.severity}"
+                                          for s in HealthState) + " ELSE 0 END")
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,10 @@ class HistoryRow:
 def begin_run(db: Database, started_at: str, user: str, scope: str,
               deadline_s: float | None) -> int:
     """Insert a running health run; its id."""
-    with db.atomic():
+    with writing(db):
         cursor = db.conn.execute(
-            "INSERT INTO health_runs (started_at, started_by, scope, deadline_s) "
-            "VALUES (?, ?, ?, ?)", (started_at, user, scope, deadline_s))
+            "INSERT INTO health_runs (started_at, started_by, scope, deadline_s, status) "
+            "VALUES (?, ?, ?, ?, ?)", (started_at, user, scope, deadline_s, RunStatus.RUNNING))
     return int(cursor.lastrowid or 0)
 
 
@@ -92,7 +98,7 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
     states = {s: 0 for s in STATES}
     for sample in samples:
         states[sample.state] = states.get(sample.state, 0) + 1
-    with db.atomic():
+    with writing(db):
         db.conn.executemany(
             "INSERT INTO health_samples (device, school_id, sampled_at, state, detail, "
             "uptime_s, rtt_ms, run_id, role, failure, facts) "
@@ -101,9 +107,9 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
               run_id, s.role, s.failure, json.dumps(s.facts or {}, sort_keys=True))
              for s in samples])
         db.conn.execute(
-            "UPDATE health_runs SET finished_at = ?, status = 'done', duration_s = ?, "
+            "UPDATE health_runs SET finished_at = ?, status = ?, duration_s = ?, "
             "devices = ?, states = ?, dead_sites = ?, exit_status = ? WHERE id = ?",
-            (finished_at, duration_s, len(samples), json.dumps(states),
+            (finished_at, RunStatus.DONE, duration_s, len(samples), json.dumps(states),
              json.dumps(list(dead_sites)), exit_status, run_id))
         return _fold(db, keep_since)
 
@@ -111,18 +117,18 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
 def close_dead_runs(db: Database, finished_at: str) -> int:
     """Mark runs still "running" as interrupted (call while holding the health lock: no
     other run can be going, so these died, e.g. killed by SIGKILL); how many."""
-    with db.atomic():
+    with writing(db):
         cursor = db.conn.execute(
-            "UPDATE health_runs SET status = 'interrupted', finished_at = ? "
-            "WHERE status = 'running'", (finished_at,))
+            "UPDATE health_runs SET status = ?, finished_at = ? WHERE status = ?",
+            (RunStatus.INTERRUPTED, finished_at, RunStatus.RUNNING))
     return int(cursor.rowcount)
 
 
-def fail_run(db: Database, run_id: int, finished_at: str, status: str) -> None:
+def fail_run(db: Database, run_id: int, finished_at: str, status: RunStatus) -> None:
     """Close a run that ended without results (interrupted, or an error)."""
-    with db.atomic():
+    with writing(db):
         db.conn.execute("UPDATE health_runs SET finished_at = ?, status = ? WHERE id = ?",
-                        (finished_at, status, run_id))
+                        (finished_at, RunStatus(status).value, run_id))
 
 
 def _fold(db: Database, keep_since: str) -> int:
@@ -211,11 +217,14 @@ def device_links(db: Database) -> dict[str, tuple[str, str, bool]]:
     return {name: (host or "", port or "", bool(managed)) for name, host, port, managed in rows}
 
 
+@translate_errors
 class HealthLog:
-    """Read and write health runs and samples. Reached as `Store.health`."""
+    """Read and write health runs and samples. Reached as `Store.health`; sqlite3's
+    errors come out as `DatabaseError` naming `path`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, path: Path) -> None:
         self._db = db
+        self.path = path
 
     def begin_run(self, started_at: str, user: str, scope: str,
                   deadline_s: float | None) -> int:
@@ -231,7 +240,7 @@ class HealthLog:
                           samples=samples, dead_sites=dead_sites, exit_status=exit_status,
                           keep_since=keep_since(finished_at, retention_days))
 
-    def fail_run(self, run_id: int, finished_at: str, status: str) -> None:
+    def fail_run(self, run_id: int, finished_at: str, status: RunStatus) -> None:
         """Close a run that ended without results."""
         fail_run(self._db, run_id, finished_at, status)
 

@@ -6,11 +6,34 @@ round a city's 949.500,00 EUR budget lines.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from provisioner.outcome import (
+    DeviceState,
+    HealthState,
+    HostStatus,
+    Phase,
+    RunStatus,
+    device_state_after,
+)
+
 MIGRATION_SET = "provisioner"
 migrations = Migrations(MIGRATION_SET)
+# The kind of run `provision school` records (provisioner.provision.locks.KIND).
+_PROVISION_KIND = "provision"
+
+
+def _sql(word: str) -> str:
+    """A word of the outcome vocabulary as an SQL literal (DDL takes no parameters)."""
+    return "'" + word.replace("'", "''") + "'"
+
+
+def _sql_list(words: Iterable[str]) -> str:
+    return ", ".join(_sql(w) for w in words)
 
 
 @migrations()
@@ -76,14 +99,14 @@ def m002_devices(db: Database) -> None:
 def m003_runs_and_health(db: Database) -> None:
     """Provisioning runs with per-host results, and SNMP health samples."""
     db.execute(
-        """
+        f"""
         CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
             kind TEXT NOT NULL,
             school_id TEXT,
             started_at TEXT NOT NULL,
             finished_at TEXT,
-            status TEXT NOT NULL DEFAULT 'running',
+            status TEXT NOT NULL DEFAULT {_sql(RunStatus.RUNNING)},
             started_by TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT ''
         )"""
@@ -150,8 +173,8 @@ def m005_device_state(db: Database) -> None:
     upstream device (host name) and port, for dependency-aware health.
     """
     db.execute(
-        "ALTER TABLE devices ADD COLUMN state TEXT NOT NULL DEFAULT 'planned' CHECK (state IN "
-        "('planned', 'provisioned', 'verified', 'failed', 'unreachable'))"
+        f"ALTER TABLE devices ADD COLUMN state TEXT NOT NULL DEFAULT {_sql(DeviceState.PLANNED)} "
+        f"CHECK (state IN ({_sql_list(DeviceState)}))"
     )
     db.execute("ALTER TABLE devices ADD COLUMN state_at TEXT")
     db.execute("ALTER TABLE devices ADD COLUMN state_detail TEXT NOT NULL DEFAULT ''")
@@ -213,7 +236,8 @@ def m006_provision_runs(db: Database) -> None:
                    "playbook_commit TEXT NOT NULL DEFAULT ''", "pid INTEGER",
                    "pid_started INTEGER", "artifacts TEXT NOT NULL DEFAULT ''"):
         db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
-    for column in ("role TEXT NOT NULL DEFAULT ''", "phase TEXT NOT NULL DEFAULT 'preflight'",
+    for column in ("role TEXT NOT NULL DEFAULT ''",
+                   f"phase TEXT NOT NULL DEFAULT {_sql(Phase.PREFLIGHT)}",
                    "skipped INTEGER NOT NULL DEFAULT 0", "rescued INTEGER NOT NULL DEFAULT 0",
                    "ignored INTEGER NOT NULL DEFAULT 0", "failed_task TEXT NOT NULL DEFAULT ''",
                    "warnings TEXT NOT NULL DEFAULT ''", "duration_ms REAL NOT NULL DEFAULT 0"):
@@ -232,18 +256,18 @@ def m007_health(db: Database) -> None:
     how many samples were in each state, and the worst.
     """
     db.execute(
-        """
+        f"""
         CREATE TABLE health_runs (
             id INTEGER PRIMARY KEY,
             started_at TEXT NOT NULL,
             finished_at TEXT,
             started_by TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'running',
+            status TEXT NOT NULL DEFAULT {_sql(RunStatus.RUNNING)},
             scope TEXT NOT NULL DEFAULT '',
             deadline_s REAL,
             duration_s REAL,
             devices INTEGER NOT NULL DEFAULT 0,
-            states TEXT NOT NULL DEFAULT '{}',
+            states TEXT NOT NULL DEFAULT '{{}}',
             dead_sites TEXT NOT NULL DEFAULT '[]',
             exit_status INTEGER
         )"""
@@ -255,7 +279,7 @@ def m007_health(db: Database) -> None:
     db.execute("CREATE INDEX health_school_time ON health_samples(school_id, sampled_at)")
     db.execute("CREATE INDEX health_run ON health_samples(run_id)")
     db.execute(
-        """
+        f"""
         CREATE TABLE health_daily (
             day TEXT NOT NULL,
             device TEXT NOT NULL,
@@ -267,7 +291,7 @@ def m007_health(db: Database) -> None:
             unreachable INTEGER NOT NULL DEFAULT 0,
             stale INTEGER NOT NULL DEFAULT 0,
             unknown INTEGER NOT NULL DEFAULT 0,
-            worst TEXT NOT NULL DEFAULT 'ok',
+            worst TEXT NOT NULL DEFAULT {_sql(HealthState.OK)},
             min_uptime_s INTEGER,
             rtt_ms_sum REAL NOT NULL DEFAULT 0,
             rtt_count INTEGER NOT NULL DEFAULT 0,
@@ -275,3 +299,97 @@ def m007_health(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX health_daily_school ON health_daily(school_id, day)")
+
+
+@migrations()
+def m009_device_state_history(db: Database) -> None:
+    """Every rollout state a device was put in, and the states `blocked` and `interrupted`.
+
+    `device_states` keeps each change (device, state, when, why, by which run), so the
+    committee report as of a past day reads the state then without mapping run results
+    in SQL. `devices.state` gains `blocked` and `interrupted` (SQLite cannot widen a
+    CHECK: the table is rebuilt). The history is filled from the runs recorded so far
+    with `outcome.device_state_after`, and each device's state set to its newest entry,
+    so a device an earlier run blocked is no longer shown as verified.
+    """
+    _rebuild_devices(db)
+    db.execute(
+        """
+        CREATE TABLE device_states (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            state TEXT NOT NULL,
+            at TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            run_id INTEGER
+        )"""
+    )
+    db.execute("CREATE INDEX device_states_device_at ON device_states(device, at, id)")
+    _fill_history(db)
+    db.execute(
+        """
+        UPDATE devices SET (state, state_at, state_detail) = (
+            SELECT s.state, s.at, s.detail FROM device_states s WHERE s.device = devices.name
+            ORDER BY s.at DESC, s.id DESC LIMIT 1)
+        WHERE name IN (SELECT device FROM device_states)"""
+    )
+
+
+_DEVICE_COLUMNS = ("name, school_id, role, platform, address, serial, room, synced_at, state, "
+                   "state_at, state_detail, uplink_host, uplink_port, managed")
+
+
+def _rebuild_devices(db: Database) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE devices_new (
+            name TEXT PRIMARY KEY,
+            school_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('server', 'switch', 'access_point')),
+            platform TEXT NOT NULL,
+            address TEXT NOT NULL UNIQUE,
+            serial TEXT NOT NULL DEFAULT '',
+            room TEXT NOT NULL DEFAULT '',
+            synced_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT {_sql(DeviceState.PLANNED)}
+                CHECK (state IN ({_sql_list(DeviceState)})),
+            state_at TEXT,
+            state_detail TEXT NOT NULL DEFAULT '',
+            uplink_host TEXT NOT NULL DEFAULT '',
+            uplink_port TEXT NOT NULL DEFAULT '',
+            managed INTEGER NOT NULL DEFAULT 1
+        )"""
+    )
+    db.execute(f"INSERT INTO devices_new ({_DEVICE_COLUMNS}) SELECT {_DEVICE_COLUMNS} "
+               "FROM devices")
+    db.execute("DROP TABLE devices")
+    db.execute("ALTER TABLE devices_new RENAME TO devices")
+    db.execute("CREATE INDEX devices_school ON devices(school_id)")
+
+
+def _fill_history(db: Database) -> None:
+    """History from the host results of earlier provisioning runs (at each run's end),
+    and from devices whose state was set without a run result."""
+    synced = {name for (name,) in db.execute("SELECT name FROM devices").fetchall()}
+    rows = db.execute(
+        "SELECT h.host, h.status, h.phase, h.message, r.id, "
+        "COALESCE(r.finished_at, r.started_at), r.arguments FROM host_results h "
+        "JOIN runs r ON r.id = h.run_id WHERE r.kind = ? ORDER BY r.id, h.host",
+        [_PROVISION_KIND]).fetchall()
+    history = []
+    for host, status, phase, message, run_id, at, arguments in rows:
+        if host not in synced or status not in set(HostStatus):
+            continue
+        # Earlier versions made unstarted hosts of a stopped run interrupted too.
+        if status == HostStatus.INTERRUPTED and phase == Phase.PREFLIGHT:
+            continue
+        check = bool(json.loads(arguments or "{}").get("check"))
+        state = device_state_after(HostStatus(status), check=check)
+        if state is not None:
+            history.append((host, state.value, at, message or "", run_id))
+    db.conn.executemany("INSERT INTO device_states (device, state, at, detail, run_id) "
+                        "VALUES (?, ?, ?, ?, ?)", history)
+    db.execute(
+        "INSERT INTO device_states (device, state, at, detail) SELECT name, state, state_at, "
+        "state_detail FROM devices WHERE state_at IS NOT NULL AND name NOT IN "
+        "(SELECT device FROM device_states)")

@@ -5,20 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
+from provisioner.db.connection import translate_errors, writing
 from provisioner.errors import NotFoundError
 from provisioner.models import HostRun, RunRecord, RunSummary
+from provisioner.outcome import (
+    COUNT_FIELDS,
+    RUN_ENDINGS,
+    UNFINISHED,
+    Counts,
+    DeviceState,
+    HostStatus,
+    Phase,
+    RunStatus,
+    device_state_after,
+)
 
-RUN_STATUSES = ("running", "ok", "failed", "interrupted", "blocked")
-DEVICE_STATES = ("planned", "provisioned", "verified", "failed", "unreachable")
-_HOST_COLUMNS = tuple(f.name for f in fields(HostRun))
+_HOST_COLUMNS = ("host", "role", "status", "phase", *COUNT_FIELDS, "failed_task", "message",
+                 "warnings", "duration_ms")
 _SUMMARY = "id, kind, school_id, started_at, finished_at, status, started_by"
 # A host the play reached: past preflight, and not lost to the run as unreachable.
-_PLAYED_HOST = "h.phase != 'preflight' AND h.status != 'unreachable'"
+_PLAYED_HOST = "h.phase != ? AND h.status != ?"
+_PLAYED_PARAMS = (Phase.PREFLIGHT.value, HostStatus.UNREACHABLE.value)
 
 
 @dataclass(frozen=True)
@@ -64,8 +77,29 @@ def summary_of(row: Sequence[Any]) -> RunSummary:
     """A RunSummary from the `_SUMMARY` columns followed by `arguments` (JSON)."""
     run_id, kind, school_id, started_at, finished_at, status, by, arguments = row[:8]
     mode, partial, scope = run_mode(json.loads(arguments or "{}"))
-    return RunSummary(run_id, kind, school_id, started_at, finished_at, status, by, mode,
-                      partial, scope)
+    return RunSummary(run_id, kind, school_id, started_at, finished_at, RunStatus(status), by,
+                      mode, partial, scope)
+
+
+def host_row(host: HostRun) -> tuple[Any, ...]:
+    """A host's values in `_HOST_COLUMNS` order."""
+    counts = asdict(host.counts)
+    return (host.host, host.role, HostStatus(host.status).value, Phase(host.phase).value,
+            *(counts[name] for name in COUNT_FIELDS), host.failed_task, host.message,
+            host.warnings, host.duration_ms)
+
+
+def host_of(row: Sequence[Any]) -> HostRun:
+    """A HostRun from values in `_HOST_COLUMNS` order."""
+    host, role, status, phase = row[:4]
+    counts = Counts(*row[4:4 + len(COUNT_FIELDS)])
+    failed_task, message, warnings, duration_ms = row[4 + len(COUNT_FIELDS):]
+    return HostRun(host, role, HostStatus(status), Phase(phase), counts, failed_task, message,
+                   warnings, duration_ms)
+
+
+# The kind of run `provision school` records (provisioner.provision.locks.KIND).
+_PROVISION_KIND = "provision"
 
 
 def _now() -> str:
@@ -73,11 +107,14 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+@translate_errors
 class RunLog:
-    """Read and write provisioning runs. Reached as `Store.runs`."""
+    """Read and write provisioning runs and the rollout states they set. Reached as
+    `Store.runs`; sqlite3's errors come out as `DatabaseError` naming `path`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, path: Path) -> None:
         self._db = db
+        self.path = path
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._db.execute(sql, list(params)).fetchall())
@@ -85,58 +122,90 @@ class RunLog:
     def start(self, *, kind: str, school_id: str, user: str, arguments: dict[str, Any],
               playbook_commit: str, pid: int, pid_started: int | None, artifacts: str) -> int:
         """Record a run as running; its id."""
-        with self._db.atomic():
+        with writing(self._db):
             cursor = self._db.conn.execute(
                 "INSERT INTO runs (kind, school_id, started_at, status, started_by, arguments, "
-                "playbook_commit, pid, pid_started, artifacts) VALUES (?, ?, ?, 'running', ?, "
+                "playbook_commit, pid, pid_started, artifacts) VALUES (?, ?, ?, ?, ?, "
                 "?, ?, ?, ?, ?)",
-                (kind, school_id, _now(), user, json.dumps(arguments, sort_keys=True),
-                 playbook_commit, pid, pid_started, artifacts),
+                (kind, school_id, _now(), RunStatus.RUNNING.value, user,
+                 json.dumps(arguments, sort_keys=True), playbook_commit, pid, pid_started,
+                 artifacts),
             )
         return int(cursor.lastrowid or 0)
 
-    def finish(self, run_id: int, status: str, detail: str = "") -> None:
-        """Close a run with its final status; hosts still unfinished become interrupted
-        when the run was interrupted."""
-        if status not in RUN_STATUSES:
-            raise ValueError(f"run status {status!r} is not one of {RUN_STATUSES}")
-        with self._db.atomic():
+    def finish(self, run_id: int, status: RunStatus, detail: str = "") -> None:
+        """Close a run with its final status.
+
+        When it was interrupted, its unfinished hosts become interrupted: those its play
+        was working on make their devices `interrupted` too (`device_state_after`);
+        those it never started on keep their devices' states.
+        """
+        status = RunStatus(status)
+        if status not in RUN_ENDINGS:
+            raise ValueError(f"run status '{status}' cannot end a provisioning run; "
+                             f"use one of {', '.join(sorted(RUN_ENDINGS))}")
+        with writing(self._db):
             self._db.conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
-                (status, _now(), detail, run_id),
+                (status.value, _now(), detail, run_id),
             )
-            if status == "interrupted":
-                self._db.conn.execute(
-                    "UPDATE host_results SET status = 'interrupted' WHERE run_id = ? AND "
-                    "status IN ('pending', 'running')", (run_id,),
-                )
+            if status is RunStatus.INTERRUPTED:
+                self._interrupt_hosts(run_id)
+
+    def _interrupt_hosts(self, run_id: int) -> None:
+        marks = ", ".join("?" for _ in UNFINISHED)
+        rows = self._rows(f"SELECT host, status FROM host_results WHERE run_id = ? AND "
+                          f"status IN ({marks})", [run_id, *UNFINISHED])
+        self._db.conn.execute(
+            f"UPDATE host_results SET status = ? WHERE run_id = ? AND status IN ({marks})",
+            (HostStatus.INTERRUPTED.value, run_id, *UNFINISHED))
+        check = self._is_check(run_id)
+        for host, status in rows:
+            if status == HostStatus.RUNNING:
+                self._set_state(host, device_state_after(HostStatus.INTERRUPTED, check=check),
+                                "the run stopped while its play was working on it; run it "
+                                "again (--resume)", run_id)
+
+    def _is_check(self, run_id: int) -> bool:
+        rows = self._rows("SELECT arguments FROM runs WHERE id = ?", [run_id])
+        return bool(rows) and bool(json.loads(rows[0][0] or "{}").get("check"))
 
     def set_artifacts(self, run_id: int, folder: str) -> None:
         """Record where the run keeps its ansible-runner artifacts."""
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute("UPDATE runs SET artifacts = ? WHERE id = ?", (folder, run_id))
 
-    def save_hosts(self, run_id: int, hosts: Sequence[HostRun]) -> None:
-        """Insert or replace the given hosts' results of a run."""
+    def save_hosts(self, run_id: int, hosts: Sequence[HostRun], *, check: bool = False) -> None:
+        """Insert or replace the given hosts' results of a run, and move each device's
+        rollout state as `outcome.device_state_after` says (one transaction).
+
+        Args:
+            run_id: the run.
+            hosts: the hosts' results so far.
+            check: the run is a --check run (then only blocked and unreachable are news).
+        """
         columns = ", ".join(_HOST_COLUMNS)
         marks = ", ".join("?" for _ in _HOST_COLUMNS)
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.executemany(
                 f"INSERT OR REPLACE INTO host_results (run_id, {columns}) VALUES (?, {marks})",
-                [(run_id, *(getattr(h, c) for c in _HOST_COLUMNS)) for h in hosts],
+                [(run_id, *host_row(h)) for h in hosts],
             )
+            for host in hosts:
+                self._set_state(host.host, device_state_after(host.status, check=check),
+                                host.message, run_id)
 
     def hosts(self, run_id: int) -> list[HostRun]:
         """A run's hosts, by name."""
         rows = self._rows(f"SELECT {', '.join(_HOST_COLUMNS)} FROM host_results "
                           "WHERE run_id = ? ORDER BY host", [run_id])
-        return [HostRun(*row) for row in rows]
+        return [host_of(row) for row in rows]
 
     def running(self, kind: str, school_id: str) -> list[tuple[int, int | None, int | None]]:
         """Runs of a school recorded as running: (run id, pid, pid start time)."""
         return [(int(r[0]), r[1], r[2]) for r in self._rows(
             "SELECT id, pid, pid_started FROM runs WHERE kind = ? AND school_id = ? AND "
-            "status = 'running' ORDER BY id", [kind, school_id])]
+            "status = ? ORDER BY id", [kind, school_id, RunStatus.RUNNING])]
 
     def list(self, *, school_id: str | None = None, kind: str | None = None,
              limit: int = 20) -> list[RunSummary]:
@@ -157,7 +226,7 @@ class RunLog:
             "FROM runs r JOIN host_results h ON h.run_id = r.id WHERE r.kind = ? AND "
             "(r.finished_at IS NULL OR r.finished_at >= ?) AND "
             f"coalesce(json_extract(r.arguments, '$.check'), 0) = 0 AND {_PLAYED_HOST} "
-            "ORDER BY r.id, h.host", [kind, since])
+            "ORDER BY r.id, h.host", [kind, since, *_PLAYED_PARAMS])
         heads: dict[int, tuple[str, str | None, int | None, int | None]] = {}
         hosts: dict[int, set[str]] = {}
         for run_id, started_at, finished_at, pid, pid_started, host in rows:
@@ -169,7 +238,7 @@ class RunLog:
     def last(self, kind: str, school_id: str) -> RunRecord | None:
         """The newest finished run of a kind for a school."""
         rows = self._rows("SELECT id FROM runs WHERE kind = ? AND school_id = ? AND status != "
-                          "'running' ORDER BY id DESC LIMIT 1", [kind, school_id])
+                          "? ORDER BY id DESC LIMIT 1", [kind, school_id, RunStatus.RUNNING])
         return self.get(int(rows[0][0])) if rows else None
 
     def get(self, run_id: int) -> RunRecord:
@@ -194,18 +263,34 @@ class RunLog:
         marks = ", ".join("?" * len(names))
         rows = self._rows(
             "SELECT h.host, h.status FROM host_results h JOIN runs r ON r.id = h.run_id "
-            "WHERE r.school_id = ? AND r.kind = 'provision' AND h.run_id < ? "
+            "WHERE r.school_id = ? AND r.kind = ? AND h.run_id < ? "
             f"AND h.host IN ({marks}) ORDER BY h.run_id",
-            [school_id, before_run, *names])
+            [school_id, _PROVISION_KIND, before_run, *names])
         latest = {str(host): str(status) for host, status in rows}
-        return {host for host, status in latest.items() if status == "verified"}
+        return {host for host, status in latest.items() if status == HostStatus.VERIFIED}
 
-    def set_device_state(self, name: str, state: str, detail: str = "") -> None:
-        """Move a device's rollout state (devices not synced yet are left alone)."""
-        if state not in DEVICE_STATES:
-            raise ValueError(f"device state {state!r} is not one of {DEVICE_STATES}")
-        with self._db.atomic():
-            self._db.conn.execute(
-                "UPDATE devices SET state = ?, state_at = ?, state_detail = ? WHERE name = ?",
-                (state, _now(), detail, name),
-            )
+    def set_device_state(self, name: str, state: DeviceState, detail: str = "",
+                         run_id: int | None = None) -> bool:
+        """Move a device's rollout state and keep the change in its history.
+
+        Returns:
+            Whether the device is synced (a device not in the `devices` table has no
+            state to move: provisioning syncs a school's devices before its run).
+        """
+        with writing(self._db):
+            return self._set_state(name, state, detail, run_id)
+
+    def _set_state(self, name: str, state: DeviceState | None, detail: str,
+                   run_id: int | None) -> bool:
+        if state is None:
+            return False
+        word, stamp = DeviceState(state).value, _now()  # ValueError for a word not a state
+        cursor = self._db.conn.execute(
+            "UPDATE devices SET state = ?, state_at = ?, state_detail = ? WHERE name = ?",
+            (word, stamp, detail, name))
+        if not cursor.rowcount:
+            return False
+        self._db.conn.execute(
+            "INSERT INTO device_states (device, state, at, detail, run_id) "
+            "VALUES (?, ?, ?, ?, ?)", (name, word, stamp, detail, run_id))
+        return True

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from provisioner.db.connection import connect, schema_steps
+from provisioner.db.connection import connect, schema_steps, translate_errors, writing
 from provisioner.db.health import HealthLog
 from provisioner.db.runs import RunLog, summary_of
 from provisioner.errors import DatabaseError, UnknownSchoolError
@@ -31,6 +31,7 @@ from provisioner.models import (
     RunSummary,
     School,
 )
+from provisioner.outcome import DeviceState
 
 # Insert a device, or update one that stays: never its rollout state (runs set it).
 _UPSERT_DEVICE = (
@@ -42,6 +43,14 @@ _UPSERT_DEVICE = (
     "uplink_port = excluded.uplink_port, managed = excluded.managed, "
     "synced_at = excluded.synced_at"
 )
+# Each synced device with its newest state history entry up to a moment (parameters:
+# the moment, the state of a device without history).
+_STATES_UNTIL = """
+    SELECT d.name, d.school_id, d.role, d.managed,
+           COALESCE(h.state, ?2) AS state_then, h.at AS at_then, h.detail AS detail_then
+    FROM devices d LEFT JOIN device_states h ON h.id = (
+        SELECT s.id FROM device_states s WHERE s.device = d.name AND s.at <= ?1
+        ORDER BY s.at DESC, s.id DESC LIMIT 1)"""
 _ITEM_COLUMNS = (
     "school_id, measure, year, quantity, budget_cents, funding, funding_status, spent_cents"
 )
@@ -85,8 +94,13 @@ def _item_from_row(row: Sequence[Any]) -> PlanItem:
     )
 
 
+@translate_errors
 class Store:
-    """The state database. Opened once by the composition root and passed on."""
+    """The state database. Opened once by the composition root and passed on.
+
+    Every method turns sqlite3's errors (a locked, read-only or damaged file) into a
+    one-line `DatabaseError` naming the file and what to do.
+    """
 
     def __init__(self, db: Database, path: Path) -> None:
         self._db = db
@@ -104,12 +118,12 @@ class Store:
     @property
     def health(self) -> HealthLog:
         """Health check runs, samples and daily summaries (m007)."""
-        return HealthLog(self._db)
+        return HealthLog(self._db, self.path)
 
     @property
     def runs(self) -> RunLog:
         """Provisioning runs and their per-host results."""
-        return RunLog(self._db)
+        return RunLog(self._db, self.path)
 
     def schema_steps(self) -> list[str]:
         """Applied migrations, oldest first."""
@@ -134,7 +148,7 @@ class Store:
         conn = self._db.conn
         stamp = now()
         try:
-            with self._db.atomic():
+            with writing(self._db):
                 version_id = self._write_plan(conn, schools, items, (stamp, user, source, sha256))
         except sqlite3.IntegrityError as exc:
             raise DatabaseError(
@@ -169,6 +183,16 @@ class Store:
             [_item_row(version_id, item) for item in items],
         )
         return version_id
+
+    def plan_school_ids(self, version_id: int | None = None) -> set[str]:
+        """The schools with items in a plan version (default: the one in force)."""
+        if version_id is None:
+            latest = self.latest_version()
+            if latest is None:
+                return set()
+            version_id = latest.version_id
+        return {row[0] for row in self._rows(
+            "SELECT DISTINCT school_id FROM plan_items WHERE version_id = ?", [version_id])}
 
     def plan_versions(self) -> list[PlanVersion]:
         """All plan versions, oldest first."""
@@ -242,10 +266,12 @@ class Store:
         stamp = now()
         conn = self._db.conn
         try:
-            with self._db.atomic():
+            with writing(self._db):
                 gone = [(name,) for name, school in conn.execute(
                     "SELECT name, school_id FROM devices") if school in ids and name not in keep]
                 conn.executemany("DELETE FROM devices WHERE name = ?", gone)
+                # A name used again later is another device: it starts without history.
+                conn.executemany("DELETE FROM device_states WHERE device = ?", gone)
                 # Addresses may move between devices in one sync (a swap): park the
                 # staying devices' addresses first, as UNIQUE is checked row by row.
                 conn.executemany("UPDATE devices SET address = 'moving:' || name WHERE name = ?",
@@ -267,17 +293,24 @@ class Store:
         return None
 
     def devices(self, school_id: str | None = None) -> list[Device]:
-        """Synced devices with uplink, managed flag and rollout state, by school and name."""
+        """Synced devices with uplink, managed flag and rollout state (with why and when),
+        by school and name."""
         sql = ("SELECT school_id, name, role, platform, address, serial, room, uplink_host, "
-               "uplink_port, managed, state FROM devices")
+               "uplink_port, managed, state, state_detail, state_at FROM devices")
         params: list[Any] = []
         if school_id is not None:
             sql += " WHERE school_id = ?"
             params.append(school_id)
         rows = self._rows(sql + " ORDER BY school_id, name", params)
         return [Device(s, n, Role(r), p, a, serial, room, uplink_host=up, uplink_port=port,
-                       managed=bool(managed), state=state)
-                for s, n, r, p, a, serial, room, up, port, managed, state in rows]
+                       managed=bool(managed), state=DeviceState(state), state_detail=detail,
+                       state_at=at)
+                for s, n, r, p, a, serial, room, up, port, managed, state, detail, at in rows]
+
+    def device_schools(self) -> list[str]:
+        """The ids of the schools with synced devices, ascending."""
+        return [row[0] for row in self._rows(
+            "SELECT DISTINCT school_id FROM devices ORDER BY school_id")]
 
     # -- runs and health ---------------------------------------------------------------
 
@@ -302,7 +335,7 @@ class Store:
 
     def audit(self, user: str, command: str, outcome: str, detail: str = "") -> None:
         """Append one line to the audit log (never secrets: callers pass references)."""
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute(
                 "INSERT INTO audit_log (at, user, command, outcome, detail) VALUES (?, ?, ?, ?, ?)",
                 (now(), user, command, outcome, detail),
@@ -329,7 +362,7 @@ class Store:
     def record_progress(self, entry: ProgressEntry) -> ProgressEntry:
         """Append progress for a plan item; the newest line per item is what counts."""
         stamp = entry.recorded_at or now()
-        with self._db.atomic():
+        with writing(self._db):
             self._db.conn.execute(
                 "INSERT INTO plan_progress (school_id, measure, year, done, unit, note, "
                 "recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -353,34 +386,26 @@ class Store:
         return [ProgressEntry(s, Measure(m), y, d, u, n, at, by)
                 for s, m, y, d, u, n, at, by, _ in rows]
 
-    def rollout_counts_until(self, until: str) -> list[tuple[str, str, str, int]]:
+    def rollout_counts_until(self, until: str) -> list[tuple[str, str, DeviceState, int]]:
         """Synced devices per (school id, role, rollout state as of `until`), with counts.
 
-        Devices not managed over SSH (SNMP only) keep the state 'planned' unless
-        something set it; they count in the totals and in health.
-
-        A state set by `until` still held then. For a device whose state changed later,
-        the state then is what its newest provisioning result up to `until` said, or
-        'planned' when no run had touched it.
+        The state as of `until` is the newest entry of the device's state history up to
+        then (m009), or planned when no run had set one. Devices not managed over SSH
+        (SNMP only) stay planned; they count in the totals and in health.
         """
         rows = self._rows(
-            """
-            WITH later AS (SELECT name FROM devices WHERE state_at > ?),
-            history AS (
-                SELECT h.host, h.status, MAX(COALESCE(r.finished_at, r.started_at))
-                FROM host_results h JOIN runs r ON r.id = h.run_id
-                WHERE h.host IN (SELECT name FROM later)
-                  AND COALESCE(r.finished_at, r.started_at) <= ?
-                  AND h.status IN ('provisioned', 'verified', 'failed', 'unreachable')
-                GROUP BY h.host)
-            SELECT d.school_id, d.role,
-                   CASE WHEN d.state_at IS NULL OR d.state_at <= ? THEN d.state
-                        ELSE COALESCE(history.status, 'planned') END AS state_then, COUNT(*)
-            FROM devices d LEFT JOIN history ON history.host = d.name
-            GROUP BY d.school_id, d.role, state_then""",
-            [until, until, until],
-        )
-        return [(school, role, state, count) for school, role, state, count in rows]
+            f"SELECT school_id, role, state_then, COUNT(*) FROM ({_STATES_UNTIL}) "
+            "GROUP BY school_id, role, state_then", [until, DeviceState.PLANNED])
+        return [(school, role, DeviceState(state), count) for school, role, state, count in rows]
+
+    def device_states_until(self, until: str) -> list[DeviceRollout]:
+        """Every synced device with its rollout state, when it was set and why, as of
+        `until` (the newest history entry up to then; planned with no time if none)."""
+        rows = self._rows(
+            f"SELECT name, school_id, role, state_then, at_then, managed, detail_then "
+            f"FROM ({_STATES_UNTIL}) ORDER BY school_id, name", [until, DeviceState.PLANNED])
+        return [DeviceRollout(n, s, Role(r), DeviceState(st), at, bool(m), detail or "")
+                for n, s, r, st, at, m, detail in rows]
 
     def dead_sites_until(self, until: str) -> dict[str, bool]:
         """School id -> whether the newest health run up to `until` that checked it found it dead.
@@ -409,16 +434,17 @@ class Store:
         return [(school, state, count) for school, state, count in rows]
 
     def device_rollout(self) -> list[DeviceRollout]:
-        """Every synced device with its rollout state and when it was set."""
-        rows = self._rows("SELECT name, school_id, role, state, state_at, managed FROM devices "
-                          "ORDER BY school_id, name")
-        return [DeviceRollout(n, s, Role(r), st, at, bool(m)) for n, s, r, st, at, m in rows]
+        """Every synced device with its rollout state, when it was set and why."""
+        rows = self._rows("SELECT name, school_id, role, state, state_at, managed, "
+                          "state_detail FROM devices ORDER BY school_id, name")
+        return [DeviceRollout(n, s, Role(r), DeviceState(st), at, bool(m), detail)
+                for n, s, r, st, at, m, detail in rows]
 
     def save_snapshot(self, *, user: str, as_of: str, format: str, scope: str,
                       figures: str) -> ExportSnapshot:
         """Keep one export's figures (JSON text) for later comparisons."""
         stamp = now()
-        with self._db.atomic():
+        with writing(self._db):
             cursor = self._db.conn.execute(
                 "INSERT INTO export_snapshots (created_at, created_by, as_of, format, scope, "
                 "figures) VALUES (?, ?, ?, ?, ?, ?)", (stamp, user, as_of, format, scope, figures),

@@ -5,38 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 
 from provisioner.errors import ExitStatus
 from provisioner.models import Role
+from provisioner.outcome import HealthState
 from provisioner.results import FailureKind
-
-
-class HealthState(StrEnum):
-    """The state of one device after a check; each comes with its reason.
-
-    ok: answered, every rule passed. warning: answered, something needs a look.
-    critical: answered, something is broken (a service down, a radio off, a disk full).
-    unreachable: did not answer (itself, or because its upstream does not).
-    stale: the run's deadline passed before it answered: not checked this time.
-    unknown: could not be judged (our configuration, credentials refused, garbage answers).
-    """
-
-    OK = "ok"
-    WARNING = "warning"
-    CRITICAL = "critical"
-    UNREACHABLE = "unreachable"
-    STALE = "stale"
-    UNKNOWN = "unknown"
-
-    @property
-    def severity(self) -> int:
-        """Order for "the worst of": ok < unknown < stale < warning < unreachable < critical."""
-        return _SEVERITY[self]
-
-
-_SEVERITY = {HealthState.OK: 0, HealthState.UNKNOWN: 1, HealthState.STALE: 2,
-             HealthState.WARNING: 3, HealthState.UNREACHABLE: 4, HealthState.CRITICAL: 5}
 
 # What a device that gave no usable answer is, by why it gave none.
 FAILURE_STATES: dict[FailureKind, HealthState] = {
@@ -201,8 +174,8 @@ class HealthReport:
         """How the run ended, for the audit log: ("ok" | "warning" | "critical", one line
         like "exit 10: health run 7, 42 device(s): 40 ok, 2 warning")."""
         status = self.exit_status
-        word = {ExitStatus.OK: "ok", ExitStatus.HEALTH_WARNING: "warning"}.get(status,
-                                                                             "critical")
+        word = {ExitStatus.OK: HealthState.OK, ExitStatus.HEALTH_WARNING:
+                HealthState.WARNING}.get(status, HealthState.CRITICAL).value
         counts = ", ".join(f"{n} {state}" for state, n in self.states.items() if n)
         dead = f"; dead site(s) {', '.join(self.dead_sites)}" if self.dead_sites else ""
         return word, (f"exit {int(status)}: health run {self.run_id}, {len(self.devices)} "

@@ -35,6 +35,7 @@ from provisioner.health.rules import RunWindow
 from provisioner.health.targets import PlannedDevice, plan_device, watched_ports
 from provisioner.inventory import load_inventories
 from provisioner.models import ROLE_MEASURE, Device, Role
+from provisioner.outcome import RunStatus
 from provisioner.provision.locks import KIND as PROVISION_KIND
 from provisioner.provision.locks import run_is_alive
 from provisioner.results import DeviceResult, FailureKind
@@ -275,7 +276,7 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
             devices, schools = _report(store, planned, pairs, parser, options, started_at,
                                        now_iso())
         except BaseException:
-            store.health.fail_run(run_id, now_iso(), "interrupted")
+            store.health.fail_run(run_id, now_iso(), RunStatus.INTERRUPTED)
             raise
         finished_at, duration = now_iso(), round(time.monotonic() - clock, 3)
         report = HealthReport(run_id, started_at, finished_at, duration, options.deadline_s,

@@ -67,17 +67,24 @@ def _duplicates(devices: Sequence[Device], attr: str, load: InventoryLoad) -> li
     return problems
 
 
-def _school_problems(schools: Iterable[str], planned: set[str], root: str) -> list[Problem]:
-    problems = []
-    for school_id in schools:
-        where = _school_folder(root, school_id)
-        if not (len(school_id) == 6 and school_id.isdigit()):
-            problems.append(Problem(where, f"folder {school_id!r} is not a 6-digit Schulnummer; "
-                                           "rename it to the school's id"))
-        elif school_id not in planned:
-            problems.append(Problem(where, f"school {school_id} is not in the plan; import a "
-                                           "plan that contains it or remove the folder"))
-    return problems
+def _school_problems(schools: Iterable[str], root: str) -> list[Problem]:
+    return [Problem(_school_folder(root, school_id), f"folder {school_id!r} is not a 6-digit "
+                    "Schulnummer; rename it to the school's id")
+            for school_id in schools if not (len(school_id) == 6 and school_id.isdigit())]
+
+
+def unplanned_warnings(schools: Iterable[str], planned: set[str], root: str) -> list[Problem]:
+    """A warning per school that is not in the plan in force.
+
+    Not a problem: offices replace hardware before the plan is updated. Such a school's
+    devices are synced and provisioned like any other, and the committee report lists
+    them in its section "not in the plan".
+    """
+    return [Problem(_school_folder(root, school_id),
+                    f"school {school_id} is not in the plan in force; its devices are kept "
+                    "and reported under 'not in the plan': import a plan that contains it")
+            for school_id in schools
+            if len(school_id) == 6 and school_id.isdigit() and school_id not in planned]
 
 
 def compare_counts(devices: Sequence[Device], items: Sequence[PlanItem],
@@ -117,7 +124,7 @@ def check_inventory(load: InventoryLoad, plan_items: Sequence[PlanItem],
     Args:
         load: what `load_inventories` read.
         plan_items: the plan in force (for the count comparison).
-        plan_schools: the school ids of the plan.
+        plan_schools: the school ids of the plan in force (others get a warning).
         root: the inventories folder (named in school problems).
 
     Returns:
@@ -126,7 +133,8 @@ def check_inventory(load: InventoryLoad, plan_items: Sequence[PlanItem],
     report = InventoryReport(devices=load.devices, problems=list(load.problems),
                              warnings=list(load.warnings), seen=len(load.seen),
                              schools=list(load.schools))
-    report.problems += _school_problems(load.schools, plan_schools, root)
+    report.problems += _school_problems(load.schools, root)
+    report.warnings += unplanned_warnings(load.schools, plan_schools, root)
     report.problems += _duplicates(load.devices, "address", load)
     report.problems += _duplicates(load.devices, "name", load)
     uplink_problems, uplink_warnings = _uplink_findings(load)

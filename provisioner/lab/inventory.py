@@ -47,15 +47,20 @@ def _ssh_args(creds: LabCredentials) -> str:
             "-o ServerAliveInterval=10")
 
 
+def snmp_vars(creds: LabCredentials) -> dict[str, Any]:
+    """The SNMPv3 settings every lab device shares (group `all`), passphrases by file."""
+    return {"snmp_version": 3, "snmp_user": SNMP_USER, "snmp_auth_protocol": "SHA",
+            "snmp_auth_file": str(creds.snmp_auth), "snmp_priv_protocol": "AES",
+            "snmp_priv_file": str(creds.snmp_priv)}
+
+
 def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str, Any]]:
     """Group variables of a lab school: network profile, connection and SNMP by reference."""
     secret = "{{ lookup('ansible.builtin.file', '%s') }}"
     linux = {"ansible_user": DEPLOY_USER, "ansible_ssh_private_key_file": str(creds.ssh_key),
              "ansible_ssh_common_args": _ssh_args(creds), "ansible_become": True,
              "ansible_python_interpreter": "/usr/bin/python3"}
-    snmp = {"snmp_version": 3, "snmp_user": SNMP_USER, "snmp_auth_protocol": "SHA",
-            "snmp_auth_file": str(creds.snmp_auth), "snmp_priv_protocol": "AES",
-            "snmp_priv_file": str(creds.snmp_priv)}
+    snmp = snmp_vars(creds)
     # The lab manages its devices over its bridge and has no central services: the
     # management VLAN is the lab network, NTP/DNS/RADIUS point at the bridge.
     profile = network_profile(school_no, management=LAB_NETWORK,

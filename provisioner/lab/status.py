@@ -13,35 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.devices.ssh import probe_ssh
-from provisioner.errors import (
-    AuthenticationFailedError,
-    DeviceError,
-    DeviceTimeoutError,
-    HostKeyChangedError,
-    HostKeyUnknownError,
-    LabError,
-)
-from provisioner.lab.credentials import (
-    DEPLOY_USER,
-    SNMP_USER,
-    SWITCH_USER,
-    LabCredentials,
-    read_secret,
-)
+from provisioner.errors import DeviceError, LabError
+from provisioner.inventory import reach
+from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
 from provisioner.lab.faults import fault_of
+from provisioner.lab.inventory import snmp_vars
 from provisioner.lab.state import load_state
 from provisioner.lab.topology import DeviceKind, LabDevice
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
-from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpReply, SnmpTarget, SnmpV3User
+from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpReply, SnmpTarget
 
 SSH_WORKERS = 16
-# Most specific first: the host key errors are also connection-level errors.
-_SSH_KINDS: tuple[tuple[type[DeviceError], FailureKind], ...] = (
-    (HostKeyChangedError, FailureKind.HOST_KEY_CHANGED),
-    (HostKeyUnknownError, FailureKind.HOST_KEY_UNKNOWN),
-    (AuthenticationFailedError, FailureKind.AUTH),
-    (DeviceTimeoutError, FailureKind.TIMEOUT),
-)
 
 
 @dataclass(frozen=True)
@@ -68,9 +50,9 @@ class LabProbe:
 
 
 def snmp_target(device: LabDevice, creds: LabCredentials) -> SnmpTarget:
-    """The SNMPv3 authPriv target of a lab device (context: its recording, if any)."""
-    user = SnmpV3User(SNMP_USER, creds.snmp_auth, creds.snmp_priv)
-    return SnmpTarget(device.name, device.address, user=user, context=device.snmp_context)
+    """The SNMPv3 authPriv target of a lab device (context: its recording, if any): the
+    one builder (`reach.snmp_target`) over the SNMP settings the lab's inventory gives it."""
+    return reach.snmp_target(device, {**snmp_vars(creds), "snmp_context": device.snmp_context})
 
 
 def _ssh_check(device: LabDevice, creds: LabCredentials,
@@ -89,20 +71,6 @@ def _ssh_check(device: LabDevice, creds: LabCredentials,
     return answer, None
 
 
-def _ssh_kind(error: DeviceError) -> FailureKind:
-    return next((kind for cls, kind in _SSH_KINDS if isinstance(error, cls)),
-                FailureKind.UNREACHABLE)
-
-
-def _snmp_kind(error: str) -> FailureKind:
-    text = error.lower()
-    if "timeout" in text or "timed out" in text or "no snmp response" in text:
-        return FailureKind.TIMEOUT
-    if any(word in text for word in ("digest", "unknown user", "authentic", "decrypt")):
-        return FailureKind.AUTH
-    return FailureKind.UNREACHABLE
-
-
 def _result(device: LabDevice, ssh: tuple[str, DeviceError | None], reply: SnmpReply,
             fault: str | None) -> DeviceResult[LabProbe]:
     answer, ssh_error = ssh
@@ -110,9 +78,9 @@ def _result(device: LabDevice, ssh: tuple[str, DeviceError | None], reply: SnmpR
                      reply.error, reply.values.get(SYS_DESCR, ""), fault)
     suffix = f" (lab fault: {fault})" if fault else ""
     if ssh_error is not None:
-        return DeviceResult(device.name, probe, _ssh_kind(ssh_error), f"ssh: {ssh_error}{suffix}")
+        return DeviceResult(device.name, probe, ssh_error.kind, f"ssh: {ssh_error}{suffix}")
     if reply.error is not None:
-        return DeviceResult(device.name, probe, _snmp_kind(reply.error),
+        return DeviceResult(device.name, probe, reply.failure or FailureKind.PROTOCOL,
                             f"snmp: {reply.error}{suffix}", reply.elapsed_ms)
     return DeviceResult(device.name, probe, None, "answers", reply.elapsed_ms)
 

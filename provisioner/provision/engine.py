@@ -28,12 +28,23 @@ from provisioner.errors import (
     ProvisionerError,
 )
 from provisioner.inventory import load_inventories
+from provisioner.inventory.check import InventoryReport
+from provisioner.inventory.service import inventory_sync, sync_schools
 from provisioner.models import Device, HostRun, Role
+from provisioner.outcome import (
+    DONE,
+    FAILING,
+    Counts,
+    HostStatus,
+    Phase,
+    RecapStatus,
+    RunStatus,
+    host_status_for,
+)
 from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
 from provisioner.provision.verify import verify_devices
-from provisioner.results import FailureKind
 from provisioner.snmp import SnmpBackend
 
 SITE_PLAYBOOK = "site.yml"
@@ -42,10 +53,6 @@ STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
 # Ansible, no host lost (docs/benchmarks.md); `--strategy linear` is Ansible's own.
 STRATEGY = "mitogen_linear"
 _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.ACCESS_POINT: 2}
-# Host statuses after which `--resume` leaves a host alone.
-# A host needs no --resume once verified, skipped (not managed over SSH) or checked
-# (--check: compared with what the play would do, nothing changed).
-DONE = ("verified", "skipped", "checked")
 
 
 @dataclass(frozen=True)
@@ -99,12 +106,9 @@ class Progress:
 
     school_id: str
     host: str
-    phase: str
+    phase: Phase
     task: str = ""
-    ok: int = 0
-    changed: int = 0
-    failed: int = 0
-    unreachable: int = 0
+    counts: Counts = field(default_factory=Counts)
     message: str = ""
 
 
@@ -122,14 +126,17 @@ class SchoolResult:
         hosts: every host of the run with its recorded outcome.
         reaped: earlier runs of the school found dead and marked interrupted.
         detail: one line for people.
+        warnings: what the run was allowed to do but people should know: the school is
+            not in the plan in force, the inventory's warnings.
     """
 
     school_id: str
     run_id: int
-    status: str
+    status: RunStatus
     hosts: list[HostRun] = field(default_factory=list)
     reaped: list[int] = field(default_factory=list)
     detail: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def runs_root(settings: Settings) -> Path:
@@ -162,7 +169,8 @@ def prune_runs(root: Path, days: int) -> list[Path]:
 
 
 def load_school_devices(settings: Settings, school_id: str) -> list[Device]:
-    """The school's devices as its inventory describes them.
+    """The school's devices as its inventory describes them (`sync_school` writes them to
+    the database when a run starts, so the run and the record speak of the same devices).
 
     Raises:
         NotFoundError: no inventory folder for the school.
@@ -218,13 +226,26 @@ def waves(devices: Sequence[Device], batch: int | None) -> list[list[Device]]:
                                              for i in range(0, len(rest), batch)]
 
 
-def host_status(recap: HostRecap | None, cancelled: bool) -> tuple[str, str]:
-    """(host status, device state) after the play, from its recap."""
-    if recap is None or (cancelled and recap.status == "ok"):
-        return ("interrupted", "") if cancelled else ("failed", "failed")
-    if recap.status == "unreachable":
-        return "unreachable", "unreachable"
-    return ("failed", "failed") if recap.status == "failed" else ("provisioned", "provisioned")
+def host_status(recap: HostRecap | None, *, cancelled: bool, ended_early: bool = False,
+                check: bool = False) -> HostStatus:
+    """A host's status after its wave's play, from its recap.
+
+    Args:
+        recap: what Ansible reported for the host (None: nothing).
+        cancelled: the run was stopped during the play.
+        ended_early: Ansible ended the playbook before its last play (every host of a
+            play failed): a host without a failed task did not get the later plays.
+        check: a --check run (nothing changed, nothing to verify).
+    """
+    if recap is None:
+        return HostStatus.INTERRUPTED if cancelled else HostStatus.FAILED
+    if recap.status is RecapStatus.UNREACHABLE:
+        return HostStatus.UNREACHABLE
+    if recap.status is RecapStatus.FAILED:
+        return HostStatus.FAILED
+    if cancelled or ended_early:
+        return HostStatus.INTERRUPTED
+    return HostStatus.CHECKED if check else HostStatus.PROVISIONED
 
 
 @dataclass
@@ -244,40 +265,34 @@ class _Run:
     progress: ProgressCallback
     hosts: dict[str, HostRun] = field(default_factory=dict)
 
-    def say(self, host: str, phase: str, message: str = "", recap: HostRecap | None = None
+    def say(self, host: str, phase: Phase, message: str = "", recap: HostRecap | None = None
             ) -> None:
-        counts = {"task": recap.task, "ok": recap.ok, "changed": recap.changed,
-                  "failed": recap.failed, "unreachable": recap.unreachable} if recap else {}
-        self.progress(Progress(self.school_id, host, phase, message=message, **counts))  # type: ignore[arg-type]
+        self.progress(Progress(self.school_id, host, phase, recap.task if recap else "",
+                               recap.counts if recap else Counts(), message))
 
     def save(self, *hosts: HostRun) -> None:
+        """Record hosts' results; the database moves their devices' rollout states."""
         for host in hosts:
             self.hosts[host.host] = host
-        self.store.runs.save_hosts(self.run_id, hosts)
+        self.store.runs.save_hosts(self.run_id, hosts, check=self.options.check)
 
 
 def _preflight(run: _Run) -> list[Device]:
     """Preflight every device; the devices ready for the play."""
     count = len(run.devices)
-    run.say("", "preflight", f"checking {count} device{'' if count == 1 else 's'}")
+    run.say("", Phase.PREFLIGHT, f"checking {count} device{'' if count == 1 else 's'}")
     checked = pf.run_preflight(run.devices, run.snmp, known_hosts=run.known_hosts)
     ready = []
     for device in run.devices:
         result = checked[device.name]
         warnings = "; ".join(result.data.warnings) if result.data else ""
-        if result.failure is FailureKind.SKIPPED:
-            status = "skipped"
-        elif result.ok:
-            status = "pending"
+        status = host_status_for(result.failure, success=HostStatus.PENDING)
+        if status is HostStatus.PENDING:
             ready.append(device)
-        else:
-            status = "blocked"
-            if result.failure in (FailureKind.UNREACHABLE, FailureKind.TIMEOUT):
-                run.store.runs.set_device_state(device.name, "unreachable", result.message)
-        message = "" if status == "pending" else result.message
-        run.save(HostRun(device.name, device.role.value, status, "preflight",
+        message = "" if result.ok else result.message
+        run.save(HostRun(device.name, device.role.value, status, Phase.PREFLIGHT,
                          message=message, warnings=warnings, duration_ms=result.elapsed_ms))
-        run.say(device.name, "preflight", f"{status}: {message or warnings or 'ready'}")
+        run.say(device.name, Phase.PREFLIGHT, f"{status}: {message or warnings or 'ready'}")
     return ready
 
 
@@ -306,36 +321,40 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> PlaybookOutcom
         fact_cache=facts,
     )
     for device in wave:
-        run.save(replace(run.hosts[device.name], status="running", phase="play"))
-    return run_playbook(job, lambda recap: run.say(recap.host, "play", recap=recap), run.cancel)
+        run.save(replace(run.hosts[device.name], status=HostStatus.RUNNING, phase=Phase.PLAY))
+    return run_playbook(job, lambda recap: run.say(recap.host, Phase.PLAY, recap=recap),
+                        run.cancel)
+
+
+def _play_message(recap: HostRecap | None, status: HostStatus,
+                  outcome: PlaybookOutcome) -> str:
+    if recap is None:
+        return ("the run was stopped before Ansible reported on this host"
+                if status is HostStatus.INTERRUPTED else "Ansible reported nothing for this host")
+    if recap.failed_task:
+        return recap.message
+    if status is HostStatus.INTERRUPTED and outcome.ended_early:
+        return (f"not finished: every host of play {outcome.ended_early_in!r} failed, so "
+                "Ansible ended the playbook there; fix those hosts and --resume")
+    if status is HostStatus.INTERRUPTED:
+        return "the run was stopped during its play; run it again (--resume)"
+    return ""
 
 
 def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) -> list[Device]:
     """Record the hosts of a finished wave; those the play provisioned."""
-    cancelled = outcome.status == "canceled"
     done = []
     for device in wave:
         recap = outcome.hosts.get(device.name)
-        status, state = host_status(recap, cancelled)
-        cut_short = status == "provisioned" and outcome.ended_early
-        if cut_short:
-            status, state = "failed", ""
-        if status == "provisioned" and run.options.check:
-            status, state = "checked", ""  # check mode: nothing changed, nothing to verify
-        message = (recap.message if recap and recap.failed_task else
-                   "" if recap else "Ansible reported nothing for this host")
-        if cut_short:
-            message = (f"not finished: every host of play {outcome.ended_early_in!r} failed, "
-                       "so Ansible ended the playbook there; fix those hosts and --resume")
-        counts = {f: getattr(recap, f) for f in ("ok", "changed", "unreachable", "failed",
-                                                  "skipped", "rescued", "ignored")} if recap else {}
-        row = replace(run.hosts[device.name], status=status, phase="play",
-                      failed_task=recap.failed_task if recap else "", message=message,
-                      duration_ms=round(recap.elapsed_ms, 1) if recap else 0.0, **counts)
+        status = host_status(recap, cancelled=outcome.cancelled,
+                             ended_early=outcome.ended_early, check=run.options.check)
+        row = replace(run.hosts[device.name], status=status, phase=Phase.PLAY,
+                      counts=recap.counts if recap else Counts(),
+                      failed_task=recap.failed_task if recap else "",
+                      message=_play_message(recap, status, outcome),
+                      duration_ms=round(recap.elapsed_ms, 1) if recap else 0.0)
         run.save(row)
-        if state:
-            run.store.runs.set_device_state(device.name, state, message)
-        if status == "provisioned":
+        if status is HostStatus.PROVISIONED:
             done.append(device)
     return done
 
@@ -343,21 +362,20 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
 def _verify(run: _Run, devices: Sequence[Device]) -> None:
     if not devices or run.options.check:
         return
-    run.say("", "verify", f"reading back {len(devices)} devices")
+    run.say("", Phase.VERIFY, f"reading back {len(devices)} devices")
     checked = verify_devices(devices, run.snmp, run.known_hosts)
     for device in devices:
         result = checked[device.name]
-        status = "verified" if result.ok else "failed"
-        row = replace(run.hosts[device.name], status=status, phase="done" if result.ok
-                      else "verify", message="" if result.ok else result.message)
+        status = host_status_for(result.failure, success=HostStatus.VERIFIED)
+        row = replace(run.hosts[device.name], status=status, phase=Phase.DONE if result.ok
+                      else Phase.VERIFY, message="" if result.ok else result.message)
         run.save(row)
-        run.store.runs.set_device_state(device.name, status, "" if result.ok else result.message)
-        run.say(device.name, "verify", result.message)
+        run.say(device.name, Phase.VERIFY, result.message)
 
 
 def _too_many_failed(run: _Run, percent: int | None) -> bool:
-    played = [h for h in run.hosts.values() if h.phase != "preflight"]
-    failed = [h for h in played if h.status in ("failed", "unreachable")]
+    played = [h for h in run.hosts.values() if h.phase is not Phase.PREFLIGHT]
+    failed = [h for h in played if h.status in FAILING]
     return percent is not None and bool(played) and len(failed) * 100 > percent * len(played)
 
 
@@ -369,18 +387,18 @@ def _play(run: _Run, ready: Sequence[Device]) -> None:
                       "failed in earlier waves")
             run.save(*(replace(run.hosts[d.name], message=reason) for d in wave))
             continue
-        run.say("", "play", f"wave {number}: {len(wave)} hosts")
+        run.say("", Phase.PLAY, f"wave {number}: {len(wave)} hosts")
         outcome = _play_wave(run, wave, number)
         _verify(run, _record_wave(run, wave, outcome))
 
 
-def _final_status(run: _Run) -> str:
+def _final_status(run: _Run) -> RunStatus:
     statuses = {h.status for h in run.hosts.values()}
     if run.cancel():
-        return "interrupted"
-    if statuses <= set(DONE):
-        return "ok"
-    return "failed"
+        return RunStatus.INTERRUPTED
+    if statuses <= DONE:
+        return RunStatus.OK
+    return RunStatus.FAILED
 
 
 def _start_run(settings: Settings, store: Store, school_id: str, options: Options,
@@ -400,7 +418,8 @@ def _start_run(settings: Settings, store: Store, school_id: str, options: Option
 
 def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school_id: str,
                      options: Options, *, user: str, progress: ProgressCallback,
-                     cancel: Cancellation | None = None) -> SchoolResult:
+                     cancel: Cancellation | None = None,
+                     synced: Sequence[str] | None = None) -> SchoolResult:
     """Provision one school: the whole run, recorded.
 
     Args:
@@ -412,14 +431,17 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         user: who runs it (for the record).
         progress: called with every progress report.
         cancel: a stop request polled throughout (SIGINT/SIGTERM in the CLI).
+        synced: the warnings of a sync of the school just made (`provision_schools`
+            syncs all its schools at once); None: the run syncs the school itself.
 
     Returns:
         The run's outcome; hosts that failed are data in it.
 
     Raises:
         NotFoundError: no inventory for the school, or nothing to resume.
-        InvalidInputError: inventory problems, a bad --limit, or an address outside
-            the management networks (then nothing was sent anywhere).
+        InvalidInputError: inventory problems (also against the other schools' ones,
+            found by the sync), a bad --limit, or an address outside the management
+            networks (then nothing was sent anywhere).
         LabError: a lab inventory while the lab is down.
         ConfigError: no site.yml in the playbooks folder.
         AlreadyRunningError: the school is being provisioned by another process.
@@ -432,31 +454,65 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
     pf.check_lab(devices, settings.lab_dir, school_id)
     check_playbooks(settings)
     with school_lock(runs_root(settings) / "locks", school_id, store.runs) as reaped:
+        warnings = list(synced) if synced is not None else sync_school(settings, store,
+                                                                        school_id)
         if options.resume:  # after reaping: a run killed with -9 counts as the last one
             devices = resume_selection(store, school_id, devices)
         if not devices:
-            return SchoolResult(school_id, 0, "ok", reaped=reaped,
-                                detail="nothing to do: every host of the last run is verified")
+            return SchoolResult(school_id, 0, RunStatus.OK, reaped=reaped,
+                                detail="nothing to do: every host of the last run is verified",
+                                warnings=warnings)
         run_id, run_dir = _start_run(settings, store, school_id, options, user)
         run = _Run(settings, store, snmp, school_id, options, devices,
                    pf.school_known_hosts(everything), run_id, run_dir, cancel, progress)
         status = _execute(run)
-        done_word = "checked" if options.check else "verified"
+        done_word = HostStatus.CHECKED if options.check else HostStatus.VERIFIED
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "
                   f"hosts {done_word} or skipped")
         store.runs.finish(run_id, status, detail)
-        return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail)
+        return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail,
+                            warnings)
 
 
-def _execute(run: _Run) -> str:
+def _sync_all(settings: Settings, school_ids: Sequence[str]
+              ) -> dict[str, list[str] | ProvisionerError]:
+    """Sync the schools of a run with one read of every inventory; per school its
+    warnings, or the error that keeps it from running."""
+    store = Store.open(settings.db)
+    try:
+        found = sync_schools(store, settings.inventories, school_ids)
+    finally:
+        store.close()
+    return {school_id: [str(w) for w in result.warnings] if isinstance(result, InventoryReport)
+            else result for school_id, result in found.items()}
+
+
+def sync_school(settings: Settings, store: Store, school_id: str) -> list[str]:
+    """Write the school's inventory to the database before its run; the warnings.
+
+    So the run, `school show`, the health check and the report speak of the same
+    devices, and a device's new rollout state is never dropped for want of a row. A
+    school outside the plan in force is synced and provisioned; its warning says so.
+
+    Raises:
+        InventoryRefusedError: the inventory check found problems (each named; e.g. an
+            address another school's device holds); nothing was synced or run.
+        DatabaseError: an address is still held in the database by another school's
+            device (named in the message).
+    """
+    report = inventory_sync(store, settings.inventories, school_id)
+    return [str(p) for p in report.warnings]
+
+
+def _execute(run: _Run) -> RunStatus:
     """Preflight and play; the run's final status. The run is closed on any error."""
     try:
         ready = _preflight(run)
         if ready:
             _play(run, ready)
-        return _final_status(run) if ready else "blocked"
+        return _final_status(run) if ready else RunStatus.BLOCKED
     except BaseException:
-        run.store.runs.finish(run.run_id, "interrupted", "stopped by an unexpected error")
+        run.store.runs.finish(run.run_id, RunStatus.INTERRUPTED, "stopped by an unexpected error")
         raise
 
 
@@ -494,12 +550,21 @@ def provision_schools(settings: Settings, school_ids: Sequence[str], options: Op
     Returns:
         Per school, in the order given: its result, or the error that kept it from
         starting (one school's error does not stop the others).
+
+    Raises:
+        NotFoundError: the inventories folder does not exist.
+        DatabaseError: the database cannot be opened.
     """
+    synced = _sync_all(settings, school_ids)
+
     def one(school_id: str) -> SchoolResult | ProvisionerError:
+        found = synced[school_id]
+        if isinstance(found, ProvisionerError):
+            return found
         store, backend = Store.open(settings.db), snmp()
         try:
             return provision_school(settings, store, backend, school_id, options, user=user,
-                                    progress=progress, cancel=cancel)
+                                    progress=progress, cancel=cancel, synced=found)
         except ProvisionerError as exc:
             return exc
         finally:

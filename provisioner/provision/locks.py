@@ -20,6 +20,7 @@ from types import FrameType
 
 from provisioner.db.runs import RunLog
 from provisioner.errors import AlreadyRunningError
+from provisioner.outcome import RunStatus
 
 KIND = "provision"
 
@@ -85,7 +86,7 @@ def reap_dead_runs(runs: RunLog, school_id: str) -> list[int]:
     for run_id, pid, started in runs.running(KIND, school_id):
         how = ("is gone" if not run_is_alive(pid, started)
                else "lost its lock (its pid was reused)")
-        runs.finish(run_id, "interrupted",
+        runs.finish(run_id, RunStatus.INTERRUPTED,
                     f"process {pid} {how} without finishing the run; noticed by the next start")
         dead.append(run_id)
     return dead

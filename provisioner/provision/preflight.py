@@ -2,7 +2,7 @@
 
 Order matters: addresses are checked against the management networks before any
 packet is sent; then per host, credentials (our side), TCP port 22, the presented
-SSH host key against the pinned one, and an SNMPv3 GET of sysDescr. A host that
+SSH host key against the pinned one, and an SNMP GET of sysDescr. A host that
 fails one is blocked (the others go on); an SNMP agent that does not answer is a
 warning, not a block: SNMP is what the play configures, so before the first run it
 cannot answer yet.
@@ -29,11 +29,12 @@ from provisioner.devices.ssh import (
     unknown_key_error,
     without_host,
 )
-from provisioner.errors import DeviceError, InvalidInputError, LabError, Problem
+from provisioner.errors import ConfigError, DeviceError, InvalidInputError, LabError, Problem
+from provisioner.inventory.reach import address_problem, snmp_target
 from provisioner.lab.state import load_state
 from provisioner.models import Device
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
-from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpTarget, SnmpV3User
+from provisioner.snmp import SYS_DESCR, SnmpBackend
 
 LOOKUP_FILE = re.compile(r"lookup\(\s*['\"](?:ansible\.builtin\.)?file['\"]\s*,\s*['\"]([^'\"]+)")
 _KNOWN_HOSTS_OPT = re.compile(r"UserKnownHostsFile=(\S+)")
@@ -64,23 +65,14 @@ def is_managed(device: Device) -> bool:
 def check_addresses(devices: Sequence[Device], networks: Sequence[str], source: str) -> None:
     """Refuse the run if any address lies outside the management networks (no packet sent).
 
+    The check is `reach.address_problem`, the one health uses too.
+
     Raises:
         InvalidInputError: naming every such host and address.
     """
     nets = [ipaddress.ip_network(n, strict=False) for n in networks]
-    problems = []
-    for device in devices:
-        try:
-            address = ipaddress.ip_address(device.address)
-        except ValueError:
-            problems.append(Problem(source, f"host {device.name}: address {device.address!r} "
-                                    "is not an IP address; give ansible_host as one"))
-            continue
-        if not any(address in net for net in nets):
-            problems.append(Problem(
-                source, f"host {device.name}: address {address} is outside the management "
-                f"networks ({', '.join(networks)}); nothing was sent to it. Fix ansible_host "
-                "or the setting management_networks"))
+    problems = [Problem(source, problem) for device in devices
+                if (problem := address_problem(device, nets))]
     if problems:
         raise InvalidInputError(source, problems)
 
@@ -174,13 +166,6 @@ def check_host_key(device: Device, known_hosts: Path, timeout: float) -> str:
     return presented.fingerprint
 
 
-def _kind(error: DeviceError) -> FailureKind:
-    names = {"HostKeyUnknownError": FailureKind.HOST_KEY_UNKNOWN,
-             "HostKeyChangedError": FailureKind.HOST_KEY_CHANGED,
-             "DeviceTimeoutError": FailureKind.TIMEOUT}
-    return names.get(type(error).__name__, FailureKind.UNREACHABLE)
-
-
 def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
     """Credentials, TCP reachability and the host key of one managed host."""
     started = time.perf_counter()
@@ -202,30 +187,23 @@ def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResul
     try:
         fp = check_host_key(device, known_hosts, timeout)
     except DeviceError as exc:
-        return result(_kind(exc), str(exc))
+        return result(exc.kind, str(exc))
     return result(None, "ready", fp)
 
 
-def snmp_target(device: Device) -> SnmpTarget | None:
-    """The SNMPv3 target of a device from its inventory vars, or None if it has none."""
-    v = device.vars
-    if not (v.get("snmp_user") and v.get("snmp_auth_file") and v.get("snmp_priv_file")):
-        return None
-    user = SnmpV3User(str(v["snmp_user"]), Path(str(v["snmp_auth_file"])),
-                      Path(str(v["snmp_priv_file"])), str(v.get("snmp_auth_protocol", "SHA")),
-                      str(v.get("snmp_priv_protocol", "AES")))
-    return SnmpTarget(device.name, device.address, user=user,
-                      context=str(v.get("snmp_context", "")))
-
-
 def snmp_warnings(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, str]:
-    """Host -> warning for every host whose agent does not answer an SNMPv3 sysDescr GET."""
-    targets = [t for d in devices if (t := snmp_target(d)) is not None]
-    warnings = {d.name: "no SNMPv3 settings in the inventory" for d in devices
-                if snmp_target(d) is None}
-    for reply in snmp.get_many(targets, [SYS_DESCR], timeout=2.0, retries=1):
+    """Host -> warning for every host whose SNMP settings are incomplete or whose agent
+    does not answer a sysDescr GET (targets from `reach.snmp_target`)."""
+    targets, warnings = {}, {}
+    for device in devices:
+        try:
+            targets[device.name] = snmp_target(device, device.vars)
+        except ConfigError as exc:
+            warnings[device.name] = f"no SNMP settings to check it with: {exc}"
+    for reply in snmp.get_many(list(targets.values()), [SYS_DESCR], timeout=2.0, retries=1):
         if not reply.ok:
-            warnings[reply.target] = f"SNMPv3 does not answer yet ({reply.error})"
+            version = "SNMPv3" if targets[reply.target].user else "SNMPv2c"
+            warnings[reply.target] = f"{version} does not answer yet ({reply.error})"
     return warnings
 
 

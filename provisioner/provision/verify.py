@@ -26,9 +26,11 @@ from ntc_templates.parse import parse_output
 
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import probe_ssh
-from provisioner.errors import DeviceError, ProvisionerError
+from provisioner.errors import ConfigError, DeviceError, ProvisionerError
+from provisioner.inventory.reach import snmp_target
 from provisioner.models import Device, Role
-from provisioner.provision.preflight import LOOKUP_FILE, known_hosts_file, snmp_target
+from provisioner.outcome import HostStatus
+from provisioner.provision.preflight import LOOKUP_FILE, known_hosts_file
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.secrets import read_secret
 from provisioner.snmp import SnmpBackend, SnmpTarget
@@ -136,9 +138,13 @@ def verify_ap_ssids(device: Device, known_hosts: Path, timeout: float = 10.0) ->
 
 def snmp_differences(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, list[str]]:
     """Per device: what its SNMPv3 agent lacks (sysLocation, process checks)."""
-    targets = {d.name: t for d in devices if (t := snmp_target(d)) is not None}
-    found: dict[str, list[str]] = {d.name: ["no SNMPv3 user in the inventory"]
-                                   for d in devices if d.name not in targets}
+    targets: dict[str, SnmpTarget] = {}
+    found: dict[str, list[str]] = {}
+    for device in devices:
+        try:
+            targets[device.name] = snmp_target(device, device.vars)
+        except ConfigError as exc:
+            found[device.name] = [f"no SNMP settings to read it back with: {exc}"]
     by_name = {d.name: d for d in devices}
     for reply in snmp.get_many(list(targets.values()), [SYS_LOCATION]):
         if not reply.ok:
@@ -181,7 +187,7 @@ def _one(device: Device, check: Callable[[], list[str]]) -> DeviceResult[list[st
     try:
         problems = check()
     except DeviceError as exc:
-        return DeviceResult(device.name, None, FailureKind.UNREACHABLE, str(exc),
+        return DeviceResult(device.name, None, exc.kind, str(exc),
                             (time.perf_counter() - started) * 1000)
     except ProvisionerError as exc:
         return DeviceResult(device.name, None, FailureKind.CONFIG, str(exc))
@@ -189,7 +195,7 @@ def _one(device: Device, check: Callable[[], list[str]]) -> DeviceResult[list[st
     if problems:
         return DeviceResult(device.name, problems, FailureKind.FAILED,
                             f"{device.name}: " + "; ".join(problems), elapsed)
-    return DeviceResult(device.name, [], None, "verified", elapsed)
+    return DeviceResult(device.name, [], None, HostStatus.VERIFIED.value, elapsed)
 
 
 def _checks(device: Device, pinned: Path, snmp_problems: list[str]) -> list[str]:

@@ -13,11 +13,13 @@ from typing import Any
 from provisioner.report.model import (
     Changes,
     DeviceCounts,
+    DeviceLine,
     ItemRow,
     MeasureYear,
     Report,
     SchoolRow,
     Summary,
+    UnplannedSchool,
     YearBudget,
 )
 
@@ -79,6 +81,16 @@ def _item(r: ItemRow) -> dict[str, Any]:
             "status": r.status.value}
 
 
+def _line(d: DeviceLine) -> dict[str, Any]:
+    return {"school_id": d.school_id, "device": d.device, "role": d.role.value,
+            "state": d.state.value, "since": d.since, "reason": d.reason}
+
+
+def _unplanned(u: UnplannedSchool) -> dict[str, Any]:
+    return {"school_id": u.school_id, "name": u.name, "devices": _devices(u.devices),
+            "device_states": [_line(d) for d in u.lines]}
+
+
 def _changes(c: Changes) -> dict[str, Any]:
     def school(change: Any) -> dict[str, str]:
         return {"school_id": change.school_id, "name": change.name,
@@ -112,6 +124,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "schools": [_school(s) for s in report.schools],
         "items": [_item(r) for r in report.items],
         "changes": _changes(report.changes) if report.changes else None,
+        "attention": [_line(d) for d in report.attention],
+        "not_in_plan": [_unplanned(u) for u in report.unplanned],
     }
 
 

@@ -8,6 +8,11 @@ last one imported by then (its budgets, funding statuses and spent amounts are w
 was known that day); recorded progress and health samples count up to then; a
 device counts with its rollout state if that state was set by then, otherwise as
 not yet provisioned.
+
+Two sections list devices one by one: those of the plan's schools that need attention
+(blocked, failed, unreachable, interrupted: the record cannot vouch for them), and the
+schools "not in the plan" in force whose devices are synced (hardware replaced before
+the plan was updated), with every device.
 """
 
 from __future__ import annotations
@@ -30,16 +35,29 @@ from provisioner.models import (
     Role,
     School,
 )
+from provisioner.outcome import DeviceState, HealthState
+from provisioner.report.devices import (
+    DeviceCounts,
+    DeviceLine,
+    UnplannedSchool,
+    needing_attention,
+    unplanned_schools,
+)
 from provisioner.report.status import Status, item_status, worst
 
-SCHEMA_VERSION = "1.0"
+__all__ = ["DeviceCounts", "DeviceLine", "Report", "Scope", "UnplannedSchool", "build_report",
+           "check_as_of", "year_quantities"]
+
+SCHEMA_VERSION = "1.1"
 # Measures whose progress comes from managed devices; the others from `plan progress`.
 DEVICE_MEASURES: dict[Measure, Role] = {
     Measure.SERVERS: Role.SERVER, Measure.SWITCHES: Role.SWITCH,
     Measure.ACCESS_POINTS: Role.ACCESS_POINT,
 }
 APPROVED_STATUSES = (FundingStatus.APPROVED, FundingStatus.PAID)
-HEALTH_STATES = ("ok", "warning", "critical", "unreachable", "stale")
+HEALTH_STATES = tuple(s.value for s in HealthState if s is not HealthState.UNKNOWN)
+# Rollout states that count as installed (provisioned, whether read back yet or not).
+INSTALLED = frozenset({DeviceState.PROVISIONED, DeviceState.VERIFIED})
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _TENTH = Decimal("0.1")
@@ -70,26 +88,6 @@ class ItemRow(NamedTuple):
     spent_eur: Decimal
     funding_status: str
     status: Status
-
-
-@dataclass(frozen=True)
-class DeviceCounts:
-    """Synced devices of a school (or all): rollout states and latest health."""
-
-    total: int = 0
-    provisioned: int = 0
-    verified: int = 0
-    health: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def healthy(self) -> int:
-        """Devices whose latest sample says ok."""
-        return self.health.get("ok", 0)
-
-    @property
-    def unchecked(self) -> int:
-        """Devices without any health sample up to the as-of date."""
-        return self.total - sum(self.health.values())
 
 
 @dataclass(frozen=True)
@@ -216,6 +214,8 @@ class Report:
     items: list[ItemRow]
     changes: Changes | None = None
     schema_version: str = SCHEMA_VERSION
+    attention: list[DeviceLine] = field(default_factory=list)
+    unplanned: list[UnplannedSchool] = field(default_factory=list)
 
     @property
     def years(self) -> list[int]:
@@ -259,7 +259,7 @@ class _SchoolFacts:
             return self.dead_verdict
         # Samples without a health run: every sampled device unreachable means dead.
         sampled = sum(self.health.values())
-        return sampled > 0 and self.health.get("unreachable", 0) == sampled
+        return sampled > 0 and self.health.get(HealthState.UNREACHABLE, 0) == sampled
 
 
 def _facts(store: Store, until: str) -> dict[str, _SchoolFacts]:
@@ -269,21 +269,22 @@ def _facts(store: Store, until: str) -> dict[str, _SchoolFacts]:
     for school_id, role_value, state, count in store.rollout_counts_until(until):
         school, role = facts[school_id], Role(role_value)
         school.total += count
-        if state in ("provisioned", "verified"):
+        if state in INSTALLED:
             school.provisioned[role] += count
-        if state == "verified":
+        if state is DeviceState.VERIFIED:
             school.verified[role] += count
-    for school_id, state, count in store.health_counts_until(until):
-        facts[school_id].health[state] += count
+    for school_id, health, count in store.health_counts_until(until):
+        facts[school_id].health[health] += count
     return facts
 
 
-def _item_row(item: PlanItem, school: School, facts: _SchoolFacts, given: dict[str, int],
+def _item_row(item: PlanItem, school: School, given: tuple[int, int],
               progress: ProgressEntry | None, as_of: dt.date) -> ItemRow:
+    """One item's row; `given`: (provisioned, verified) devices allocated to it."""
     role = DEVICE_MEASURES.get(item.measure)
     quantity = item.quantity
     if role is not None:
-        provisioned, verified = given.get("provisioned", 0), given.get("verified", 0)
+        provisioned, verified = given
         percent, source = _percent(verified, quantity or 0), "devices"
     elif progress is not None:
         verified = None
@@ -311,14 +312,14 @@ def _school_items(school: School, items: list[PlanItem], facts: _SchoolFacts,
     by_measure: defaultdict[Measure, list[PlanItem]] = defaultdict(list)
     for item in items:
         by_measure[item.measure].append(item)
-    allocated: dict[tuple[Measure, int], dict[str, int]] = {}
+    allocated: dict[tuple[Measure, int], tuple[int, int]] = {}
     for measure, role in DEVICE_MEASURES.items():
         prov = _allocate(by_measure[measure], facts.provisioned[role])
         ver = _allocate(by_measure[measure], facts.verified[role])
         for year in prov:
-            allocated[(measure, year)] = {"provisioned": prov[year], "verified": ver[year]}
+            allocated[(measure, year)] = (prov[year], ver[year])
     return [
-        _item_row(item, school, facts, allocated.get((item.measure, item.year), {}),
+        _item_row(item, school, allocated.get((item.measure, item.year), (0, 0)),
                   progress.get((item.measure.value, item.year)), as_of)
         for item in items
     ]
@@ -345,9 +346,8 @@ class _Totals:
 
     def merge(self, other: _Totals) -> None:
         """Add another group's sums to these (cheaper than adding its rows again)."""
-        for name in ("items", "quantity", "verified", "done", "items_done", "budget",
-                     "approved", "spent", "weighted", "plain"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
     @property
     def percent(self) -> Decimal:
@@ -457,7 +457,7 @@ def _plan_in_force(store: Store, scope: Scope) -> PlanVersion:
 
 
 def _scoped_items(store: Store, scope: Scope, version: PlanVersion) -> list[PlanItem]:
-    known = {s.school_id for s in store.schools()}
+    known = {s.school_id for s in store.schools()} | set(store.device_schools())
     for school_id in scope.school_ids:
         if school_id not in known:
             store.school(school_id)  # raises UnknownSchoolError with its advice
@@ -469,9 +469,23 @@ def _scoped_items(store: Store, scope: Scope, version: PlanVersion) -> list[Plan
         what = f"year {scope.year}" if scope.year is not None else "these schools"
         raise NotFoundError(
             f"the plan in force (version {version.version_id}) has no items for {what}; "
-            "check --school and --year against 'provision plan show'"
+            "check --school and --year against 'provision plan show' (a school not in the "
+            "plan is listed in the whole report's section 'not in the plan')"
         )
     return items
+
+
+def _device_sections(store: Store, scope: Scope, version: PlanVersion, schools: set[str],
+                     facts: dict[str, _SchoolFacts],
+                     ) -> tuple[list[DeviceLine], list[UnplannedSchool]]:
+    """Devices needing attention at `schools`, and the schools not in the plan."""
+    devices = store.device_states_until(scope.until)
+    names = {s.school_id: s.name for s in store.schools()}
+    planned = store.plan_school_ids(version.version_id)
+    counts = {school_id: f.counts() for school_id, f in facts.items()}
+    wanted = set(scope.school_ids) if scope.school_ids else None
+    return (needing_attention(devices, names, schools),
+            unplanned_schools(devices, names, planned, counts, wanted))
 
 
 def check_as_of(as_of: dt.date, today: dt.date) -> None:
@@ -496,7 +510,8 @@ def build_report(store: Store, scope: Scope, *, generated_at: str) -> Report:
         generated_at: when the report is made (ISO 8601), printed on its title page.
 
     Returns:
-        The report; items ordered by school, year, measure.
+        The report; items ordered by school, year, measure; devices needing attention
+        and schools not in the plan ordered by school and device.
 
     Raises:
         NotFoundError: no plan in force at the as-of date, or nothing in the scope.
@@ -525,6 +540,9 @@ def build_report(store: Store, scope: Scope, *, generated_at: str) -> Report:
     years = _year_totals(groups)
     budget = [YearBudget(year, t.budget, t.approved, t.spent, t.percent)
               for year, t in years.items()]
+    attention, unplanned = _device_sections(store, scope, version,
+                                            {s.school_id for s in schools}, facts)
     return Report(scope=scope, generated_at=generated_at, plan_version=version,
                   summary=_summary(schools, years), measures=_measure_years(groups),
-                  budget=budget, schools=schools, items=rows)
+                  budget=budget, schools=schools, items=rows, attention=attention,
+                  unplanned=unplanned)

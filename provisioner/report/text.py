@@ -9,7 +9,8 @@ import datetime as dt
 from decimal import Decimal
 
 from provisioner.errors import ConfigError
-from provisioner.models import MEASURE_GERMAN, FundingStatus, Measure
+from provisioner.models import MEASURE_GERMAN, FundingStatus, Measure, Role
+from provisioner.outcome import DeviceState
 from provisioner.plan.columns import FUNDING_STATUS_GERMAN
 from provisioner.report.status import Status
 
@@ -75,7 +76,34 @@ _LABELS: dict[str, tuple[str, str]] = {
     "src_none": ("nicht erfasst", "not recorded"),
     "all": ("alle Schulen", "all schools"),
     "page": ("Seite", "Page"),
+    "attention": ("Geräte mit Handlungsbedarf", "Devices needing attention"),
+    "attention_note": ("Geräte, für die der letzte Lauf nicht bürgen kann, mit Grund; sie "
+                       "zählen nicht als verifiziert.",
+                       "Devices the last run cannot vouch for, with the reason; they do not "
+                       "count as verified."),
+    "not_in_plan": ("Nicht im Plan", "Not in the plan"),
+    "not_in_plan_note": ("Schulen mit Geräten, die der gültige Plan nicht enthält (z. B. "
+                         "Hardware ersetzt, bevor der Plan fortgeschrieben wurde).",
+                         "Schools with devices that the plan in force does not contain (e.g. "
+                         "hardware replaced before the plan was updated)."),
+    "device": ("Gerät", "Device"),
+    "role": ("Rolle", "Role"),
+    "state": ("Zustand", "State"),
+    "state_since": ("seit", "since"),
+    "reason": ("Grund", "Reason"),
+    "no_name": ("(ohne Namen)", "(no name)"),
 }
+_STATES = {
+    DeviceState.PLANNED: ("geplant", "planned"),
+    DeviceState.PROVISIONED: ("installiert", "provisioned"),
+    DeviceState.VERIFIED: ("verifiziert", "verified"),
+    DeviceState.FAILED: ("fehlgeschlagen", "failed"),
+    DeviceState.UNREACHABLE: ("nicht erreichbar", "unreachable"),
+    DeviceState.BLOCKED: ("blockiert", "blocked"),
+    DeviceState.INTERRUPTED: ("unterbrochen", "interrupted"),
+}
+_ROLES = {Role.SERVER: ("Server", "server"), Role.SWITCH: ("Switch", "switch"),
+          Role.ACCESS_POINT: ("Access Point", "access point")}
 _STATUS = {Status.GREEN: ("grün", "green"), Status.YELLOW: ("gelb", "yellow"),
            Status.RED: ("rot", "red")}
 _MEASURE_EN = {m: m.value.replace("_", " ") for m in Measure}
@@ -106,6 +134,18 @@ class Text:
     def status(self, status: Status) -> str:
         """A status colour's name."""
         return _STATUS[status][self._n]
+
+    def state(self, state: DeviceState) -> str:
+        """A device's rollout state ("blockiert")."""
+        return _STATES[state][self._n]
+
+    def role(self, role: Role) -> str:
+        """A device's role ("Access Point")."""
+        return _ROLES[role][self._n]
+
+    def stamp(self, value: str | None) -> str:
+        """A stored time as day and minute (30.11.2026 14:05 UTC), "" for none."""
+        return f"{self.date(value)} {value[11:16]} UTC" if value else ""
 
     def number(self, value: Decimal | int, places: int = 0) -> str:
         """1.234,5 (de) or 1,234.5 (en)."""

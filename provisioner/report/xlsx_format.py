@@ -1,8 +1,9 @@
 """The report as an XLSX workbook written by XlsxWriter; the only module importing it.
 
 Sheets: summary (KPIs, years, charts, the status rule, changes), schools, measures
-(school x measure x year), budget and devices. Every table has a frozen header
-row and a filter; money is a number formatted `#,##0.00 €`, shares are fractions
+(school x measure x year), budget and devices; when there are any, the devices
+needing attention and the schools not in the plan, one device per row. Every table
+has a frozen header row and a filter; money is a number formatted `#,##0.00 €`, shares are fractions
 formatted `0.0 %` (Excel shows both in the reader's locale); status cells are
 coloured by conditional formats. Charts are native Excel charts over the sheets'
 own cells, so they follow when someone corrects a figure.
@@ -21,12 +22,14 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from provisioner.outcome import HealthState
 from provisioner.report.charts import BANDS, MAX_SCHOOL_BARS, STATUS_COLOURS
-from provisioner.report.model import Report, year_quantities
+from provisioner.report.model import DeviceLine, Report, year_quantities
 from provisioner.report.status import RULE, Status
 from provisioner.report.text import Text
 
-SHEETS = ("summary", "schools", "measures", "budget_sheet", "devices")
+SHEETS = ("summary", "schools", "measures", "budget_sheet", "devices", "attention",
+          "not_in_plan")
 Cell = str | int | float | Decimal | None
 
 
@@ -302,7 +305,8 @@ def _budget_sheet(book: Workbook, f: _Formats, report: Report, text: Text) -> No
 
 def _devices_sheet(book: Workbook, f: _Formats, report: Report, text: Text) -> None:
     sheet = book.add_worksheet(text["devices"])
-    states = ("warning", "critical", "unreachable", "stale")
+    states = tuple(s.value for s in HealthState if s not in (HealthState.OK,
+                                                              HealthState.UNKNOWN))
     headers = [text["school_id"], text["school"], text["devices_total"], text["provisioned"],
                text["verified"], text["healthy"], *(text[s] for s in states),
                text["unchecked"], text["dead_site"]]
@@ -317,8 +321,33 @@ def _devices_sheet(book: Workbook, f: _Formats, report: Report, text: Text) -> N
     _header_row(sheet, f, headers, 0)
 
 
+def _device_lines_sheet(book: Workbook, f: _Formats, text: Text, title: str,
+                        lines: Sequence[DeviceLine]) -> None:
+    """One device per row: school, device, role, rollout state, since when, why."""
+    if not lines:
+        return
+    sheet = book.add_worksheet(title)
+    headers = [text["school_id"], text["school"], text["device"], text["role"], text["state"],
+               text["state_since"], text["reason"]]
+    rows: list[list[Cell]] = [
+        [d.school_id, d.school_name, d.device, text.role(d.role), text.state(d.state),
+         text.stamp(d.since), d.reason] for d in lines]
+    _table(sheet, 0, headers, rows, [f.text] * len(headers), [12, 30, 20, 14, 16, 20, 90])
+    _header_row(sheet, f, headers, 0)
+
+
+def _attention_sheet(book: Workbook, f: _Formats, report: Report, text: Text) -> None:
+    _device_lines_sheet(book, f, text, text["attention"], report.attention)
+
+
+def _not_in_plan_sheet(book: Workbook, f: _Formats, report: Report, text: Text) -> None:
+    _device_lines_sheet(book, f, text, text["not_in_plan"],
+                        [d for u in report.unplanned for d in u.lines])
+
+
 _SHEET_WRITERS: tuple[Callable[[Workbook, _Formats, Report, Text], None], ...] = (
-    _summary_sheet, _schools_sheet, _measures_sheet, _budget_sheet, _devices_sheet)
+    _summary_sheet, _schools_sheet, _measures_sheet, _budget_sheet, _devices_sheet,
+    _attention_sheet, _not_in_plan_sheet)
 
 
 def render_xlsx(report: Report) -> bytes:

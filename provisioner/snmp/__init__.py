@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from provisioner.results import DeviceResult
+from provisioner.results import DeviceResult, FailureKind
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -131,6 +131,7 @@ class SnmpReply:
     values: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     elapsed_ms: float = 0.0
+    failure: FailureKind | None = None  # why not, when `error` is set
 
     @property
     def ok(self) -> bool:

@@ -160,11 +160,13 @@ def reply_of(result: DeviceResult[SnmpData]) -> SnmpReply:
     values = {} if result.data is None else {
         oid: "" if value is None else str(value) for oid, value in result.data.scalars.items()}
     error = result.message if result.failure is not None else None
+    failure = result.failure
     if error is None and result.data is not None:
         missing = [oid for oid in result.data.scalars if oid in result.data.markers
                    and result.data.markers[oid] is not Marker.HEX]
-        error = f"no such object: {', '.join(missing)}" if missing else None
-    return SnmpReply(result.device, values, error, result.elapsed_ms)
+        if missing:
+            error, failure = f"no such object: {', '.join(missing)}", FailureKind.PROTOCOL
+    return SnmpReply(result.device, values, error, result.elapsed_ms, failure)
 
 
 class GetManyViaPoll:

@@ -52,7 +52,8 @@ def test_newer_database_is_refused(tmp_path: Path) -> None:
 def test_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.write_text("this is a spreadsheet, not a database" * 100)
-    with pytest.raises(DatabaseError, match="cannot be opened"):
+    with pytest.raises(DatabaseError, match=r"is damaged \(file is not a database\); restore "
+                       "it from a backup"):
         Store.open(path)
 
 

@@ -132,8 +132,10 @@ def test_each_device_gets_a_state_with_its_reason(site: tuple[Site, SnmpdAgent])
     assert (devices[AP_AUTH]["state"], devices[AP_AUTH]["failure"]) == ("unknown", "auth")
     assert "credentials rejected" in devices[AP_AUTH]["reason"]
     assert (devices[FOREIGN]["state"], devices[FOREIGN]["failure"]) == ("unknown", "config")
+    # The same words preflight uses: one address check for both.
     assert devices[FOREIGN]["reason"].startswith(
-        f"{FOREIGN}: address 192.0.2.5 is outside the management networks (127.31.0.0/16)")
+        f"host {FOREIGN}: address 192.0.2.5 is outside the management networks "
+        "(127.31.0.0/16); nothing was sent to it")
     assert report["dead_sites"] == ["100002"]
     assert (devices[DEAD_AP]["state"], devices[DEAD_AP]["failure"]) == ("unreachable",
                                                                         "upstream")

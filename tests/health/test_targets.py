@@ -58,9 +58,9 @@ def test_incomplete_settings_name_device_and_setting(hostvars: dict[str, object]
 def test_address_outside_the_management_networks_is_refused(tmp_path: Path) -> None:
     planned = plan_device(device("sw1", address="192.168.7.3"), v3_vars(tmp_path), NETS, {})
     assert planned.target is None
-    assert planned.problem == ("sw1: address 192.168.7.3 is outside the management networks "
-                               "(10.0.0.0/8); not polled. Fix ansible_host or add its network "
-                               "to management_networks")
+    assert planned.problem == ("host sw1: address 192.168.7.3 is outside the management "
+                               "networks (10.0.0.0/8); nothing was sent to it. Fix ansible_host "
+                               "or add its network to management_networks")
 
 
 def test_a_host_name_cannot_be_checked_so_it_is_refused(tmp_path: Path) -> None:

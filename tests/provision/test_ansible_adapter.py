@@ -20,6 +20,7 @@ from provisioner.ansible import (
     run_playbook,
     task_message,
 )
+from provisioner.outcome import Counts
 
 SECRET = "s3cr3t-Passphrase-4711"
 PLAY = f"""\
@@ -73,8 +74,8 @@ def test_a_real_run_gives_each_hosts_recap_and_failed_task(tmp_path: Path) -> No
     outcome = run_playbook(_job(tmp_path, PLAY), lambda r: seen.append((r.host, r.task)))
     assert outcome.status == "failed"
     a, b = outcome.hosts["a"], outcome.hosts["b"]
-    assert (a.ok, a.changed, a.failed, a.skipped, a.ignored) == (3, 1, 0, 1, 1)
-    assert (b.ok, b.changed, b.failed, b.skipped) == (2, 1, 1, 0)
+    assert a.counts == Counts(ok=3, changed=1, skipped=1, ignored=1)
+    assert b.counts == Counts(ok=2, changed=1, failed=1)
     assert (a.status, b.status) == ("ok", "failed")
     assert (b.failed_task, b.message) == ("Fail on b", "b is broken")
     assert ("a", "Say hello") in seen and ("b", "Fail on b") in seen
@@ -100,7 +101,7 @@ def test_cancel_stops_the_run(tmp_path: Path) -> None:
     outcome = run_playbook(_job(tmp_path, SLOW), lambda r: started.append(r.task),
                            cancelled=lambda: "Sleep long" in started)
     assert outcome.status == "canceled"
-    assert all(r.ok <= 1 for r in outcome.hosts.values())
+    assert all(r.counts.ok <= 1 for r in outcome.hosts.values())
 
 
 THREE_PLAYS = """\
@@ -131,7 +132,7 @@ def test_a_playbook_ended_early_is_told_apart(tmp_path: Path) -> None:
     # Every host of play 2 failed, so Ansible ends the whole playbook there: a never
     # got to play 3 although it shows no failure.
     assert outcome.ended_early_in == "Only b"
-    assert outcome.hosts["a"].status == "ok" and outcome.hosts["a"].ok == 1
+    assert outcome.hosts["a"].status == "ok" and outcome.hosts["a"].counts.ok == 1
 
 
 def test_environment_handles_the_runner_traps(tmp_path: Path) -> None:
@@ -165,7 +166,7 @@ def test_event_collector_counts_and_strips() -> None:
     assert collector.hosts["u"].message == "no route"
     collector({"event": "playbook_on_stats", "event_data": {"ok": {"h": 4}, "failures": {"h": 1},
                                                              "dark": {"u": 1}}})
-    assert (collector.hosts["h"].ok, collector.hosts["h"].failed) == (4, 1)
+    assert (collector.hosts["h"].counts.ok, collector.hosts["h"].counts.failed) == (4, 1)
 
 
 def test_task_message_prefers_msg_then_stderr() -> None:

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from provisioner.ansible import HostRecap
 from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.devices.ssh import HostKey, pin_host_key
 from provisioner.errors import ConfigError, InvalidInputError, LabError
 from provisioner.inventory import network_profile, write_school_inventory
 from provisioner.models import Device, Role
+from provisioner.outcome import Counts, HostStatus
 from provisioner.provision import engine
 from provisioner.provision import preflight as pf
 from provisioner.provision.verify import (
@@ -237,3 +239,21 @@ def test_the_playbook_commit_is_the_git_head(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True).stdout.strip()
     assert engine.playbook_commit(repo_playbooks).removesuffix("-dirty") == head
     assert engine.playbook_commit(tmp_path) == ""  # not a git checkout
+
+
+@pytest.mark.parametrize(("counts", "cancelled", "ended_early", "check", "status"), [
+    (None, False, False, False, HostStatus.FAILED),  # Ansible reported nothing
+    (None, True, False, False, HostStatus.INTERRUPTED),
+    (Counts(ok=5, unreachable=1), False, False, False, HostStatus.UNREACHABLE),
+    (Counts(ok=5, failed=1), True, False, False, HostStatus.FAILED),
+    (Counts(ok=5), True, False, False, HostStatus.INTERRUPTED),  # stopped mid-play
+    (Counts(ok=5), False, True, False, HostStatus.INTERRUPTED),  # later plays never ran
+    (Counts(ok=5, changed=2), False, False, True, HostStatus.CHECKED),
+    (Counts(ok=5, changed=2), False, False, False, HostStatus.PROVISIONED),
+])
+def test_a_hosts_status_after_the_play(counts: Counts | None, cancelled: bool,
+                                       ended_early: bool, check: bool,
+                                       status: HostStatus) -> None:
+    recap = None if counts is None else HostRecap("h", counts=counts)
+    assert engine.host_status(recap, cancelled=cancelled, ended_early=ended_early,
+                              check=check) is status

@@ -70,8 +70,9 @@ class Lab:
     def provision(self, *args: str) -> tuple[Result, dict[str, dict[str, object]]]:
         result = self.run("--json", "school", "--id", SCHOOL, "--yes", *args)
         parsed = json.loads(result.stdout) if result.stdout.startswith("[") else []
-        hosts = {h["host"]: h for h in parsed[0]["hosts"]} if parsed and "hosts" in parsed[0] \
-            else {}
+        # Each host with its PLAY RECAP counts beside its status (they are nested in JSON).
+        hosts = {h["host"]: {**h, **h["counts"]} for h in parsed[0]["hosts"]} \
+            if parsed and "hosts" in parsed[0] else {}
         return result, hosts
 
     @property
@@ -203,7 +204,8 @@ def test_a_host_stopped_mid_run_is_unreachable_while_the_others_complete(lab: La
     def progress(event: engine.Progress) -> None:
         # Once the switch's own tasks run (its first play only sorts hosts), the AP
         # goes down: its play comes last and finds it unreachable.
-        if event.phase == "play" and event.host == SWITCH and event.ok >= 2 and not stopped:
+        if event.phase == "play" and event.host == SWITCH and event.counts.ok >= 2 \
+                and not stopped:
             device_fault(lab.lab_dir, AP, "stop")
             stopped.append(event.task)
 

@@ -13,6 +13,7 @@ import pytest
 from provisioner.db import Store
 from provisioner.errors import AlreadyRunningError
 from provisioner.models import Device, HostRun, Role
+from provisioner.outcome import Counts, DeviceState, HostStatus, Phase, RunStatus
 from provisioner.provision.locks import (
     KIND,
     Cancellation,
@@ -44,18 +45,19 @@ def _dead_pid() -> int:
 def test_a_run_is_recorded_with_hosts_and_read_back(store: Store) -> None:
     run_id = _start(store, 1, None)
     store.runs.save_hosts(run_id, [
-        HostRun("100001-srv01", "server", "verified", "done", ok=12, changed=3,
-                duration_ms=5100.0),
-        HostRun("100001-sw01", "switch", "failed", "play", ok=2, failed=1,
+        HostRun("100001-srv01", "server", HostStatus.VERIFIED, Phase.DONE,
+                Counts(ok=12, changed=3), duration_ms=5100.0),
+        HostRun("100001-sw01", "switch", HostStatus.FAILED, Phase.PLAY, Counts(ok=2, failed=1),
                 failed_task="Configure VLANs", message="% Invalid input"),
     ])
-    store.runs.finish(run_id, "failed", "1 of 2 hosts verified or skipped")
+    store.runs.finish(run_id, RunStatus.FAILED, "1 of 2 hosts verified or skipped")
     record = store.runs.get(run_id)
     assert record.summary.status == "failed" and record.summary.finished_at
     assert record.arguments == {"check": False, "limit": ["servers"]}
     assert record.playbook_commit == "abc123"
     assert [h.status for h in record.hosts] == ["verified", "failed"]
     assert record.hosts[1].failed_task == "Configure VLANs"
+    assert record.hosts[0].counts == Counts(ok=12, changed=3)
     assert store.runs.last(KIND, "100001") == record
     assert [r.run_id for r in store.runs.list(school_id="100001")] == [run_id]
 
@@ -63,12 +65,13 @@ def test_a_run_is_recorded_with_hosts_and_read_back(store: Store) -> None:
 def test_device_state_moves_and_bad_values_are_refused(store: Store) -> None:
     store.replace_devices(["100001"], [Device("100001", "100001-srv01", Role.SERVER, "debian",
                                               "10.213.1.10")])
-    store.runs.set_device_state("100001-srv01", "verified")
-    assert store.device_rollout()[0].state == "verified"
-    with pytest.raises(ValueError, match="device state"):
-        store.runs.set_device_state("100001-srv01", "great")
-    with pytest.raises(ValueError, match="run status"):
-        store.runs.finish(1, "done")
+    assert store.runs.set_device_state("100001-srv01", DeviceState.VERIFIED)
+    assert store.device_rollout()[0].state is DeviceState.VERIFIED
+    assert not store.runs.set_device_state("never-synced", DeviceState.VERIFIED)
+    with pytest.raises(ValueError, match="'great' is not a valid DeviceState"):
+        store.runs.set_device_state("100001-srv01", "great")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="run status 'done' cannot end a provisioning run"):
+        store.runs.finish(1, RunStatus.DONE)
 
 
 def test_a_second_lock_on_the_same_school_is_refused(tmp_path: Path, store: Store) -> None:
@@ -88,14 +91,70 @@ def test_a_dead_run_is_marked_interrupted_by_the_next_start(tmp_path: Path,
                                                              store: Store) -> None:
     pid = _dead_pid()
     run_id = _start(store, pid, 12345)
-    store.runs.save_hosts(run_id, [HostRun("a", "server", "verified", "done"),
-                                   HostRun("b", "server", "running", "play")])
+    store.runs.save_hosts(run_id, [HostRun("a", "server", HostStatus.VERIFIED, Phase.DONE),
+                                   HostRun("b", "server", HostStatus.RUNNING, Phase.PLAY)])
     with school_lock(tmp_path / "locks", "100001", store.runs) as reaped:
         assert reaped == [run_id]
     record = store.runs.get(run_id)
     assert record.summary.status == "interrupted"
     assert f"process {pid} is gone" in record.detail
     assert [h.status for h in record.hosts] == ["verified", "interrupted"]
+
+
+def _synced(store: Store, *names: str) -> None:
+    store.replace_devices(["100001"], [Device("100001", n, Role.SERVER, "debian", f"10.0.0.{i}")
+                                       for i, n in enumerate(names, start=1)])
+
+
+def test_host_results_move_device_states_and_keep_their_history(store: Store) -> None:
+    _synced(store, "a", "b", "c", "d")
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [
+        HostRun("a", "server", HostStatus.VERIFIED, Phase.DONE),
+        HostRun("b", "server", HostStatus.BLOCKED, message="host key changed: ..."),
+        HostRun("c", "server", HostStatus.SKIPPED, message="not managed over SSH"),
+        HostRun("d", "server", HostStatus.PENDING)])
+    states = {d.name: (d.state, d.detail) for d in store.device_rollout()}
+    assert states == {"a": (DeviceState.VERIFIED, ""),
+                      "b": (DeviceState.BLOCKED, "host key changed: ..."),
+                      "c": (DeviceState.PLANNED, ""), "d": (DeviceState.PLANNED, "")}
+    # A later run that finds "a" unreachable takes "verified" away; the history keeps both.
+    later = _start(store, 1, None)
+    store.runs.save_hosts(later, [HostRun("a", "server", HostStatus.UNREACHABLE,
+                                          message="port 22 does not answer")])
+    assert store.device_rollout()[0].state is DeviceState.UNREACHABLE
+    history = store._db.execute("SELECT state, run_id FROM device_states WHERE device = 'a' "
+                                "ORDER BY id").fetchall()
+    assert history == [("verified", run_id), ("unreachable", later)]
+
+
+def test_a_check_run_moves_only_what_reaching_the_device_found(store: Store) -> None:
+    _synced(store, "a", "b")
+    store.runs.set_device_state("a", DeviceState.VERIFIED)
+    store.runs.set_device_state("b", DeviceState.VERIFIED)
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [HostRun("a", "server", HostStatus.FAILED, Phase.PLAY),
+                                   HostRun("b", "server", HostStatus.BLOCKED)], check=True)
+    assert {d.name: d.state for d in store.device_rollout()} == {
+        "a": DeviceState.VERIFIED, "b": DeviceState.BLOCKED}
+
+
+def test_a_stopped_run_interrupts_the_devices_its_play_was_on_only(store: Store) -> None:
+    _synced(store, "a", "b", "c")
+    for name in ("a", "b", "c"):
+        store.runs.set_device_state(name, DeviceState.VERIFIED)
+    run_id = _start(store, 1, None)
+    store.runs.save_hosts(run_id, [HostRun("a", "server", HostStatus.VERIFIED, Phase.DONE),
+                                   HostRun("b", "server", HostStatus.RUNNING, Phase.PLAY),
+                                   HostRun("c", "server", HostStatus.PENDING)])
+    store.runs.finish(run_id, RunStatus.INTERRUPTED, "SIGTERM")
+    assert [h.status for h in store.runs.hosts(run_id)] == [
+        HostStatus.VERIFIED, HostStatus.INTERRUPTED, HostStatus.INTERRUPTED]
+    rollout = {d.name: d for d in store.device_rollout()}
+    assert rollout["a"].state is DeviceState.VERIFIED
+    assert rollout["b"].state is DeviceState.INTERRUPTED
+    assert "stopped while its play was working on it" in rollout["b"].detail
+    assert rollout["c"].state is DeviceState.VERIFIED  # never touched: as it was
 
 
 def test_process_identity_uses_the_start_time() -> None:
@@ -115,10 +174,11 @@ def test_cancellation_from_a_signal() -> None:
 def test_runs_and_run_show_through_the_cli(invoke: Invoke, cli_env: Path) -> None:
     store = Store.open(cli_env / "state.db")
     run_id = _start(store, 1, None)
-    store.runs.save_hosts(run_id, [HostRun("100001-sw01", "switch", "failed", "play", ok=2,
-                                           failed=1, failed_task="Configure VLANs",
+    store.runs.save_hosts(run_id, [HostRun("100001-sw01", "switch", HostStatus.FAILED,
+                                           Phase.PLAY, Counts(ok=2, failed=1),
+                                           failed_task="Configure VLANs",
                                            message="% Invalid input")])
-    store.runs.finish(run_id, "failed", "0 of 1 hosts verified or skipped")
+    store.runs.finish(run_id, RunStatus.FAILED, "0 of 1 hosts verified or skipped")
     store.close()
     listing = invoke("runs", "--school", "100001")
     assert listing.exit_code == 0

@@ -11,6 +11,7 @@ import pytest
 from provisioner.db import Store
 from provisioner.db.runs import run_mode
 from provisioner.models import HostRun
+from provisioner.outcome import HostStatus, Phase, RunStatus
 from provisioner.provision.locks import KIND
 from tests.conftest import Invoke
 
@@ -20,8 +21,9 @@ def _record(store: Store, school: str, **arguments: object) -> int:
                 "max_fail_percent": None, "forks": 25, "strategy": "linear", **arguments}
     run_id = store.runs.start(kind=KIND, school_id=school, user="anna", arguments=recorded,
                               playbook_commit="abc123", pid=1, pid_started=None, artifacts="")
-    store.runs.save_hosts(run_id, [HostRun(f"{school}-srv01", "server", "verified", "done")])
-    store.runs.finish(run_id, "ok", "1 of 1 hosts verified or skipped")
+    store.runs.save_hosts(run_id, [HostRun(f"{school}-srv01", "server", HostStatus.VERIFIED,
+                                           Phase.DONE)])
+    store.runs.finish(run_id, RunStatus.OK, "1 of 1 hosts verified or skipped")
     return run_id
 
 

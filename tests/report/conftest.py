@@ -1,7 +1,8 @@
 """A state database with the example plan, devices in every rollout state, runs and health.
 
-Times are set with plain SQL: the report reads what runs and health checks store,
-and the tests need them on known days (before and after an as-of date).
+Times are set with plain SQL: the report reads what runs and health checks store (a
+device's state and its state history, m009), and the tests need them on known days
+(before and after an as-of date).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from provisioner.plan.service import import_plan
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "plan-musterstadt.csv"
 TODAY = dt.datetime.now(dt.UTC).date()
 PAST = "2025-06-30"  # a Stichtag before "today" on which some things already existed
+UNPLANNED = "199001"  # a school with a device and no plan item
 
 
 def at(day: str, time: str = "12:00:00") -> str:
@@ -37,6 +39,9 @@ def _devices() -> list[Device]:
     # School 100002: two switches, both unreachable in the last health run (a dead site).
     devices += [Device("100002", f"b-sw{n}", Role.SWITCH, "cisco_ios", f"10.2.0.{n}")
                 for n in range(1, 3)]
+    # School 199001 is in no plan: its switch was replaced and provisioned before the
+    # plan was updated (the report lists it under "not in the plan").
+    devices += [Device(UNPLANNED, "z-sw1", Role.SWITCH, "cisco_ios", "10.99.0.1")]
     return devices
 
 
@@ -46,7 +51,9 @@ STATES = {
     "sw3": ("verified", at(TODAY.isoformat(), "00:00:01")),  # verified only after PAST
     "ap1": ("verified", at(PAST)), "ap2": ("provisioned", at(PAST)),
     "ap3": ("failed", at(PAST)), "srv1": ("verified", at(PAST)),
+    "z-sw1": ("verified", at(PAST, "10:00:00")),
 }
+AP3_REASON = "task 'Install hostapd': No package matching 'hostapd' is available"
 
 
 def _runs(conn: sqlite3.Connection) -> None:
@@ -56,6 +63,8 @@ def _runs(conn: sqlite3.Connection) -> None:
                  (at("2025-05-01"), at("2025-05-01", "12:30:00")))
     conn.execute("INSERT INTO host_results (run_id, host, status) VALUES (1, 'sw3', "
                  "'provisioned')")
+    conn.execute("INSERT INTO device_states (device, state, at, run_id) VALUES "
+                 "('sw3', 'provisioned', ?, 1)", (at("2025-05-01", "12:20:00"),))
 
 
 def _health(conn: sqlite3.Connection) -> None:
@@ -74,7 +83,7 @@ def build_database(path: Path) -> Path:
     """The example plan (imported on 2025-01-15), devices, a run, health and progress."""
     store = Store.open(path)
     import_plan(store, EXAMPLE, user="anna")
-    store.replace_devices(["100001", "100002"], _devices())
+    store.replace_devices(["100001", "100002", UNPLANNED], _devices())
     store.record_progress(ProgressEntry("100001", Measure.CABLING, 2020, 100, "percent",
                                         "Abnahme", at("2025-03-01"), "anna"))
     store.record_progress(ProgressEntry("100001", Measure.END_DEVICES, 2020, 30, "units", "",
@@ -83,8 +92,11 @@ def build_database(path: Path) -> Path:
     conn = sqlite3.connect(path)
     conn.execute("UPDATE plan_versions SET imported_at = ?", (at("2025-01-15"),))
     for name, (state, state_at) in STATES.items():
-        conn.execute("UPDATE devices SET state = ?, state_at = ? WHERE name = ?",
-                     (state, state_at, name))
+        detail = AP3_REASON if name == "ap3" else ""
+        conn.execute("UPDATE devices SET state = ?, state_at = ?, state_detail = ? "
+                     "WHERE name = ?", (state, state_at, detail, name))
+        conn.execute("INSERT INTO device_states (device, state, at, detail) VALUES "
+                     "(?, ?, ?, ?)", (name, state, state_at, detail))
     _runs(conn)
     _health(conn)
     conn.commit()

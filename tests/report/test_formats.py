@@ -57,8 +57,10 @@ def _german(text: str) -> Decimal:
 def _csv_totals(path: Path) -> tuple[dict[str, Decimal], list[dict[str, str]]]:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "German Excel needs the BOM to read UTF-8"
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""),
-                               dialect="excel", delimiter=";"))
+    # The detail table ends at the first empty line (the device sections follow).
+    detail = raw.decode("utf-8-sig").split("\r\n\r\n")[0]
+    rows = list(csv.DictReader(io.StringIO(detail, newline=""), dialect="excel",
+                               delimiter=";"))
     totals = {key: sum((_german(r[col]) for r in rows), Decimal(0))
               for key, col in (("budget", "Budget geplant"), ("approved", "bewilligt"),
                                ("spent", "abgeflossen"))}
@@ -103,7 +105,8 @@ def test_json_rejects_a_broken_document_against_the_schema() -> None:
 def test_xlsx_figures_sheets_and_charts(exported: tuple[Path, dict[str, Path]]) -> None:
     db, files = exported
     book = openpyxl.load_workbook(files["xlsx"])
-    assert book.sheetnames == ["Übersicht", "Schulen", "Maßnahmen", "Budget", "Geräte"]
+    assert book.sheetnames == ["Übersicht", "Schulen", "Maßnahmen", "Budget", "Geräte",
+                               "Geräte mit Handlungsbedarf", "Nicht im Plan"]
     summary = {row[0]: row[1] for row in book["Übersicht"].iter_rows(values_only=True)
                if row and isinstance(row[0], str)}
     totals = _db_totals(db)
