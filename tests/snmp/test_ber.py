@@ -92,7 +92,7 @@ def test_malformed_oids_are_refused(body: bytes) -> None:
     (0x02, b"\x00\x80\x00\x00\x00"),  # Integer32 2^31
 ])
 def test_values_out_of_their_range_are_refused(tag: int, raw: bytes) -> None:
-    with pytest.raises(SnmpDecodeError, match="range|octets"):
+    with pytest.raises(SnmpDecodeError, match=r"range|octets"):
         ber.value_of(tag, raw)
 
 
