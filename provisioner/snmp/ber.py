@@ -167,7 +167,7 @@ def header(data: bytes, pos: int, end: int | None = None) -> tuple[int, int, int
         length = int.from_bytes(data[pos:pos + count], "big")
         pos += count
     if pos + length > limit:
-        raise SnmpDecodeError(f"a BER value of {length} bytes overruns its message")
+        raise SnmpDecodeError("a BER value that overruns its message")
     return tag, length, pos
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import secrets
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass, field
 
 from provisioner.errors import SnmpDecodeError, SnmpRefusedError
@@ -39,6 +40,7 @@ from provisioner.snmp import PollRequest, SnmpData, SnmpTarget, SnmpV3User, ber,
 from provisioner.snmp.common import failure_message, noted, v3_passphrases
 
 DISCOVERY = -1  # the kind of an engine discovery request (a GET without varbinds)
+CONFLICTING = "conflicting Reports"  # `Device.heard` after Reports that disagree
 _ID_LIMIT = 2 ** 31 - 1  # msgID and request-id: 0..2^31-1 (RFC 3412 6.2); 0 is not used
 _MAX_RESYNCS = 2  # authenticated notInTimeWindow Reports acted on per device and poll
 _MAX_REASONS = 4  # distinct reasons kept per device; a flood of variants adds no more
@@ -67,29 +69,38 @@ class Asking:
 
 @dataclass
 class Dropped:
-    """Datagrams from a device's address that were not believed, counted by reason."""
+    """Datagrams from a device's address that were not believed: malformed ones
+    (`SnmpDecodeError`) and well-formed ones refused (`SnmpRefusedError`), by reason."""
 
-    counts: dict[str, int] = field(default_factory=dict)
+    malformed: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
 
-    def add(self, reason: str) -> None:
+    def add(self, error: SnmpDecodeError, where: str = "") -> None:
         """Count one dropped datagram (reasons beyond the first few count as "other")."""
-        if reason not in self.counts and len(self.counts) >= _MAX_REASONS:
+        counts = self.refused if isinstance(error, SnmpRefusedError) else self.malformed
+        reason = f"{error}{where}"
+        if reason not in counts and len(counts) >= _MAX_REASONS:
             reason = "other reasons"
-        self.counts[reason] = self.counts.get(reason, 0) + 1
+        counts[reason] += 1
 
     def __bool__(self) -> bool:
-        return bool(self.counts)
+        return bool(self.malformed or self.refused)
 
     def summary(self) -> str:
-        """One line: how many were dropped and why."""
-        total = sum(self.counts.values())
-        why = "; ".join(f"{count} x {reason}" for reason, count in self.counts.items())
+        """One line: how many were dropped and the commonest reasons."""
+        parts = []
+        for label, counts in (("malformed", self.malformed), ("refused", self.refused)):
+            if counts:
+                common = ", ".join(f"{n} x {why}" for why, n in counts.most_common(3))
+                parts.append(f"{counts.total()} {label}: {common}")
+        total = self.malformed.total() + self.refused.total()
         noun = "datagram" if total == 1 else "datagrams"
-        return f"dropped {total} {noun} from its address that could not be believed ({why})"
+        return (f"dropped {total} {noun} from its address that could not be believed "
+                f"({'; '.join(parts)})")
 
     def suffix(self) -> str:
         """The summary after "; ", or nothing."""
-        return f"; {self.summary()}" if self.counts else ""
+        return f"; {self.summary()}" if self else ""
 
 
 class Walk:
@@ -279,18 +290,19 @@ class Receiver(ABC):
                 raise SnmpDecodeError(f"an SNMP version {version} message (v2c and v3 are "
                                       "asked)")
         except SnmpDecodeError as exc:
-            self.blame(source, str(exc))
+            self.blame(source, exc)
 
-    def blame(self, source: Address, reason: str) -> None:
+    def blame(self, source: Address, error: SnmpDecodeError) -> None:
         """Count a dropped datagram against the devices in flight at its sender's address
         (or, from another port, at its sender's host)."""
         devices = [d for d in self.inflight.values() if d.address == source]
+        where = ""
         if not devices:
             devices = [d for d in self.inflight.values()
                        if d.address is not None and d.address[0] == source[0]]
-            reason = f"{reason}, from port {source[1]}"
+            where = f", from port {source[1]}"
         for device in devices:
-            device.dropped.add(reason)
+            device.dropped.add(error, where)
 
     def sent_to(self, request_id: int, source: Address) -> Device | None:
         """The device whose request in flight has this id, if the reply comes from where
@@ -381,7 +393,9 @@ class Receiver(ABC):
         """A Report answering a request that had keys (RFC 3412 7.2 step 11)."""
         name = usm.report_name(scoped)
         if not message.authenticated:
-            device.heard = device.heard or name  # evidence only, until the try times out
+            # Evidence only, acted on when the try times out. A real agent reports one
+            # thing per request: Reports that disagree are forged, and prove nothing.
+            device.heard = name if device.heard in ("", name) else CONFLICTING
             raise SnmpRefusedError(f"an unauthenticated Report ({name})")
         if name == "notInTimeWindow" and device.resyncs < _MAX_RESYNCS:
             device.resyncs += 1  # the clock was taken from the Report: ask again

@@ -144,15 +144,16 @@ def request(msg_id: int, engine: Engine, keys: Keys, context: str, pdu: bytes, n
     """An authPriv request carrying `pdu` (see `ber.pdu`), RFC 3414 section 3.1.
 
     The salt is drawn from `secrets` for every message (RFC 3826 3.1.2.1: never the
-    same twice with one key). `flags` other than the default are for tests that play
-    an agent's part.
+    same twice with one key). `flags` other than the default are for what plays an
+    agent's part (the lab's hostile device, tests); without FLAG_AUTH no digest is made.
     """
     boots, time = engine.clock(now)
     salt = secrets.token_bytes(_SALT_SIZE)
     scoped = ber.tlv(0x30, ber.tlv(4, engine.engine_id) + ber.tlv(4, context.encode()) + pdu)
-    iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + salt
-    payload = ber.tlv(4, _cfb(keys.priv, iv, scoped, encrypt=True)) if flags & FLAG_PRIV \
-        else scoped
+    payload = scoped
+    if flags & FLAG_PRIV:
+        iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + salt
+        payload = ber.tlv(4, _cfb(keys.priv, iv, scoped, encrypt=True))
     security, digest_at = _security(engine.engine_id, boots, time, keys.user, _ZERO_DIGEST,
                                     salt)
     head, wrapped = _header(msg_id, flags), ber.tlv(4, security)

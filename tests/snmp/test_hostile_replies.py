@@ -241,6 +241,19 @@ def test_a_forged_report_moves_no_engine_and_rejects_no_credentials(
     assert any("unauthenticated Report" in note for note in second.data.notes)
 
 
+def test_reports_that_disagree_prove_nothing(lab: Lab, fast: FastBackend) -> None:
+    def contradict(agent: FakeAgent, request: Request) -> Sends:
+        return [("device", report(request.msg_id, request.request_id, name,
+                                  engine=agent.engine))
+                for name in ("wrongDigest", "unknownEngineID", "unknownUserName")]
+
+    with Responder({"device": ("127.44.1.10", 0)}, FakeAgent(answer=contradict)) as peer:
+        [result] = fast.poll([rogue(lab, peer)], NAME, timeout=0.3, retries=1)
+    assert result.failure is FailureKind.PROTOCOL, result.message
+    assert "unauthenticated Report (wrongDigest)" in result.message
+    assert peer.received == 3  # the discovery and two tries: no rediscovery
+
+
 def test_out_of_window_authenticated_replies_are_refused(lab: Lab, fast: FastBackend) -> None:
     agent = FakeAgent()
     with Responder({"device": ("127.44.1.7", 0)}, agent) as peer:
