@@ -88,6 +88,8 @@ def arcs_of(body: bytes) -> list[int]:
         SnmpDecodeError: the bytes end inside a sub-identifier, one is padded or above
             2^32-1, or there are more than 128 (RFC 2578 section 3.5).
     """
+    if len(body) == 1 and body[0] < 0x80:  # a one-byte index: the walks' common case
+        return [body[0]]
     if not body:
         return []
     if body[-1] & 0x80:
@@ -298,34 +300,8 @@ def _varbind_list(data: bytes, pos: int, end: int) -> list[Varbind]:
     return out
 
 
-def _integer32(raw: bytes) -> Value:
-    if not 0 < len(raw) <= 4:
-        raise SnmpDecodeError(f"an Integer32 of {len(raw)} octets (RFC 2578 section 7.1.1)")
-    return int.from_bytes(raw, "big", signed=True), None
-
-
-def _unsigned(raw: bytes, octets: int, name: str) -> int:
-    # Read as unsigned, as net-snmp does (some agents leave out the leading zero octet);
-    # with the zero octet a 32-bit value has 5 octets, which then must lead with zero.
-    if not 0 < len(raw) <= octets or (len(raw) == octets and raw[0]):
-        raise SnmpDecodeError(f"a {name} value out of range (RFC 2578 section 7.1)")
-    return int.from_bytes(raw, "big")
-
-
-def _counter32(raw: bytes) -> Value:
-    return _unsigned(raw, 5, "Counter32"), None
-
-
-def _gauge32(raw: bytes) -> Value:
-    return _unsigned(raw, 5, "Gauge32/Unsigned32"), None
-
-
-def _timeticks(raw: bytes) -> Value:
-    return _unsigned(raw, 5, "TimeTicks"), None
-
-
-def _counter64(raw: bytes) -> Value:
-    return _unsigned(raw, 9, "Counter64"), None
+_UNSIGNED = {0x41: (5, "Counter32"), 0x42: (5, "Gauge32"), 0x43: (5, "TimeTicks"),
+             0x46: (9, "Counter64"), 0x47: (5, "Unsigned32")}
 
 
 def _oid_value(raw: bytes) -> Value:
@@ -342,21 +318,33 @@ def _null(_raw: bytes) -> Value:
     return None, Marker.OPAQUE
 
 
-_VALUES: dict[int, Callable[[bytes], Value]] = {
-    INTEGER: _integer32, OCTETS: octets_to_value, OID: _oid_value, 0x05: _null,
-    0x40: _ip_address, 0x41: _counter32, 0x42: _gauge32, 0x43: _timeticks,
-    0x46: _counter64, 0x47: _gauge32,
-}
+_OTHERS: dict[int, Callable[[bytes], Value]] = {
+    OCTETS: octets_to_value, OID: _oid_value, 0x05: _null, 0x40: _ip_address}
 
 
 def value_of(tag: int, raw: bytes) -> Value:
     """A varbind value as `SnmpValue` (the same typing every backend gives).
 
+    Integers are checked against their type's range (RFC 2578 section 7.1): Integer32
+    in 1 to 4 octets; the unsigned types read as net-snmp reads them (some agents leave
+    out the leading zero octet), so a 32-bit one has at most 5 octets and then a zero
+    first (9 for Counter64).
+
     Raises:
-        SnmpDecodeError: an integer type out of its range (RFC 2578 section 7.1) or a
-            malformed OBJECT IDENTIFIER.
+        SnmpDecodeError: an integer type out of its range or a malformed OBJECT
+            IDENTIFIER.
     """
-    read = _VALUES.get(tag)
+    unsigned = _UNSIGNED.get(tag)  # the commonest values first: counters, gauges
+    if unsigned is not None:
+        size, most = len(raw), unsigned[0]
+        if 0 < size < most or (size == most and not raw[0]):
+            return int.from_bytes(raw, "big"), None
+        raise SnmpDecodeError(f"a {unsigned[1]} value out of range (RFC 2578 section 7.1)")
+    if tag == INTEGER:
+        if 0 < len(raw) <= 4:
+            return int.from_bytes(raw, "big", signed=True), None
+        raise SnmpDecodeError(f"an Integer32 of {len(raw)} octets (RFC 2578 section 7.1.1)")
+    read = _OTHERS.get(tag)
     if read is not None:
         return read(raw)
     if tag in _MISSING:

@@ -36,7 +36,16 @@ from dataclasses import dataclass, field
 
 from provisioner.errors import SnmpDecodeError, SnmpRefusedError
 from provisioner.results import FailureKind
-from provisioner.snmp import PollRequest, SnmpData, SnmpTarget, SnmpV3User, ber, usm
+from provisioner.snmp import (
+    Marker,
+    PollRequest,
+    SnmpData,
+    SnmpTarget,
+    SnmpV3User,
+    SnmpValue,
+    ber,
+    usm,
+)
 from provisioner.snmp.common import failure_message, noted, v3_passphrases
 
 DISCOVERY = -1  # the kind of an engine discovery request (a GET without varbinds)
@@ -121,17 +130,16 @@ class Walk:
     def feed(self, columns: list[str], varbinds: list[ber.Varbind], data: SnmpData) -> None:
         """Take one GETBULK answer (RFC 3416 4.2.3: varbind i answers columns[i % n]).
 
+        Everything is read into this answer's own rows first and stored only when all
+        of it decoded, so a bad value leaves the walk as it was.
+
         Raises:
             SnmpDecodeError: a value or index cannot be decoded; nothing is stored then.
         """
-        rows, ended = self._read(columns, varbinds)
-        self._store(columns, rows, ended, data)
-
-    def _read(self, columns: list[str], varbinds: list[ber.Varbind]
-              ) -> tuple[list[tuple[str, tuple[int, ...], bytes, ber.Value]], set[str]]:
         width, ended = len(columns), set()
-        last = {c: self.last.get(c) for c in columns}
-        rows = []
+        rows: dict[str, dict[str, SnmpValue]] = {c: {} for c in columns}
+        marks: list[tuple[str, str, Marker]] = []
+        last, nexts = dict(self.last), {}
         for position, (oid, tag, raw) in enumerate(varbinds):
             column = columns[position % width]
             if column in ended:
@@ -141,33 +149,37 @@ class Walk:
                 ended.add(column)  # left the column, or the agent's view ended
                 continue
             arcs = tuple(ber.arcs_of(oid[len(prefix):]))
-            previous = last[column]
+            previous = last.get(column)
             if previous is not None and arcs <= previous:
                 ended.add(column)  # not increasing: an agent that would loop us
                 continue
-            rows.append((column, arcs, oid, ber.value_of(tag, raw)))
-            last[column] = arcs
-        return rows, ended
-
-    def _store(self, columns: list[str], rows: list[tuple[str, tuple[int, ...], bytes,
-                                                          ber.Value]],
-               ended: set[str], data: SnmpData) -> None:
-        tables = {c: data.tables.setdefault(c, {}) for c in columns}
-        progressed = set()
-        for column, arcs, oid, (value, marker) in rows:
-            if column in self.done:
-                continue
             index = ".".join(map(str, arcs))
-            tables[column][index] = value
+            rows[column][index], marker = ber.value_of(tag, raw)
             if marker is not None:
-                data.markers[f"{column}.{index}"] = marker
-            self.last[column], self.next[column] = arcs, oid
-            progressed.add(column)
-            if len(tables[column]) >= self.max_rows:
+                marks.append((column, index, marker))
+            last[column], nexts[column] = arcs, oid
+        self._store(rows, marks, (last, nexts), ended, data)
+
+    def _store(self, rows: dict[str, dict[str, SnmpValue]],
+               marks: list[tuple[str, str, Marker]],
+               position: tuple[dict[str, tuple[int, ...]], dict[str, bytes]],
+               ended: set[str], data: SnmpData) -> None:
+        for column in list(rows):
+            if not rows[column]:
+                self.done.add(column)  # an answer that gave a column nothing new ends it
+                continue
+            table = data.tables.setdefault(column, {})
+            room = self.max_rows - len(table)
+            if len(rows[column]) >= room:
+                rows[column] = dict(list(rows[column].items())[:room])
                 data.truncated[column] = self.max_rows
                 self.done.add(column)
+            table.update(rows[column])
+            self.last[column], self.next[column] = position[0][column], position[1][column]
+        for column, index, marker in marks:
+            if index in rows[column]:
+                data.markers[f"{column}.{index}"] = marker
         self.done.update(ended)
-        self.done.update(c for c in columns if c not in progressed)
 
 
 @dataclass
