@@ -1,6 +1,8 @@
 """Lying SNMP peers on loopback for the tests: a UDP responder thread, and the agent's
-side of SNMP (v2c Responses, SNMPv3 Reports and Responses at any security level) made
-with the project's own codec (RFC 1901, RFC 3412 section 6, RFC 3414, RFC 3416).
+side of SNMP (v2c Responses, SNMPv3 Reports and Responses at any security level),
+encoded and read here on their own, not by the codec under test (RFC 1901, RFC 3412
+section 6, RFC 3414, RFC 3416, RFC 3826); only OID encoding and key localisation are
+borrowed from it.
 
 A `Responder` owns sockets (the device's own address, and others: another port,
 another address) and asks its handler what to send for every datagram it receives.
