@@ -187,3 +187,18 @@ class CommandFailedError(DeviceError):
     """The device refused or failed a command."""
 
     kind = FailureKind.FAILED
+
+
+class SnmpDecodeError(ProvisionerError):
+    """An SNMP datagram that is not a well-formed message (RFC 3416/3412, X.690 BER).
+
+    Raised by every decoding path of the `fast` backend and nothing else escapes it:
+    the poller drops such a datagram, counts it against the device it came from and
+    goes on; it never ends a poll.
+    """
+
+
+class SnmpRefusedError(SnmpDecodeError):
+    """A well-formed SNMP message that must not be believed: not authenticated at the
+    level asked, a digest that does not verify, outside the time window, or not an
+    answer to what was asked (RFC 3412 section 7.2, RFC 3414 section 3.2)."""

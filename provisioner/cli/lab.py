@@ -144,9 +144,11 @@ def lab_fault_cmd(obj: Context, words: tuple[str, ...], school: str | None) -> N
 
     DEVICE ACTION: stop (nothing answers), start, rekey (a new SSH host key; the
     pinned known_hosts keeps the old one until 'provision trust'), reboot (its
-    agents restart: sysUpTime counts anew). --school ID cut|restore: the school's
-    uplink goes down (none of its devices answers) or comes back. 'lab status'
-    shows the faults; 'lab down' removes a faulted lab as any other.
+    agents restart: sysUpTime counts anew), hostile (its SNMP address answers with
+    forged, unauthenticated, malformed and flooding replies, never a usable one),
+    restore (undoes hostile). --school ID cut|restore: the school's uplink goes down
+    (none of its devices answers) or comes back. 'lab status' shows the faults;
+    'lab down' removes a faulted lab as any other.
 
     Example: provision lab fault 100001-srv01 stop
     """

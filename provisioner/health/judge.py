@@ -115,6 +115,16 @@ def judge_answered(planned: PlannedDevice, facts: DeviceFacts, rtt_ms: float,
         round(rtt_ms, 1), wlan_clients(facts), facts_summary(facts, planned.ports))
 
 
+def with_notes(health: DeviceHealth, notes: Sequence[str]) -> DeviceHealth:
+    """A device that answered while its address also sent datagrams the poller could not
+    believe (malformed, unauthenticated, forged; `SnmpData.notes`): at least a warning,
+    naming them. Its values came from replies that passed every check."""
+    if not notes:
+        return health
+    return replace(health, state=worst((health.state, HealthState.WARNING)),
+                   reasons=(*health.reasons, *(f"SNMP: {note}" for note in notes)))
+
+
 def judge_failed(planned: PlannedDevice, failure: FailureKind, message: str,
                  rtt_ms: float | None = None) -> DeviceHealth:
     """The verdict on a device that gave no usable answer: its state says why."""

@@ -28,6 +28,7 @@ from provisioner.health.judge import (
     judge_answered,
     judge_failed,
     school_health,
+    with_notes,
 )
 from provisioner.health.lock import health_lock, lock_path
 from provisioner.health.model import DeviceHealth, HealthReport
@@ -187,8 +188,8 @@ def judge_one(planned: PlannedDevice, result: DeviceResult[SnmpData] | None,
         return judge_failed(planned, FailureKind.PROTOCOL,
                             f"{planned.device.name}: answer could not be parsed "
                             f"({type(exc).__name__}: {exc})", result.elapsed_ms)
-    return judge_answered(planned, facts, result.elapsed_ms, stored, now, runs=runs,
-                          polled_from=polled_from)
+    return with_notes(judge_answered(planned, facts, result.elapsed_ms, stored, now, runs=runs,
+                                     polled_from=polled_from), result.data.notes)
 
 
 def provisioning_windows(store: Store, previous: Mapping[str, StoredSample],

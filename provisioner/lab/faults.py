@@ -12,6 +12,13 @@ Per device:
 - `reboot`: the device's agents start afresh, so sysUpTime restarts. Hosts: the
   whole host restarts. Simulated switches and recorded devices: their sysUpTime
   counts from now (the `labuptime` variation); a switch keeps its running config.
+- `hostile`: the device's address answers SNMP with a hostile responder
+  (provisioner.lab.hostile: forged, unauthenticated, malformed and flooding replies,
+  never a usable answer). It runs bound in the device's namespace and nf_tables there
+  rewrites udp/161 to it (provisioner.lab.nft); the device's own agent keeps running,
+  unreached. SSH is untouched.
+- `restore`: undoes `hostile`: the rewrite goes, the responder stops, the device's own
+  agent answers again.
 
 Per school: `cut` takes its uplink down (every veth host end of its devices: none
 of them answers) and `restore` brings it back.
@@ -34,16 +41,24 @@ from pathlib import Path
 
 from provisioner.devices.ssh import fetch_host_key, parse_host_key
 from provisioner.errors import DeviceError, LabError, NotFoundError
-from provisioner.lab import hosts, netns, simulators
+from provisioner.lab import hosts, netns, nft, simulators
 from provisioner.lab.rootfs import BaseImage
 from provisioner.lab.simconfig import read_snmp_config
-from provisioner.lab.state import LabState, ProcessRef, StateJournal, is_alive, load_state
+from provisioner.lab.state import (
+    LabState,
+    ProcessRef,
+    StateJournal,
+    is_alive,
+    load_state,
+    process_ref,
+)
 from provisioner.lab.topology import DeviceKind, LabDevice
 
-DEVICE_ACTIONS = ("stop", "start", "rekey", "reboot")
+DEVICE_ACTIONS = ("stop", "start", "rekey", "reboot", "hostile", "restore")
 SCHOOL_ACTIONS = ("cut", "restore")
 STOPPED = "stopped"
 CUT = "cut"
+HOSTILE = "hostile"
 LOCK_FILE = "faults.lock"
 # How long a new host key may take to be presented (sshd re-executes itself on SIGHUP).
 KEY_WAIT = 20.0
@@ -252,7 +267,61 @@ def _records_uptime(data_dir: Path, device: LabDevice) -> bool:
     return "\n1.3.6.1.2.1.1.3.0|" in text
 
 
-_ACTIONS = {"stop": _stop, "start": _start, "rekey": _rekey, "reboot": _reboot}
+def _impersonated(journal: StateJournal, device: LabDevice) -> str:
+    """Whose identity the hostile device claims: another device of its school."""
+    others = [d.name for d in journal.state.devices
+              if d.school_id == device.school_id and d.name != device.name]
+    return others[0] if others else f"{device.school_id}-sw01"
+
+
+def _hostile(journal: StateJournal, device: LabDevice) -> str:
+    fault = journal.state.faults.get(device.name)
+    if fault == STOPPED:
+        raise LabError(f"{device.name} is stopped: start it with "
+                       f"'provision lab fault {device.name} start' first")
+    if fault == HOSTILE:
+        return f"{device.name} is hostile already; undo it with " \
+               f"'provision lab fault {device.name} restore'"
+    pid = simulators.start_hostile(journal.lab_dir, device, _impersonated(journal, device))
+    ref = process_ref(pid, "simulator", device.name)
+    journal.record(lambda s: s.processes.append(ref))  # recorded first: down finds it
+    try:
+        nft.redirect_udp(device.netns, simulators.HOSTILE_PORT)
+    except LabError:
+        _stop_hostile(journal, device)
+        raise
+    _set_fault(journal, device.name, HOSTILE)
+    return (f"{device.name} is hostile: SNMP at {device.address} now answers with forged, "
+            "unauthenticated, malformed and flooding replies (its own agent is unreached "
+            f"until 'provision lab fault {device.name} restore')")
+
+
+def _stop_hostile(journal: StateJournal, device: LabDevice) -> None:
+    """Stop the device's hostile responder and forget it in the lab state."""
+    # The lab's shared simulators are recorded without a device; its hostile ones with.
+    refs = [p for p in journal.state.processes if p.device == device.name
+            and p.role == "simulator"]
+    simulators.stop_simulators([r.pid for r in refs if is_alive(r)])
+
+    def forget(state: LabState) -> None:
+        state.processes[:] = [p for p in state.processes if p not in refs]
+
+    journal.record(forget)
+
+
+def _restore(journal: StateJournal, device: LabDevice) -> str:
+    if journal.state.faults.get(device.name) != HOSTILE:
+        raise LabError(f"{device.name} is not hostile: 'restore' undoes 'hostile' (a "
+                       f"stopped device comes back with 'provision lab fault {device.name} "
+                       "start', a cut school with '--school ID restore')")
+    nft.remove_redirect(device.netns)
+    _stop_hostile(journal, device)
+    _set_fault(journal, device.name, None)
+    return f"{device.name} restored: its own SNMP agent answers at {device.address} again"
+
+
+_ACTIONS = {"stop": _stop, "start": _start, "rekey": _rekey, "reboot": _reboot,
+            "hostile": _hostile, "restore": _restore}
 
 
 def device_fault(lab_dir: Path, name: str, action: str) -> FaultOutcome:
@@ -261,7 +330,7 @@ def device_fault(lab_dir: Path, name: str, action: str) -> FaultOutcome:
     Args:
         lab_dir: the lab's folder.
         name: the device's inventory name, e.g. `100001-srv01`.
-        action: stop, start, rekey or reboot.
+        action: stop, start, rekey, reboot, hostile or restore.
 
     Returns:
         What happened and the fault now in effect on the device.

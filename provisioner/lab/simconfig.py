@@ -79,7 +79,34 @@ class SnmpSimConfig:
     boots_file: str = ""
 
 
-def write_config(path: Path, config: SwitchSimConfig | SnmpSimConfig) -> None:
+@dataclass(frozen=True)
+class HostileConfig:
+    """One hostile SNMP responder standing in for a device (`lab fault DEVICE hostile`).
+
+    Attributes:
+        ready_file: written once its sockets are bound.
+        name: the device it stands in for.
+        netns: that device's namespace.
+        address: that device's address.
+        port: where it listens; the device's udp/161 is rewritten to it.
+        other_port: a second port it sends forged replies from.
+        impersonate: another device whose identity its forged replies claim.
+        process_user: the account it drops to once its sockets are bound.
+        process_group: that account's group.
+    """
+
+    ready_file: str
+    name: str
+    netns: str
+    address: str
+    port: int
+    other_port: int
+    impersonate: str
+    process_user: str
+    process_group: str
+
+
+def write_config(path: Path, config: SwitchSimConfig | SnmpSimConfig | HostileConfig) -> None:
     """Write a simulator config file (0600: it names the secret files)."""
     write_secret_file(path, json.dumps(asdict(config), indent=1))
 
@@ -123,4 +150,16 @@ def read_snmp_config(path: Path) -> SnmpSimConfig:
         endpoints = tuple(SnmpEndpoint(**item) for item in raw.pop("endpoints"))
         return SnmpSimConfig(endpoints=endpoints, **raw)
     except (KeyError, TypeError) as exc:
+        raise _unreadable(path, f"is malformed ({exc})") from exc
+
+
+def read_hostile_config(path: Path) -> HostileConfig:
+    """Read a hostile responder's config file.
+
+    Raises:
+        LabError: the file is missing or malformed.
+    """
+    try:
+        return HostileConfig(**_read(path))
+    except TypeError as exc:
         raise _unreadable(path, f"is malformed ({exc})") from exc

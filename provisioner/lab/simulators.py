@@ -31,6 +31,7 @@ from provisioner.errors import LabError
 from provisioner.lab.credentials import SNMP_USER, SWITCH_USER, LabCredentials
 from provisioner.lab.recordings import prepare_recordings, prepare_variations
 from provisioner.lab.simconfig import (
+    HostileConfig,
     SnmpEndpoint,
     SnmpSimConfig,
     SwitchSimConfig,
@@ -49,6 +50,8 @@ PROCESS_GROUP = "nogroup"
 SWITCH_MODULE = "provisioner.lab.switchsim_runner"  # switchsim + host key reload on SIGHUP
 _OLD_SWITCH_MODULE = "provisioner.lab.switchsim"  # what labs started before it ran
 SNMP_MODULE = "provisioner.lab.snmpsim_runner"
+HOSTILE_MODULE = "provisioner.lab.hostile"  # `lab fault DEVICE hostile`
+HOSTILE_PORT, HOSTILE_OTHER_PORT = 10161, 10162  # inside the device's namespace
 SNMP_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
 _POLL_SECONDS = 0.05
 _TAIL_LINES = 3
@@ -354,6 +357,35 @@ def start_simulators(
     return SimulatorSet(pids=tuple(item.pid for item in started), host_keys=host_keys)
 
 
+def start_hostile(lab_dir: Path, device: LabDevice, impersonate: str,
+                  timeout: float = 20.0) -> int:
+    """Start the hostile SNMP responder of a device (provisioner.lab.hostile), bound in
+    its namespace on `HOSTILE_PORT` and `HOSTILE_OTHER_PORT`; return its pid once bound.
+
+    Raises:
+        LabError: it did not come up (the message carries its log's tail); it is
+            stopped then.
+    """
+    sim_dir = lab_dir / "simulators"
+    sim_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ready = sim_dir / f"hostile-{device.name}.ready"
+    ready.unlink(missing_ok=True)
+    config = sim_dir / f"hostile-{device.name}.json"
+    write_config(config, HostileConfig(
+        ready_file=str(ready), name=device.name, netns=device.netns, address=device.address,
+        port=HOSTILE_PORT, other_port=HOSTILE_OTHER_PORT, impersonate=impersonate,
+        process_user=PROCESS_USER, process_group=PROCESS_GROUP))
+    log_file = sim_dir / f"hostile-{device.name}.log"
+    pid = _spawn(HOSTILE_MODULE, config, log_file)
+    try:
+        _wait_ready([_Started(pid, f"the hostile responder of {device.name}", ready,
+                              log_file)], timeout)
+    except BaseException:
+        stop_simulators([pid])
+        raise
+    return pid
+
+
 def rekey_switch(lab_dir: Path, device: LabDevice) -> str:
     """Replace a simulated switch's host key file with a fresh ed25519 key.
 
@@ -392,7 +424,7 @@ def _is_simulator(pid: int) -> bool:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    ours = (SWITCH_MODULE, _OLD_SWITCH_MODULE, SNMP_MODULE)
+    ours = (SWITCH_MODULE, _OLD_SWITCH_MODULE, SNMP_MODULE, HOSTILE_MODULE)
     return any(arg.decode(errors="replace") in ours for arg in argv)
 
 

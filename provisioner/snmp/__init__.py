@@ -53,12 +53,16 @@ class SnmpData:
             (for a column "1.3.6.1.2.1.2.2.1.2" the index of ifDescr.3 is "3").
         markers: full OID -> `Marker` for values that are None or hex-encoded.
         truncated: walked base OID -> the row cap it was cut at (rows beyond are missing).
+        notes: what the poller noticed on the way, for people: e.g. datagrams from the
+            device's address it dropped as malformed, unauthenticated or forged. The
+            values above came from replies that passed every check.
     """
 
     scalars: dict[str, SnmpValue] = field(default_factory=dict)
     tables: dict[str, dict[str, SnmpValue]] = field(default_factory=dict)
     markers: dict[str, Marker] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def merge(self, other: SnmpData) -> None:
         """Add another phase's answers (its values win where both have one)."""
@@ -67,6 +71,7 @@ class SnmpData:
             self.tables.setdefault(base, {}).update(rows)
         self.markers.update(other.markers)
         self.truncated.update(other.truncated)
+        self.notes.extend(other.notes)
 
 
 @dataclass(frozen=True)

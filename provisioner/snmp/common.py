@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
-from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpReply, SnmpTarget, SnmpValue
+from provisioner.secrets import read_secret
+from provisioner.snmp import (
+    Marker,
+    PollRequest,
+    SnmpData,
+    SnmpReply,
+    SnmpTarget,
+    SnmpV3User,
+    SnmpValue,
+)
+
+#: RFC 3414 section 11.2: passphrases of at least 8 characters; net-snmp refuses shorter.
+MIN_PASSPHRASE = 8
+_SETTINGS = {"authentication": "snmp_auth_file", "privacy": "snmp_priv_file"}
 
 #: Error texts (pysnmp error indications, net-snmp messages) -> failure kind.
 #: SNMPv3 wrong passphrases show as digest/decryption errors or an unknown user.
@@ -182,3 +197,44 @@ class GetManyViaPoll:
         results = self.poll(targets, PollRequest(gets=tuple(oids)), timeout=timeout,
                             retries=retries, concurrency=concurrency)
         return [reply_of(r) for r in results]
+
+
+def check_passphrase(device: str, user: SnmpV3User, what: str, secret: str) -> None:
+    """Refuse an SNMPv3 passphrase shorter than 8 characters (RFC 3414 section 11.2).
+
+    Args:
+        device: the inventory name of the device the user is for (named in the message).
+        user: the SNMPv3 user.
+        what: "authentication" or "privacy".
+        secret: the passphrase (never shown).
+
+    Raises:
+        ConfigError: the passphrase is too short; the message names the device, the
+            setting and its file.
+    """
+    if len(secret) >= MIN_PASSPHRASE:
+        return
+    path = user.auth_file if what == "authentication" else user.priv_file
+    raise ConfigError(
+        f"{device}: the SNMPv3 {what} passphrase of user {user.name} in {path} "
+        f"({_SETTINGS[what]}) has {len(secret)} characters; SNMPv3 needs at least "
+        f"{MIN_PASSPHRASE} (RFC 3414 section 11.2, net-snmp refuses shorter ones): set a "
+        "longer one on the device and in that file")
+
+
+def v3_passphrases(target: SnmpTarget) -> tuple[str, str]:
+    """The (authentication, privacy) passphrases of a target's SNMPv3 user, checked.
+
+    Raises:
+        ConfigError: no user, a secret file cannot be read or is empty, or a passphrase
+            is shorter than 8 characters (see `check_passphrase`).
+    """
+    user = target.user
+    if user is None:
+        raise ConfigError(f"{target.name}: no SNMPv3 user")
+    secrets = []
+    for what, path in (("authentication", user.auth_file), ("privacy", user.priv_file)):
+        secret = read_secret(Path(path), f"SNMPv3 user {user.name} {what}")
+        check_passphrase(target.name, user, what, secret)
+        secrets.append(secret)
+    return secrets[0], secrets[1]

@@ -22,7 +22,6 @@ from ezsnmp.exceptions import TimeoutError as EzTimeoutError
 
 from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
-from provisioner.secrets import read_secret
 from provisioner.snmp import (
     FollowUp,
     Marker,
@@ -41,6 +40,7 @@ from provisioner.snmp.common import (
     noted,
     octets_to_value,
     resolve_request,
+    v3_passphrases,
 )
 
 _INT_TYPES = {"INTEGER", "Counter32", "Counter64", "Gauge32", "Timeticks", "UInteger32",
@@ -103,14 +103,11 @@ def _credentials(target: SnmpTarget) -> dict[str, Any]:
             raise ConfigError(f"{target.name}: SNMPv3 user {user.name} has an unsupported "
                               f"protocol ({user.auth_protocol}/{user.priv_protocol}); use "
                               f"one of {sorted(_AUTH)} / {sorted(_PRIV)}")
+        auth, priv = v3_passphrases(target)
         return {
             "version": 3, "security_level": "authPriv", "security_username": user.name,
-            "auth_protocol": _AUTH[user.auth_protocol],
-            "auth_passphrase": read_secret(user.auth_file, f"SNMPv3 user {user.name} "
-                                           "authentication"),
-            "privacy_protocol": _PRIV[user.priv_protocol],
-            "privacy_passphrase": read_secret(user.priv_file, f"SNMPv3 user {user.name} "
-                                              "privacy"),
+            "auth_protocol": _AUTH[user.auth_protocol], "auth_passphrase": auth,
+            "privacy_protocol": _PRIV[user.priv_protocol], "privacy_passphrase": priv,
             "context": target.context,
         }
     if target.community is None:

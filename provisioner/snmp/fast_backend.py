@@ -8,27 +8,29 @@ socket, keeps up to `concurrency` devices in flight, and reads walked columns by
 encoded prefix. Engines discovered and keys localised stay for the backend's life.
 SNMPv3 users with other protocols (MD5, DES) go to the ezsnmp backend, polled at the
 same time in a second thread; both give the same typed `SnmpData`.
+
+Every device on the network may lie, so a reply is believed only as RFC 3412 section
+7.2 and RFC 3414 section 3.2 allow (provisioner.snmp.fast_receive): it must come from
+the address and port asked, carry the random id of the request in flight, and for
+SNMPv3 be authenticated and private, verify and lie in the time window. Anything else
+is dropped and counted against the device it came from; nothing a datagram holds ends
+another device's request or the poll.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import itertools
-import random
 import selectors
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
-from provisioner.secrets import read_secret
 from provisioner.snmp import (
     FollowUp,
-    PollRequest,
     Progress,
     RequestFor,
     SnmpData,
@@ -37,108 +39,20 @@ from provisioner.snmp import (
     ber,
     usm,
 )
-from provisioner.snmp.common import (
-    GetManyViaPoll,
-    failure_message,
-    noted,
-    resolve_request,
-)
+from provisioner.snmp.common import GetManyViaPoll, failure_message, resolve_request
 from provisioner.snmp.ezsnmp_backend import EzsnmpBackend
+from provisioner.snmp.fast_receive import (
+    DISCOVERY,
+    Asking,
+    Device,
+    Receiver,
+    Usm,
+    Walk,
+    new_request_id,
+)
 
 _RECEIVE_BUFFER = 8 * 1024 * 1024  # many devices answer at once; the kernel must hold them
-
-
-class _Walk:
-    """Several columns walked at once with GETBULK, matched by encoded OID prefix."""
-
-    def __init__(self, request: PollRequest) -> None:
-        self.columns = list(request.walks)
-        self.max_rows = request.max_rows
-        self.prefix = {c: ber.oid_body(c) for c in self.columns}
-        self.next = dict(self.prefix)
-        self.last: dict[str, tuple[int, ...]] = {}
-        self.done: set[str] = set()
-
-    def pending(self) -> list[str]:
-        return [c for c in self.columns if c not in self.done]
-
-    def feed(self, columns: Sequence[str], varbinds: Sequence[ber.Varbind],
-             data: SnmpData) -> None:
-        width, progressed = len(columns), set()
-        tables = {c: data.tables.setdefault(c, {}) for c in columns}
-        for position, (oid, tag, raw) in enumerate(varbinds):
-            column = columns[position % width]
-            if column in self.done:
-                continue
-            prefix = self.prefix[column]
-            if tag == 0x82 or len(oid) <= len(prefix) or not oid.startswith(prefix):
-                self.done.add(column)  # left the column, or the agent's view ended
-                continue
-            arcs = tuple(ber.arcs_of(oid[len(prefix):]))
-            if column in self.last and arcs <= self.last[column]:
-                self.done.add(column)  # not increasing: an agent that would loop us
-                continue
-            index = ".".join(map(str, arcs))
-            value, marker = ber.value_of(tag, raw)
-            tables[column][index] = value
-            if marker is not None:
-                data.markers[f"{column}.{index}"] = marker
-            self.last[column], self.next[column] = arcs, oid
-            progressed.add(column)
-            if len(tables[column]) >= self.max_rows:
-                data.truncated[column] = self.max_rows
-                self.done.add(column)
-        self.done.update(c for c in columns if c not in progressed)
-
-
-@dataclass
-class _Device:
-    """One target's progress through its phases."""
-
-    position: int
-    target: SnmpTarget
-    data: SnmpData = field(default_factory=SnmpData)
-    address: tuple[str, int] | None = None
-    request: PollRequest | None = None
-    phase: int = 0
-    gets_done: bool = False
-    walk: _Walk | None = None
-    columns: list[str] = field(default_factory=list)
-    repetitions: int = 0
-    asking: tuple[int, list[bytes], int] = (0, [], 0)  # PDU type, OIDs, max-repetitions
-    sent_at: float = 0.0
-    tries: int = 0
-    started: float = 0.0
-    answered: bool = False
-    keys: usm.Keys | None = None  # SNMPv3: localised keys, once the engine is known
-    resynced: bool = False
-
-
-@dataclass
-class _Usm:
-    """What SNMPv3 needs across polls: discovered engines, localised keys, passphrases."""
-
-    engines: dict[tuple[str, int], usm.Engine] = field(default_factory=dict)
-    # by engine and user (passphrase files included: same name, other secrets, other keys)
-    keys: dict[tuple[bytes, SnmpV3User], usm.Keys] = field(default_factory=dict)
-    secrets: dict[SnmpV3User, tuple[str, str]] = field(default_factory=dict)
-
-    def passphrases(self, user: SnmpV3User) -> tuple[str, str]:
-        if user not in self.secrets:
-            self.secrets[user] = (
-                read_secret(user.auth_file, f"SNMPv3 user {user.name} authentication"),
-                read_secret(user.priv_file, f"SNMPv3 user {user.name} privacy"))
-        return self.secrets[user]
-
-    def learn(self, device: _Device, engine: usm.Engine) -> None:
-        """Keep a discovered engine and localise the device's user's keys to it."""
-        assert device.address is not None and device.target.user is not None
-        self.engines[device.address] = engine
-        user = device.target.user
-        key = (engine.engine_id, user)
-        if key not in self.keys:
-            self.keys[key] = usm.keys_for(user.name, *self.passphrases(user), engine.engine_id)
-        device.keys = self.keys[key]
+_MAX_DISCOVERIES = 3  # engine discoveries per device and poll: Report floods end here
 
 
 def native_v3(user: SnmpV3User | None) -> bool:
@@ -146,30 +60,35 @@ def native_v3(user: SnmpV3User | None) -> bool:
     return user is not None and user.auth_protocol == "SHA" and user.priv_protocol == "AES"
 
 
-class _Run:
-    """One `poll()` call: the socket loop over every v2c device."""
+class _Run(Receiver):
+    """One `poll()` call: the socket loop over every device it polls itself."""
 
-    def __init__(self, sock: socket.socket, devices: list[_Device], then: FollowUp | None,
+    def __init__(self, sock: socket.socket, devices: list[Device], then: FollowUp | None,
                  timeout: float, retries: int, progress: Progress | None,
-                 deadline: float | None, security: _Usm) -> None:
-        self.usm = security
+                 deadline: float | None, security: Usm) -> None:
+        super().__init__(security)
         self.sock, self.then, self.timeout, self.retries = sock, then, timeout, retries
         self.deadline = deadline
         self.progress = progress
         self.queue = deque(devices)
-        self.inflight: dict[int, _Device] = {}
         self.results: dict[int, DeviceResult[SnmpData]] = {}
-        self.ids = itertools.count(random.randrange(1, 2 ** 30))
 
-    def finish(self, device: _Device, kind: FailureKind | None, message: str) -> None:
+    def finish(self, device: Device, kind: FailureKind | None, message: str) -> None:
+        """Record the device's result; its request in flight, if any, is forgotten."""
+        self.inflight.pop(device.request_id, None)
         data = device.data if device.answered or kind is None else None
+        if device.dropped and data is not None:
+            data.notes.append(device.dropped.summary())
+        if kind is None and device.dropped:
+            message = f"{message}; {device.dropped.summary()}"
         result = DeviceResult(device.target.name, data, kind, message,
                               (time.monotonic() - device.started) * 1000)
         self.results[device.position] = result
         if self.progress is not None:
             self.progress(result)
 
-    def start(self, device: _Device, request: RequestFor) -> None:
+    def start(self, device: Device, request: RequestFor) -> None:
+        """Resolve the device's address and credentials, then send its first request."""
         device.started = time.monotonic()
         target = device.target
         if not target.community and target.user is None:
@@ -180,7 +99,7 @@ class _Run:
             device.address = (_resolve(target.address), target.port)
             device.request = resolve_request(request, target)
             if target.user is not None:
-                self.usm.passphrases(target.user)
+                self.usm.passphrases(target)
                 if device.address in self.usm.engines:
                     self.usm.learn(device, self.usm.engines[device.address])
         except ConfigError as exc:
@@ -193,23 +112,23 @@ class _Run:
             return
         self.advance(device)
 
-    def advance(self, device: _Device) -> None:
+    def advance(self, device: Device) -> None:
         """Send the device's next request, or finish it."""
         request = device.request
         assert request is not None
         if device.target.user is not None and device.keys is None:
-            self.send(device, (usm.REPORT, [], 0))  # discover the engine first
+            self.discover(device)
             return
         if request.gets and not device.gets_done:
-            self.send(device, (ber.GET, [ber.oid_body(o) for o in request.gets], 0))
+            self.send(device, Asking(ber.GET, [ber.oid_body(o) for o in request.gets], 0))
             return
         if device.walk is None:
-            device.walk = _Walk(request)
+            device.walk = Walk(request)
             device.repetitions = request.max_repetitions
         if device.walk.pending():
             device.columns = device.walk.pending()
             oids = [device.walk.next[c] for c in device.columns]
-            self.send(device, (ber.GETBULK, oids, device.repetitions))
+            self.send(device, Asking(ber.GETBULK, oids, device.repetitions))
             return
         for base in request.walks:
             device.data.tables.setdefault(base, {})
@@ -221,84 +140,47 @@ class _Run:
         device.phase, device.request, device.gets_done, device.walk = 1, follow, False, None
         self.advance(device)
 
-    def send(self, device: _Device, asking: tuple[int, list[bytes], int],
-             resend: bool = False) -> None:
-        # Every try gets a new request id, so a late answer to an earlier try is ignored.
-        request_id = next(self.ids) & 0x7FFFFFFF
-        kind, oids, repetitions = device.asking = asking
+    def discover(self, device: Device) -> None:
+        """Ask the device's engine for its ID (RFC 3414 section 4), a bounded number of
+        times per poll: an agent answering everything with Reports must not hold us."""
+        if device.discoveries >= _MAX_DISCOVERIES:
+            self.finish(device, FailureKind.PROTOCOL, (
+                f"asked for its SNMPv3 engine ID {device.discoveries} times and every "
+                "request after it was answered with an unknownEngineID Report, never a "
+                "Response; check the device's SNMP agent (a rogue device may answer at "
+                "its address)" + device.dropped.suffix()))
+            return
+        device.discoveries += 1
+        self.send(device, Asking(DISCOVERY, [], 0))
+
+    def send(self, device: Device, asking: Asking, resend: bool = False) -> None:
+        """Send one try of a request with a fresh random id (a late answer to an
+        earlier try is then ignored)."""
+        self.inflight.pop(device.request_id, None)
+        request_id = new_request_id(self.inflight)
+        device.asking, device.request_id, device.heard = asking, request_id, ""
         device.tries = device.tries + 1 if resend else 1
-        if kind == usm.REPORT:
+        if asking.kind == DISCOVERY:
             message = usm.discovery(request_id)
         elif device.keys is not None and device.address is not None:
             engine = self.usm.engines[device.address]
+            pdu = ber.pdu(asking.kind, request_id, asking.oids, asking.repetitions)
             message = usm.request(request_id, engine, device.keys, device.target.context,
-                                  ber.pdu(kind, request_id, oids, repetitions), time.monotonic())
+                                  pdu, time.monotonic())
         else:
-            message = ber.request(device.target.community or "", kind, request_id, oids,
-                                  repetitions)
+            message = ber.request(device.target.community or "", asking.kind, request_id,
+                                  asking.oids, asking.repetitions)
         device.sent_at = time.monotonic()
         self.inflight[request_id] = device
         assert device.address is not None
         try:
             self.sock.sendto(message, device.address)
         except OSError as exc:
-            del self.inflight[request_id]
             self.finish(device, FailureKind.UNREACHABLE, failure_message(
                 FailureKind.UNREACHABLE, str(exc), self.timeout, False))
 
-    def receive(self, datagram: bytes) -> None:
-        try:
-            if ber.version_of(datagram) == 3:
-                self.receive_v3(usm.reply(datagram, self.keys_of, time.monotonic()))
-                return
-            request_id, status, index, varbinds = ber.response(datagram)
-        except ber.BerError:
-            return  # not ours, garbled or forged: the request's timer decides
-        device = self.inflight.pop(request_id, None)
-        if device is None:
-            return  # a late answer to a retried or finished request
-        self.answer(device, status, index, varbinds)
-
-    def keys_of(self, msg_id: int) -> usm.Keys | None:
-        """The keys of the device waiting for message `msg_id`, if any."""
-        device = self.inflight.get(msg_id)
-        return device.keys if device is not None else None
-
-    def receive_v3(self, reply: usm.Reply) -> None:
-        device = self.inflight.pop(reply.msg_id, None)
-        if device is None:
-            return
-        if reply.pdu_tag != usm.REPORT:
-            self.answer(device, reply.status, reply.index, reply.varbinds)
-            return
-        report = usm.USM_REPORTS.get(ber.oid_text(reply.varbinds[0][0]) if reply.varbinds
-                                     else "", "report")
-        if report == "unknownEngineID" or (report == "notInTimeWindow" and
-                                           not device.resynced):
-            device.resynced = report == "notInTimeWindow"
-            self.usm.learn(device, reply.engine)
-            self.advance(device)  # the same step again, now with the engine's ID and clock
-            return
-        kind = FailureKind.AUTH if report != "report" else FailureKind.PROTOCOL
-        self.finish(device, kind, failure_message(kind, report, self.timeout, True))
-
-    def answer(self, device: _Device, status: int, index: int,
-               varbinds: list[ber.Varbind]) -> None:
-        """Take a device's Response PDU: store its values, go on to the next request."""
-        device.answered = True
-        if status:
-            self.refused(device, status, index)
-            return
-        if device.walk is None:
-            for oid, tag, raw in varbinds:
-                value, marker = ber.value_of(tag, raw)
-                noted(device.data, ber.oid_text(oid), value, marker)
-            device.gets_done = True
-        else:
-            device.walk.feed(device.columns, varbinds, device.data)
-        self.advance(device)
-
-    def refused(self, device: _Device, status: int, index: int) -> None:
+    def refused(self, device: Device, status: int, index: int) -> None:
+        """A Response with an error status: halve GETBULK on tooBig, else fail."""
         if status == 1 and device.walk is not None and device.repetitions > 1:
             device.repetitions //= 2  # tooBig: ask for fewer rows per column
             device.tries = 0
@@ -311,15 +193,33 @@ class _Run:
         self.finish(device, FailureKind.PROTOCOL, f"the agent answered {name} at {where}")
 
     def expire(self, now: float) -> None:
+        """Retry or end every request whose try has waited `timeout` seconds."""
         for request_id, device in list(self.inflight.items()):
             if now - device.sent_at < self.timeout:
                 continue
             del self.inflight[request_id]
-            if device.tries <= self.retries:
-                self.send(device, device.asking, resend=True)
-            else:
-                self.finish(device, FailureKind.TIMEOUT, failure_message(
-                    FailureKind.TIMEOUT, "", self.timeout, device.target.user is not None))
+            self.expired(device)
+
+    def expired(self, device: Device) -> None:
+        """A try got no usable answer in time: what an unauthenticated Report said about
+        it is acted on now (RFC 3414 section 4: used for discovery only), else retry."""
+        heard, v3 = device.heard, device.target.user is not None
+        if heard == "unknownEngineID" and device.asking.kind != DISCOVERY:
+            device.keys = None  # the engine may have changed: discover it again
+            self.discover(device)
+        elif heard in usm.AUTH_REPORTS:
+            self.finish(device, FailureKind.AUTH, failure_message(
+                FailureKind.AUTH, f"{heard}, said by an unauthenticated Report; no "
+                "authenticated answer came", self.timeout, v3))
+        elif device.tries <= self.retries:
+            self.send(device, device.asking, resend=True)
+        elif device.dropped:
+            self.finish(device, FailureKind.PROTOCOL, (
+                f"no usable answer within {self.timeout:g} s and its retries: "
+                f"{device.dropped.summary()}"))
+        else:
+            self.finish(device, FailureKind.TIMEOUT, failure_message(
+                FailureKind.TIMEOUT, "", self.timeout, v3))
 
 
 def _resolve(address: str) -> str:
@@ -331,14 +231,15 @@ def _resolve(address: str) -> str:
 
 
 class FastBackend(GetManyViaPoll):
-    """SNMPv2c by our codec on one socket; SNMPv3 by ezsnmp in a parallel thread."""
+    """SNMPv2c and SNMPv3 SHA/AES by our codec on one socket; other SNMPv3 by ezsnmp in
+    a parallel thread."""
 
     name = "fast"
 
     def __init__(self) -> None:
         self._sock: socket.socket | None = None
         self._v3 = EzsnmpBackend()  # SNMPv3 users with other protocols than SHA/AES
-        self._usm = _Usm()
+        self._usm = Usm()
         self._closed = False
 
     def _socket(self) -> socket.socket:
@@ -357,7 +258,9 @@ class FastBackend(GetManyViaPoll):
     ) -> list[DeviceResult[SnmpData]]:
         """Poll every target; see `provisioner.snmp.SnmpBackend.poll`.
 
-        `progress` may be called from a second thread (for SNMPv3 targets).
+        `progress` may be called from a second thread (for SNMPv3 targets). Datagrams
+        the poll dropped (malformed, unauthenticated, forged, for another device's
+        request) are counted per device: in `SnmpData.notes` and the result's message.
         """
         if self._closed:
             raise RuntimeError("FastBackend used after close()")
@@ -374,7 +277,7 @@ class FastBackend(GetManyViaPoll):
 
             worker = threading.Thread(target=poll_v3, name="snmp-v3", daemon=True)
             worker.start()
-        devices = [_Device(i, t) for i, t in enumerate(targets)
+        devices = [Device(i, t) for i, t in enumerate(targets)
                    if t.user is None or native_v3(t.user)]
         run = _Run(self._socket(), devices, then, timeout, retries, progress, deadline,
                    self._usm)
@@ -410,12 +313,12 @@ class FastBackend(GetManyViaPoll):
     def _drain(run: _Run) -> None:
         while True:
             try:
-                datagram = run.sock.recv(65535)
+                datagram, source = run.sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 continue  # an ICMP error for an earlier datagram: that request times out
-            run.receive(datagram)
+            run.receive(datagram, source)
 
     def close(self) -> None:
         """Close the socket and the SNMPv3 sessions."""

@@ -36,7 +36,6 @@ from pysnmp.proto import rfc1902
 
 from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
-from provisioner.secrets import read_secret
 from provisioner.snmp import (
     FollowUp,
     Marker,
@@ -56,6 +55,7 @@ from provisioner.snmp.common import (
     noted,
     octets_to_value,
     resolve_request,
+    v3_passphrases,
 )
 
 _AUTH = {"SHA": usmHMACSHAAuthProtocol, "MD5": usmHMACMD5AuthProtocol}
@@ -69,23 +69,20 @@ class _SnmpFailure(Exception):
     """An error indication or error status from the agent or the engine."""
 
 
-def _v3_auth(user: SnmpV3User) -> UsmUserData:
+def _v3_auth(target: SnmpTarget, user: SnmpV3User) -> UsmUserData:
     try:
         auth_proto, priv_proto = _AUTH[user.auth_protocol], _PRIV[user.priv_protocol]
     except KeyError as exc:
         raise ConfigError(f"SNMPv3 user {user.name}: unsupported protocol {exc.args[0]}; "
                           f"use one of {sorted(_AUTH)} / {sorted(_PRIV)}") from exc
-    return UsmUserData(
-        user.name,
-        authKey=read_secret(user.auth_file, f"SNMPv3 user {user.name} authentication"),
-        privKey=read_secret(user.priv_file, f"SNMPv3 user {user.name} privacy"),
-        authProtocol=auth_proto, privProtocol=priv_proto,
-    )
+    auth, priv = v3_passphrases(target)
+    return UsmUserData(user.name, authKey=auth, privKey=priv, authProtocol=auth_proto,
+                       privProtocol=priv_proto)
 
 
 def _auth_data(target: SnmpTarget) -> Any:
     if target.user is not None:
-        return _v3_auth(target.user)
+        return _v3_auth(target, target.user)
     if target.community is None:
         raise ConfigError(f"{target.name}: no SNMPv3 user and no community; set one in "
                           "the inventory")

@@ -121,6 +121,43 @@ def test_a_stopped_device_times_out_and_only_it(lab: HealthLab) -> None:
     assert [n for n, d in devices.items() if d["failure"]] == [SERVER]
 
 
+def _settled(device: dict[str, Any]) -> tuple[object, ...]:
+    """What must not change between two runs of a device that is left alone."""
+    summary = device["summary"]
+    return (device["failure"], device["state"], device["wlan_clients"], summary.get("vendor"),
+            summary.get("model"), summary.get("firmware"), summary.get("serial"))
+
+
+def test_hostile_devices_fail_alone_and_every_other_result_stays_right(
+        lab: HealthLab) -> None:
+    _status, before = lab.report()
+    hostile = [LINUX_AP, recorded_names(lab)["network/wifi/ubiquiti-m5"]]
+    for name in hostile:
+        result = lab.run("lab", "fault", name, "hostile")
+        assert result.exit_code == 0, result.output
+        assert "is hostile" in result.output
+    try:
+        status, during = lab.report()
+        text = lab.health("health", "--timeout", "1", "--retries", "1")
+    finally:
+        for name in hostile:
+            assert lab.run("lab", "fault", name, "restore").exit_code == 0
+    _status, after = lab.report()
+    was, now, later = by_device(before), by_device(during), by_device(after)
+    for name in hostile:
+        assert (now[name]["state"], now[name]["failure"]) == ("unknown", "protocol")
+        assert "could not be believed" in now[name]["reason"], now[name]
+        assert any(line.startswith(f"{name} (") and "could not be believed" in line
+                   for line in text.output.splitlines()), text.output
+        assert later[name]["failure"] is None, later[name]
+    assert status == ExitStatus.HEALTH_WARNING
+    others = [n for n in was if n not in hostile]
+    assert len(others) == len(was) - 2
+    for name in others:
+        assert _settled(now[name]) == _settled(was[name]), name
+        assert not any("SNMP:" in r for r in now[name]["reasons"]), now[name]
+
+
 def test_a_device_unanswered_at_the_deadline_is_stale_not_dropped(lab: HealthLab) -> None:
     assert lab.run("lab", "fault", SERVER, "stop").exit_code == 0
     try:

@@ -44,6 +44,17 @@ def test_a_failed_poll_keeps_its_kind_and_message() -> None:
         HealthState.UNKNOWN, FailureKind.AUTH, "SNMPv3 credentials rejected")
 
 
+def test_datagrams_the_poller_could_not_believe_make_a_warning_naming_them() -> None:
+    note = "dropped 3 datagrams from its address that could not be believed (...)"
+    result = DeviceResult("sw1", SnmpData(notes=[note]), None, "answered", 2.0)
+    health = judge_one(planned("sw1"), result, Parser(facts(sys_name="sw1")), None, NOW)
+    assert (health.state, health.failure) == (HealthState.WARNING, None)
+    assert health.reasons[-1] == f"SNMP: {note}"
+    clean = judge_one(planned("sw1"), DeviceResult("sw1", SnmpData(), None, "answered", 2.0),
+                      Parser(facts(sys_name="sw1")), None, NOW)
+    assert clean.state is HealthState.OK
+
+
 def test_a_device_refused_before_polling_is_a_config_failure() -> None:
     device = planned("sw1")
     refused = device.__class__(device.device, None, "sw1: address x is outside ...")

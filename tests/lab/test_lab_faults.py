@@ -167,6 +167,46 @@ def test_stop_and_start_a_simulated_switch(lab: Lab, snmp_env: dict[str, str]) -
     assert "C3750" in _snmp(snmp_env, switch, SYS_DESCR)[1]
 
 
+@pytest.mark.parametrize("name", [f"{SCHOOL}-srv01", f"{SCHOOL}-sw02"])
+def test_a_hostile_device_answers_snmp_with_lies_until_restored(
+        lab: Lab, snmp_env: dict[str, str], name: str) -> None:
+    device = _device(lab, name)
+    _, descr = _snmp(snmp_env, device, SYS_DESCR)
+    outcome = _fault(lab, name, "hostile")
+    assert outcome["fault"] == "hostile" and "forged" in str(outcome["message"])
+    try:
+        rows = _status(lab)
+        assert rows[name]["fault"] == "hostile"
+        assert "could not be believed" in str(rows[name]["snmp"]), rows[name]
+        assert {n for n, row in rows.items() if row["snmp"] != "ok"} == {name}
+        assert _ssh(lab, device).startswith("SSH-2.0-")  # only SNMP is hostile
+        again = lab.run("lab", "fault", name, "hostile")
+        assert again.exit_code == 0 and "hostile already" in again.output
+    finally:
+        assert _fault(lab, name, "restore")["fault"] is None
+    assert _snmp(snmp_env, device, SYS_DESCR) == (None, descr)
+    assert _status(lab)[name]["snmp"] == "ok"
+    state = load_state(lab.lab_dir)
+    assert state is not None and not [p for p in state.processes if p.device == name
+                                      and p.role == "simulator"]
+
+
+def test_restore_undoes_only_hostile_and_a_stopped_device_cannot_turn_hostile(
+        lab: Lab) -> None:
+    name = f"{SCHOOL}-sw02"
+    result = lab.run("lab", "fault", name, "restore")
+    assert result.exit_code == ExitStatus.ENVIRONMENT
+    assert result.output.startswith(f"Error: {name} is not hostile: 'restore' undoes ")
+    _fault(lab, name, "stop")
+    try:
+        result = lab.run("lab", "fault", name, "hostile")
+        assert result.exit_code == ExitStatus.ENVIRONMENT
+        assert result.output == (f"Error: {name} is stopped: start it with 'provision lab "
+                                 f"fault {name} start' first\n")
+    finally:
+        _fault(lab, name, "start")
+
+
 @pytest.mark.parametrize("name", [f"{SCHOOL}-srv01", f"{SCHOOL}-sw01"])
 def test_rekey_is_refused_until_the_new_key_is_pinned(lab: Lab, name: str) -> None:
     device = _device(lab, name)
