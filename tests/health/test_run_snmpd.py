@@ -82,7 +82,7 @@ class Site:
                                               catch_exceptions=False)
 
     def report(self, *args: str) -> tuple[int, dict[str, Any]]:
-        result = self.run("--json", "health", "--timeout", "0.5", "--retries", "0", *args)
+        result = self.run("--json", "health", "--timeout", "1.5", "--retries", "1", *args)
         assert result.exit_code in (0, 10, 11), result.output
         return result.exit_code, json.loads(result.output)
 
@@ -144,7 +144,7 @@ def test_each_device_gets_a_state_with_its_reason(site: tuple[Site, SnmpdAgent])
 
 def test_plain_summary_is_one_line_per_school_and_the_dead_site_once(
         site: tuple[Site, SnmpdAgent]) -> None:
-    result = site[0].run("health", "--timeout", "0.5", "--retries", "0")
+    result = site[0].run("health", "--timeout", "1.5", "--retries", "1")
     assert result.exit_code == ExitStatus.HEALTH_CRITICAL
     lines = result.output.splitlines()
     assert lines[0] == ("100001 critical: servers 1/1 online, 0 ok (plan 2), switches 1/2 "
