@@ -15,6 +15,7 @@ from typing import Any
 from provisioner.config import Settings, load_settings
 from provisioner.db import Store
 from provisioner.errors import NotFoundError, ProvisionerError
+from provisioner.provision.runner import RunnerChoice, local_runners
 from provisioner.snmp import SnmpBackend
 
 
@@ -70,6 +71,11 @@ class App:
         from provisioner.snmp import make_backend
 
         return make_backend(backend)
+
+    def runners(self) -> RunnerChoice:
+        """Where each school's playbooks run: on this machine (no school names an
+        `execution_node`; no broker is needed then)."""
+        return local_runners
 
     @contextmanager
     def audited(self, command: str) -> Iterator[AuditOutcome]:

@@ -155,11 +155,11 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
             with board:
                 results = engine.provision_schools(
                     app.settings, school_ids, options, user=app.user, snmp=snmp,
-                    progress=_Reporter(board), cancel=cancel)
+                    progress=_Reporter(board), cancel=cancel, runners=app.runners())
         else:
             results = engine.provision_schools(
                 app.settings, school_ids, options, user=app.user, snmp=snmp,
-                progress=_Reporter(None), cancel=cancel)
+                progress=_Reporter(None), cancel=cancel, runners=app.runners())
         status = _exit_status(results)
         if status:
             audit.outcome = _AUDIT_WORDS.get(status, "failed")

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome, run_playbook
+from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome
 from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.errors import (
@@ -32,6 +32,7 @@ from provisioner.models import Device, HostRun, Role
 from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
+from provisioner.provision.runner import JobKey, PlaybookRunner, RunnerChoice, local_runners
 from provisioner.provision.verify import verify_devices
 from provisioner.results import FailureKind
 from provisioner.snmp import SnmpBackend
@@ -242,6 +243,7 @@ class _Run:
     run_dir: Path
     cancel: Cancellation
     progress: ProgressCallback
+    runner: PlaybookRunner
     hosts: dict[str, HostRun] = field(default_factory=dict)
 
     def say(self, host: str, phase: str, message: str = "", recap: HostRecap | None = None
@@ -307,7 +309,8 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> PlaybookOutcom
     )
     for device in wave:
         run.save(replace(run.hosts[device.name], status="running", phase="play"))
-    return run_playbook(job, lambda recap: run.say(recap.host, "play", recap=recap), run.cancel)
+    return run.runner.run(job, JobKey(run.school_id, run.run_id, number),
+                          lambda recap: run.say(recap.host, "play", recap=recap), run.cancel)
 
 
 def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) -> list[Device]:
@@ -400,7 +403,8 @@ def _start_run(settings: Settings, store: Store, school_id: str, options: Option
 
 def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school_id: str,
                      options: Options, *, user: str, progress: ProgressCallback,
-                     cancel: Cancellation | None = None) -> SchoolResult:
+                     cancel: Cancellation | None = None,
+                     runner: PlaybookRunner | None = None) -> SchoolResult:
     """Provision one school: the whole run, recorded.
 
     Args:
@@ -412,6 +416,7 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         user: who runs it (for the record).
         progress: called with every progress report.
         cancel: a stop request polled throughout (SIGINT/SIGTERM in the CLI).
+        runner: where the waves' playbooks run (default: on this machine).
 
     Returns:
         The run's outcome; hosts that failed are data in it.
@@ -439,7 +444,8 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
                                 detail="nothing to do: every host of the last run is verified")
         run_id, run_dir = _start_run(settings, store, school_id, options, user)
         run = _Run(settings, store, snmp, school_id, options, devices,
-                   pf.school_known_hosts(everything), run_id, run_dir, cancel, progress)
+                   pf.school_known_hosts(everything), run_id, run_dir, cancel, progress,
+                   runner or local_runners(school_id))
         status = _execute(run)
         done_word = "checked" if options.check else "verified"
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "
@@ -488,8 +494,11 @@ def check_playbooks(settings: Settings) -> Path:
 
 def provision_schools(settings: Settings, school_ids: Sequence[str], options: Options, *,
                       user: str, snmp: Callable[[], SnmpBackend], progress: ProgressCallback,
-                      cancel: Cancellation) -> list[SchoolResult | ProvisionerError]:
+                      cancel: Cancellation, runners: RunnerChoice = local_runners,
+                      ) -> list[SchoolResult | ProvisionerError]:
     """Provision several schools side by side, each with its own database connection.
+
+    `runners` picks where each school's playbooks run (the composition root's choice).
 
     Returns:
         Per school, in the order given: its result, or the error that kept it from
@@ -499,7 +508,8 @@ def provision_schools(settings: Settings, school_ids: Sequence[str], options: Op
         store, backend = Store.open(settings.db), snmp()
         try:
             return provision_school(settings, store, backend, school_id, options, user=user,
-                                    progress=progress, cancel=cancel)
+                                    progress=progress, cancel=cancel,
+                                    runner=runners(school_id))
         except ProvisionerError as exc:
             return exc
         finally:
