@@ -124,6 +124,7 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
     try:
         with app.audited("health") as audit, _progress(obj) as update:
             report = run_health(app.store, app.settings, poller, user=app.user,
+                                remote=app.remote_pollers(),
                                 options=options, progress=update)
             # Exit 10 and 11 are findings, not errors: the log says which, not "ok".
             audit.outcome, audit.detail = report.outcome

@@ -13,7 +13,8 @@ from sqlite_utils import Database
 from provisioner.errors import NotFoundError
 from provisioner.models import HostRun, RunRecord, RunSummary
 
-RUN_STATUSES = ("running", "ok", "failed", "interrupted", "blocked")
+# lost: the execution node running it stopped answering mid-run (never re-run by itself).
+RUN_STATUSES = ("running", "ok", "failed", "interrupted", "blocked", "lost")
 DEVICE_STATES = ("planned", "provisioned", "verified", "failed", "unreachable")
 _HOST_COLUMNS = tuple(f.name for f in fields(HostRun))
 _SUMMARY = "id, kind, school_id, started_at, finished_at, status, started_by"
@@ -105,7 +106,7 @@ class RunLog:
                 "UPDATE runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
                 (status, _now(), detail, run_id),
             )
-            if status == "interrupted":
+            if status in ("interrupted", "lost"):
                 self._db.conn.execute(
                     "UPDATE host_results SET status = 'interrupted' WHERE run_id = ? AND "
                     "status IN ('pending', 'running')", (run_id,),

@@ -47,6 +47,8 @@ _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.ACCESS_POINT: 2}
 # A host needs no --resume once verified, skipped (not managed over SSH) or checked
 # (--check: compared with what the play would do, nothing changed).
 DONE = ("verified", "skipped", "checked")
+# The run status of a run whose execution node stopped answering mid-run.
+LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,7 @@ class _Run:
     progress: ProgressCallback
     runner: PlaybookRunner
     hosts: dict[str, HostRun] = field(default_factory=dict)
+    lost: str = ""  # why the run is lost (its execution node stopped answering), or ""
 
     def say(self, host: str, phase: str, message: str = "", recap: HostRecap | None = None
             ) -> None:
@@ -315,7 +318,7 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> PlaybookOutcom
 
 def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) -> list[Device]:
     """Record the hosts of a finished wave; those the play provisioned."""
-    cancelled = outcome.status == "canceled"
+    cancelled = outcome.status in ("canceled", LOST)
     done = []
     for device in wave:
         recap = outcome.hosts.get(device.name)
@@ -330,6 +333,8 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
         if cut_short:
             message = (f"not finished: every host of play {outcome.ended_early_in!r} failed, "
                        "so Ansible ended the playbook there; fix those hosts and --resume")
+        if outcome.detail and status in ("interrupted", "failed") and not recap:
+            message = outcome.detail  # an execution node's word on why nothing came
         counts = {f: getattr(recap, f) for f in ("ok", "changed", "unreachable", "failed",
                                                   "skipped", "rescued", "ignored")} if recap else {}
         row = replace(run.hosts[device.name], status=status, phase="play",
@@ -366,19 +371,24 @@ def _too_many_failed(run: _Run, percent: int | None) -> bool:
 
 def _play(run: _Run, ready: Sequence[Device]) -> None:
     for number, wave in enumerate(waves(ready, run.options.batch), start=1):
-        if run.cancel() or _too_many_failed(run, run.options.max_fail_percent):
-            reason = ("stopped before it started" if run.cancel() else
+        if run.cancel() or run.lost or _too_many_failed(run, run.options.max_fail_percent):
+            reason = ("stopped before it started" if run.cancel() or run.lost else
                       f"not started: more than {run.options.max_fail_percent}% of the hosts "
                       "failed in earlier waves")
             run.save(*(replace(run.hosts[d.name], message=reason) for d in wave))
             continue
         run.say("", "play", f"wave {number}: {len(wave)} hosts")
         outcome = _play_wave(run, wave, number)
+        if outcome.status == LOST:  # never re-run by itself: --resume after a look
+            run.lost = outcome.detail or "the execution node stopped answering"
+            run.say("", "play", run.lost)
         _verify(run, _record_wave(run, wave, outcome))
 
 
 def _final_status(run: _Run) -> str:
     statuses = {h.status for h in run.hosts.values()}
+    if run.lost:
+        return LOST
     if run.cancel():
         return "interrupted"
     if statuses <= set(DONE):
@@ -450,6 +460,8 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         done_word = "checked" if options.check else "verified"
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "
                   f"hosts {done_word} or skipped")
+        if run.lost:
+            detail = f"{run.lost}; {detail}"
         store.runs.finish(run_id, status, detail)
         return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail)
 
