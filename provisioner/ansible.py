@@ -19,6 +19,7 @@ ansible-runner stores it; the environment is removed from the `command` artifact
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -405,25 +406,10 @@ class ByteSink(Protocol):
         ...
 
 
-class StreamBuffer:
+class StreamBuffer(io.BytesIO):
     """A named in-memory binary stream: ansible-runner's streaming code reads `.name`."""
 
     name = "<provisioner stream>"
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        """Keep `data`."""
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing to flush: everything is kept."""
-
-    def getvalue(self) -> bytes:
-        """Everything written."""
-        return b"".join(self._parts)
 
 
 def transmit(job: PlaybookJob, stage: Path) -> bytes:
@@ -482,7 +468,7 @@ def work(stream: bytes, job: PlaybookJob, output: ByteSink,
         job.fact_cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     # ansible-runner's Worker itself, built here rather than through interface.run, which
     # drops the cancel callback before it reaches the Worker.
-    worker = Worker(_input=_Reader(stream), _output=output, private_data_dir=str(job.run_dir),
+    worker = Worker(_input=io.BytesIO(stream), _output=output, private_data_dir=str(job.run_dir),
                     envvars=ansible_env(job), suppress_env_files=True,
                     cancel_callback=cancelled,
                     **({"fact_cache": str(job.fact_cache)} if job.fact_cache else {}))
@@ -491,26 +477,6 @@ def work(stream: bytes, job: PlaybookJob, output: ByteSink,
     finally:
         close_control_masters(job.run_dir / "cp")
     return str(status)
-
-
-class _Reader:
-    """The transmitted stream as the Worker reads it (readline and read)."""
-
-    name = "<provisioner transmit stream>"
-
-    def __init__(self, data: bytes) -> None:
-        self._data, self._at = data, 0
-
-    def readline(self) -> bytes:
-        end = self._data.find(b"\n", self._at)
-        end = len(self._data) if end < 0 else end + 1
-        line, self._at = self._data[self._at:end], end
-        return line
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._data) if size < 0 else min(len(self._data), self._at + size)
-        chunk, self._at = self._data[self._at:end], end
-        return chunk
 
 
 def lean_line(line: bytes) -> bytes | None:

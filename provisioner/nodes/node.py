@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fcntl
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -90,7 +92,7 @@ def node_school_lock(state_dir: Path, school_id: str) -> Iterator[bool]:
         os.close(fd)
 
 
-class LineForwarder:
+class LineForwarder(io.RawIOBase):
     """The Worker's output stream: each complete line, made lean, becomes one reply.
 
     The artifacts archive (`{"zipfile": N}` and its base64 body) is dropped: it holds
@@ -100,12 +102,17 @@ class LineForwarder:
     name = "<provisioner node stream>"
 
     def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
         self._send = send
         self._buffer = b""
         self._skip = 0
         self.lines = 0
 
-    def write(self, data: bytes) -> int:
+    def writable(self) -> bool:
+        """A stream to write to."""
+        return True
+
+    def write(self, data: Any) -> int:
         """Take bytes of the stream; forward whole lines."""
         self._buffer += bytes(data)
         while True:
@@ -184,7 +191,10 @@ class Node:
     def _run(self, writer: ReplyWriter, job: str, payload: dict[str, Any]) -> None:
         cancel = self._cancels[job]
         writer.publish({"job": job, "kind": "accepted", "node": self.name}, self.config.lease_s)
-        run_dir = self.config.state_dir / "jobs" / job
+        # Short: network_cli keeps a Unix socket under HOME (inside this folder), and
+        # a socket path holds at most 107 bytes.
+        run_dir = self.config.state_dir / "j" / hashlib.sha1(job.encode(),
+                                                             usedforsecurity=False).hexdigest()[:8]
         shutil.rmtree(run_dir, ignore_errors=True)
         forward = LineForwarder(lambda body: self._send_line(writer, job, body, cancel))
         done = threading.Event()
