@@ -93,7 +93,9 @@ def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> i
     if errors:
         return int(errors[0].exit_status)
     statuses = {r.status for r in results if isinstance(r, engine.SchoolResult)}
+    # lost: the execution node stopped answering mid-run; its hosts' state is unknown.
     for status, code in (("interrupted", 130), ("blocked", ExitStatus.PREFLIGHT_BLOCKED),
+                         ("lost", ExitStatus.DEVICES_FAILED),
                          ("failed", ExitStatus.DEVICES_FAILED)):
         if status in statuses:
             return int(code)
