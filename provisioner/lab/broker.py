@@ -77,6 +77,11 @@ class LabBroker:
         """The broker's process (its start script), or None when stopped."""
         return self._process.pid if self._process is not None else None
 
+    def pids(self) -> list[int]:
+        """The running broker's processes: its start script (leader of the broker's
+        process group) and its epmd."""
+        return [p.pid for p in (self._process, self._epmd) if p is not None]
+
     def password_file(self, user: str) -> Path:
         """Where a broker user's password is kept (0600)."""
         return self.secrets_dir / f"broker-{user}.pass"

@@ -247,6 +247,7 @@ def serve_node(config: BrokerConfig, name: str, concurrency: int = 8) -> None:
         ConfigError: the broker settings are another user's (a node connects as itself).
     """
     from provisioner.nodes import broker
+    from provisioner.nodes.checks import CHECK_TASK, check_handler
     from provisioner.nodes.health import poll_handler
 
     if config.user != check_node_name(name):
@@ -254,5 +255,6 @@ def serve_node(config: BrokerConfig, name: str, concurrency: int = 8) -> None:
                           f"node's name {name!r}; each node connects as its own broker user")
     node = Node(config)
     broker.serve(config, name, {PLAY_TASK: node.play, CANCEL_TASK: node.cancel,
-                                POLL_TASK: poll_handler(config)},
-                 late_ack=frozenset({POLL_TASK}), concurrency=concurrency)
+                                POLL_TASK: poll_handler(config),
+                                CHECK_TASK: check_handler(config)},
+                 late_ack=frozenset({POLL_TASK, CHECK_TASK}), concurrency=concurrency)

@@ -17,15 +17,21 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from provisioner.ansible import PlaybookJob, PlaybookOutcome, ProgressCallback, process, transmit
+from provisioner.models import Device
 from provisioner.nodes import broker
+from provisioner.nodes.checks import PREFLIGHT, VERIFY, check_on_node
 from provisioner.nodes.config import BrokerConfig
 from provisioner.nodes.node import CANCEL_TASK, PLAY_TASK
+from provisioner.provision.preflight import Preflight
 from provisioner.provision.runner import JobKey
+from provisioner.provision.verify import Verified
+from provisioner.snmp import SnmpBackend
 
 LOST = "lost"
 #: Called with (node, job, reason, detail) for each refusal a node reports.
@@ -57,6 +63,26 @@ class NodeRunner:
 
     def __init__(self, config: BrokerConfig, node: str, record: Recorder) -> None:
         self.config, self.node, self.record = config, node, record
+
+    def preflight(self, devices: Sequence[Device], snmp: SnmpBackend,
+                  known_hosts: Path) -> Preflight:
+        """Preflight on the node (only it reaches the school).
+
+        Raises:
+            BrokerError: the job could not be sent.
+        """
+        del snmp, known_hosts  # the node uses its own poller and its pinned files
+        return check_on_node(self.config, self.node, PREFLIGHT, devices)
+
+    def verify(self, devices: Sequence[Device], snmp: SnmpBackend,
+               known_hosts: Path) -> Verified:
+        """Verification on the node.
+
+        Raises:
+            BrokerError: the job could not be sent.
+        """
+        del snmp, known_hosts
+        return check_on_node(self.config, self.node, VERIFY, devices)
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
             cancelled: Callable[[], bool]) -> PlaybookOutcome:

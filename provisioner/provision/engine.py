@@ -33,7 +33,6 @@ from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
 from provisioner.provision.runner import JobKey, PlaybookRunner, RunnerChoice, local_runners
-from provisioner.provision.verify import verify_devices
 from provisioner.results import FailureKind
 from provisioner.snmp import SnmpBackend
 
@@ -265,7 +264,7 @@ def _preflight(run: _Run) -> list[Device]:
     """Preflight every device; the devices ready for the play."""
     count = len(run.devices)
     run.say("", "preflight", f"checking {count} device{'' if count == 1 else 's'}")
-    checked = pf.run_preflight(run.devices, run.snmp, known_hosts=run.known_hosts)
+    checked = run.runner.preflight(run.devices, run.snmp, run.known_hosts)
     ready = []
     for device in run.devices:
         result = checked[device.name]
@@ -352,7 +351,7 @@ def _verify(run: _Run, devices: Sequence[Device]) -> None:
     if not devices or run.options.check:
         return
     run.say("", "verify", f"reading back {len(devices)} devices")
-    checked = verify_devices(devices, run.snmp, run.known_hosts)
+    checked = run.runner.verify(devices, run.snmp, run.known_hosts)
     for device in devices:
         result = checked[device.name]
         status = "verified" if result.ok else "failed"

@@ -9,11 +9,16 @@ composition root (`provisioner.app.App.runners`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from provisioner.ansible import PlaybookJob, PlaybookOutcome, ProgressCallback, run_playbook
+from provisioner.models import Device
+from provisioner.provision.preflight import Preflight, run_preflight
+from provisioner.provision.verify import Verified, verify_devices
+from provisioner.snmp import SnmpBackend
 
 
 @dataclass(frozen=True)
@@ -37,16 +42,38 @@ class JobKey:
 
 
 class PlaybookRunner(Protocol):
-    """Runs one wave's playbook and returns each host's recap (failures are data)."""
+    """Where a school's work runs: its preflight, its waves' playbooks (each host's recap
+    back, failures as data) and its verification."""
+
+    def preflight(self, devices: Sequence[Device], snmp: SnmpBackend,
+                  known_hosts: Path) -> Preflight:
+        """Check every device before the play (see `preflight.run_preflight`)."""
+        ...
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
             cancelled: Callable[[], bool]) -> PlaybookOutcome:
         """Run `job`; `progress` gets each host's running recap, `cancelled` is polled."""
         ...
 
+    def verify(self, devices: Sequence[Device], snmp: SnmpBackend,
+               known_hosts: Path) -> Verified:
+        """Read the provisioned devices back (see `verify.verify_devices`)."""
+        ...
+
 
 class LocalRunner:
-    """ansible-playbook on this machine, through ansible-runner."""
+    """Everything on this machine: ansible-playbook through ansible-runner, the checks
+    from here."""
+
+    def preflight(self, devices: Sequence[Device], snmp: SnmpBackend,
+                  known_hosts: Path) -> Preflight:
+        """Preflight from this machine."""
+        return run_preflight(devices, snmp, known_hosts=known_hosts)
+
+    def verify(self, devices: Sequence[Device], snmp: SnmpBackend,
+               known_hosts: Path) -> Verified:
+        """Verification from this machine."""
+        return verify_devices(devices, snmp, known_hosts)
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
             cancelled: Callable[[], bool]) -> PlaybookOutcome:
