@@ -438,12 +438,19 @@ def transmit(job: PlaybookJob, stage: Path) -> bytes:
 
 
 def node_job(run_dir: Path, playbook_name: str, *, check: bool, forks: int,
-             strategy: str | None, fact_cache: Path | None) -> PlaybookJob:
-    """The job as a node runs it, in its own private data dir `run_dir` (made by `work`)."""
+             strategy: str | None, fact_cache: Path | None,
+             sockets: Path | None = None) -> PlaybookJob:
+    """The job as a node runs it, in its own private data dir `run_dir` (made by `work`).
+
+    `sockets`: a short private folder for network_cli's persistent connection sockets
+    (a Unix socket path holds at most 107 bytes; the node's folders may be deep).
+    """
+    env = {"HOME": str(run_dir / STREAM_HOME)}
+    if sockets is not None:
+        env["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = str(sockets)
     return PlaybookJob(playbook=run_dir / STREAM_PROJECT / playbook_name,
                        inventory=run_dir / STREAM_INVENTORY, run_dir=run_dir, check=check,
-                       forks=forks, env={"HOME": str(run_dir / STREAM_HOME)},
-                       strategy=strategy, fact_cache=fact_cache)
+                       forks=forks, env=env, strategy=strategy, fact_cache=fact_cache)
 
 
 def work(stream: bytes, job: PlaybookJob, output: ByteSink,

@@ -20,7 +20,6 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +63,8 @@ class LabBroker:
         self.secrets_dir = secrets_dir
         self.address = address
         self.node_name = f"pvbroker{address.port}@localhost"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._epmd: subprocess.Popen[bytes] | None = None
+        self._process: int | None = None  # the start script, leader of its session
+        self._epmd: int | None = None
 
     @property
     def ca(self) -> Path:
@@ -75,12 +74,12 @@ class LabBroker:
     @property
     def pid(self) -> int | None:
         """The broker's process (its start script), or None when stopped."""
-        return self._process.pid if self._process is not None else None
+        return self._process
 
     def pids(self) -> list[int]:
         """The running broker's processes: its start script (leader of the broker's
         process group) and its epmd."""
-        return [p.pid for p in (self._process, self._epmd) if p is not None]
+        return [p for p in (self._process, self._epmd) if p is not None]
 
     def password_file(self, user: str) -> Path:
         """Where a broker user's password is kept (0600)."""
@@ -140,14 +139,10 @@ class LabBroker:
         first = not (self.data_dir / "mnesia").exists()
         self._write_config()
         env = self._env()
-        self._epmd = subprocess.Popen(
-            ["epmd", "-port", env["ERL_EPMD_PORT"], "-address", "127.0.0.1"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        log = (self.data_dir / "log" / "server.out").open("ab")
-        with log:
-            self._process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=env,
-                                             stdout=log, stderr=log, start_new_session=True)
+        log = self.data_dir / "log" / "server.out"
+        self._epmd = spawn_detached(["epmd", "-port", env["ERL_EPMD_PORT"], "-address",
+                                     "127.0.0.1"], env, log)
+        self._process = spawn_detached([str(RABBITMQ_BIN / "rabbitmq-server")], env, log)
         self._wait_ready()
         if first:
             self._first_users()
@@ -155,7 +150,7 @@ class LabBroker:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
+            if self._process is not None and not _running(self._process):
                 break
             with contextlib.suppress(OSError), socket.create_connection(
                     (self.address.host, self.address.port), timeout=1):
@@ -203,21 +198,56 @@ class LabBroker:
 
     def stop(self) -> None:
         """Stop the broker and its epmd (queues and users stay in the data folder)."""
-        if self._process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
-            self._process = None
-        if self._epmd is not None:
-            self._epmd.terminate()
-            self._epmd.wait(timeout=10)
-            self._epmd = None
+        for pid in (self._process, self._epmd):
+            if pid is not None:
+                stop_group(pid)
+        self._process = self._epmd = None
 
     def remove(self) -> None:
         """Stop the broker and delete its data folder."""
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def spawn_detached(argv: list[str], env: dict[str, str], log: Path) -> int:
+    """Start a process in a session of its own, output appended to `log`; its pid.
+
+    posix_spawn rather than Popen: the lab's broker and nodes outlive `lab up`, and a
+    forgotten Popen object warns about its still-running child.
+    """
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    path = shutil.which(argv[0], path=env.get("PATH")) or argv[0]
+    try:
+        return os.posix_spawn(path, argv, env, file_actions=actions, setsid=True)
+    except OSError as exc:
+        raise LabError(f"cannot start {argv[0]} ({exc.strerror})") from exc
+
+
+def _running(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def stop_group(pid: int, wait_s: float = _STOP_TIMEOUT_S) -> None:
+    """SIGTERM a process group (its leader `pid`), SIGKILL it after `wait_s`; reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    end = time.monotonic() + wait_s
+    while _running(pid) and time.monotonic() < end:
+        time.sleep(0.2)
+    if _running(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        while _running(pid) and time.monotonic() < end + 5:
+            time.sleep(0.1)

@@ -15,17 +15,13 @@ namespace has a default route.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioner.lab.broker import BrokerAddress, LabBroker
+from provisioner.lab.broker import BrokerAddress, LabBroker, spawn_detached, stop_group
 from provisioner.lab.state import ProcessRef, is_alive, process_ref
 from provisioner.lab.syscmd import run
 from provisioner.lab.topology import BRIDGE, BRIDGE_ADDRESS, NETNS_PREFIX, LabDevice
@@ -199,32 +195,15 @@ def _start_node(lab_dir: Path, node: LabNode) -> ProcessRef:
     env = {**os.environ, "PROVISIONER_BROKER_CONFIG": str(node_config_path(lab_dir, node.name))}
     log_dir = lab_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / f"{node.name}.log").open("ab") as log:
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", node.netns, sys.executable, "-m", "provisioner.cli",
-             "node", "run", "--name", node.name], env=env, stdout=log, stderr=log,
-            start_new_session=True)
-    return process_ref(proc.pid, "node", node.name)
+    pid = spawn_detached(["ip", "netns", "exec", node.netns, sys.executable, "-m",
+                          "provisioner.cli", "node", "run", "--name", node.name], env,
+                         log_dir / f"{node.name}.log")
+    return process_ref(pid, "node", node.name)
 
 
 def stop_processes(refs: Sequence[ProcessRef]) -> int:
     """Stop nodes, then the broker: SIGTERM to each process group, SIGKILL after 30 s."""
     alive = [r for r in sorted(refs, key=lambda r: r.role != "node") if is_alive(r)]
     for ref in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(ref.pid, signal.SIGTERM)
-        end = time.monotonic() + _STOP_WAIT_S
-        while is_alive(ref) and time.monotonic() < end:
-            _reap(ref.pid)
-            time.sleep(0.2)
-        if is_alive(ref):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(ref.pid, signal.SIGKILL)
-        _reap(ref.pid)
+        stop_group(ref.pid, _STOP_WAIT_S)
     return len(alive)
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-

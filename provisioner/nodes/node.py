@@ -24,6 +24,7 @@ import io
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -191,8 +192,6 @@ class Node:
     def _run(self, writer: ReplyWriter, job: str, payload: dict[str, Any]) -> None:
         cancel = self._cancels[job]
         writer.publish({"job": job, "kind": "accepted", "node": self.name}, self.config.lease_s)
-        # Short: network_cli keeps a Unix socket under HOME (inside this folder), and
-        # a socket path holds at most 107 bytes.
         run_dir = self.config.state_dir / "j" / hashlib.sha1(job.encode(),
                                                              usedforsecurity=False).hexdigest()[:8]
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -202,18 +201,21 @@ class Node:
                                  name=f"alive-{job}", daemon=True)
         alive.start()
         status = "error"
+        sockets = Path(tempfile.mkdtemp(prefix="pvpc-"))
         try:
             facts = self.config.state_dir / "facts" / str(payload["school"])
             status = work(base64.b64decode(payload["stream"]),
                           node_job(run_dir, str(payload["playbook"]),
                                    check=bool(payload.get("check")),
                                    forks=int(payload.get("forks", 25)),
-                                   strategy=payload.get("strategy") or None, fact_cache=facts),
+                                   strategy=payload.get("strategy") or None, fact_cache=facts,
+                                   sockets=sockets),
                           forward, cancel.is_set)
         finally:
             done.set()
             alive.join(timeout=5)
             shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(sockets, ignore_errors=True)
             self.journal.note(job, "finished", status)
             writer.publish({"job": job, "kind": "done", "lines": forward.lines,
                             "status": status}, self.config.lease_s)
