@@ -186,7 +186,12 @@ def start_broker_and_nodes(lab_dir: Path, nodes: Sequence[LabNode]) -> list[Proc
                               ca_file=broker.ca, lease_s=LEASE_S,
                               state_dir=lab_dir / "nodes" / f"{user}-state")
         node_config_path(lab_dir, user).write_text(broker_config_text(config))
+    from provisioner.nodes.broker import declare_node
+    from provisioner.nodes.config import load_broker_config
+
+    controller = load_broker_config(node_config_path(lab_dir, "controller"))
     for node in nodes:
+        declare_node(controller, node.name)  # a node declares nothing itself
         refs.append(_start_node(lab_dir, node))
     return refs
 

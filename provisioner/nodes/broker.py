@@ -236,6 +236,7 @@ def serve(config: BrokerConfig, node: str, tasks: Mapping[str, Callable[[dict[st
             the node itself refuses to run twice).
         concurrency: jobs run at once (threads of this process).
     """
+    wait_for_queue(config, node)
     app = _celery(config, f"provisioner-node-{node}")
     app.conf.update(task_queues=[_job_queue(node)], task_default_queue=jobs_queue(node),
                     task_create_missing_queues=False)
@@ -245,6 +246,19 @@ def serve(config: BrokerConfig, node: str, tasks: Mapping[str, Callable[[dict[st
                         without_mingle=True, without_heartbeat=True, loglevel="WARNING",
                         quiet=True, hostname=f"{node}@{socket.gethostname()}")
     worker.start()
+
+
+def wait_for_queue(config: BrokerConfig, node: str, pause_s: float = 5.0) -> None:
+    """Wait until the node's job queue exists (the controller declares it: a node may
+    declare nothing); consuming a missing queue would end the worker."""
+    while True:
+        conn = connection(config)
+        try:
+            with conn:
+                Queue(jobs_queue(node), channel=conn.channel()).queue_declare(passive=True)
+                return
+        except Exception:  # not there yet, or the broker not reachable yet
+            time.sleep(pause_s)
 
 
 def hostname_of(url: str) -> str:
