@@ -110,19 +110,14 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     bench = Bench(home)
     bench.provision("plan", "import", str(PLAN))
-    rows = []
-    for nodes in ([0] if args.local else []) + list(args.nodes):
-        provision, health = bench.round(nodes)
-        rows.append((nodes, provision, health))
-        print(f"# {nodes} nodes done", file=sys.stderr, flush=True)
     print("| nodes | provision: hosts | wall s | controller CPU ms/host | not verified "
           "| health: devices | wall s | controller CPU ms/device | not ok |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for nodes, p, h in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    for nodes in ([0] if args.local else []) + list(args.nodes):
+        p, h = bench.round(nodes)
         print(f"| {nodes or 'none (controller)'} | {p.devices} | {p.wall_s:.1f} | "
               f"{p.per_device_ms():.0f} | {p.bad} | {h.devices} | {h.wall_s:.1f} | "
-              f"{h.per_device_ms():.0f} | {h.bad} |")
-
+              f"{h.per_device_ms():.0f} | {h.bad} |", flush=True)
 
 if __name__ == "__main__":
     main()
