@@ -112,3 +112,20 @@ def test_poll_results_travel_whole_and_odd_ones_stay_that_device_s() -> None:
     with pytest.raises(ValueError):
         decode_result({"data": None})
 
+
+
+def test_a_device_s_sample_is_stored_once_per_run(tmp_path: Path) -> None:
+    from provisioner.db import Store
+    from provisioner.db.health import SampleRow
+
+    store = Store.open(tmp_path / "state.db")
+    run_id = store.health.begin_run("2026-12-04T02:30:00+00:00", "anna", "all", 300)
+    sample = SampleRow("sw1", "100001", "switch", "ok", "all checks passed", uptime_s=5)
+    # A repeated result (a poll a node ran twice after a broker restart) comes twice.
+    store.health.finish_run(run_id, finished_at="2026-12-04T02:31:00+00:00", duration_s=60,
+                            samples=[sample, sample], dead_sites=[], exit_status=0,
+                            retention_days=30)
+    rows = [r for r in store.health.history("100001", "2026-12-01T00:00:00+00:00")
+            if r.run_id == run_id]
+    store.close()
+    assert [r.device for r in rows] == ["sw1"]
