@@ -96,6 +96,12 @@ class Bench:
             out, wall, cpu = self.provision("--json", "health", ok=(0, 10, 11))
             devices = json.loads(out)["devices"]
             sick = [d for d in devices if d["state"] not in ("ok", "warning")]
+            for d in sick:  # say why, so a bad row can be read
+                print(f"# {nodes} nodes: {d['device']} {d['state']}: {d['reason']}",
+                      file=sys.stderr)
+            for h in bad:
+                print(f"# {nodes} nodes: {h['host']} {h['status']}: {h['message']}",
+                      file=sys.stderr)
             return provision, Phase(wall, cpu, len(devices), len(sick))
         finally:
             self.provision("lab", "down")
