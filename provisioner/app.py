@@ -102,8 +102,7 @@ class App:
             from provisioner.nodes.config import load_broker_config
             from provisioner.nodes.health import NodePoller
 
-            return NodePoller(load_broker_config(settings.broker_config), settings.inventories,
-                              nodes)
+            return NodePoller(load_broker_config(settings.broker_config), nodes)
 
         return build
 

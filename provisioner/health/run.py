@@ -55,8 +55,10 @@ class RemotePoller(Protocol):
 
     def poll(self, planned: Sequence[PlannedDevice], run_id: int, *, deadline_s: float,
              timeout_s: float, retries: int, concurrency: int,
+             hostvars: Mapping[str, Mapping[str, object]],
              ) -> dict[str, DeviceResult[SnmpData]]:
-        """One result per device it polls (a silent node's devices: stale)."""
+        """One result per device it polls (a silent node's devices: stale); `hostvars`
+        are the devices' inventory variables (their SNMP settings go to the node)."""
         ...
 
 
@@ -156,7 +158,7 @@ def plan_run(store: Store, settings: Settings, options: HealthOptions) -> list[P
 
 
 def _plan(store: Store, settings: Settings, options: HealthOptions,
-          ) -> tuple[list[PlannedDevice], dict[str, str]]:
+          ) -> tuple[list[PlannedDevice], dict[str, str], dict[str, dict[str, object]]]:
     """The planned devices, and school id -> execution node for the schools that name
     one (their devices get no target here: their node polls them)."""
     everything = linked_devices(store)
@@ -167,12 +169,13 @@ def _plan(store: Store, settings: Settings, options: HealthOptions,
     ports = watched_ports(everything)
     nets = settings.management_nets()
     return [plan_device(d, hostvars.get(d.name), nets, ports.get(d.name, {}),
-                        build_target=d.school_id not in nodes) for d in devices], nodes
+                        build_target=d.school_id not in nodes) for d in devices], nodes, hostvars
 
 
 def poll(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsParser,
          options: HealthOptions, progress: ProgressFn | None = None, *,
          remote: RemotePoller | None = None, run_id: int = 0,
+         hostvars: Mapping[str, Mapping[str, object]] | None = None,
          ) -> list[tuple[PlannedDevice, DeviceResult[SnmpData] | None]]:
     """Poll every pollable device once (identity, then its profile); pairs in input order.
 
@@ -186,7 +189,8 @@ def poll(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsPa
         remote_results = pool.submit(
             remote.poll, far, run_id, deadline_s=options.deadline_s,
             timeout_s=options.timeout_s, retries=options.retries,
-            concurrency=options.concurrency) if far and remote is not None else None
+            concurrency=options.concurrency, hostvars=hostvars or {},
+        ) if far and remote is not None else None
         pairs = _poll_here(planned, backend, parser, options, progress, len(far))
         found = remote_results.result() if remote_results is not None else {}
     if far and progress is not None:
@@ -315,7 +319,7 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
     started_at, clock = now_iso(), time.monotonic()
     with health_lock(lock_path(settings.db), started_at):
         store.health.close_dead_runs(started_at)
-        planned, nodes = _plan(store, settings, options)
+        planned, nodes, hostvars = _plan(store, settings, options)
         far = remote(nodes) if remote is not None and nodes else None
         if parser is None:
             from provisioner.health.collect import ProfileParser
@@ -325,7 +329,7 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
         run_id = store.health.begin_run(started_at, user, scope, options.deadline_s)
         try:
             pairs = poll(planned, backend, parser, options, progress, remote=far,
-                         run_id=run_id)
+                         run_id=run_id, hostvars=hostvars)
             devices, schools = _report(store, planned, pairs, parser, options, started_at,
                                        now_iso())
         except BaseException:

@@ -20,12 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.health.targets import PlannedDevice, snmp_target
-from provisioner.inventory import load_inventories
 from provisioner.models import Device, Role
 from provisioner.nodes import broker
 from provisioner.nodes.config import BrokerConfig
@@ -139,13 +137,11 @@ class NodePoller:
 
     Args:
         config: the controller's broker settings.
-        inventories: the schools' inventories (their SNMP variables, sent as paths).
         nodes: school id -> the execution node that polls its devices.
     """
 
-    def __init__(self, config: BrokerConfig, inventories: Path,
-                 nodes: Mapping[str, str]) -> None:
-        self.config, self.inventories = config, inventories
+    def __init__(self, config: BrokerConfig, nodes: Mapping[str, str]) -> None:
+        self.config = config
         self.nodes = dict(nodes)  # school id -> node
 
     def remote(self, device: Device) -> str | None:
@@ -154,8 +150,13 @@ class NodePoller:
 
     def poll(self, planned: Sequence[PlannedDevice], run_id: int, *, deadline_s: float,
              timeout_s: float, retries: int, concurrency: int,
+             hostvars: Mapping[str, Mapping[str, object]],
              ) -> dict[str, DeviceResult[SnmpData]]:
-        """Poll the devices on their nodes, all nodes at once; one result per device."""
+        """Poll the devices on their nodes, all nodes at once; one result per device.
+
+        `hostvars` (the devices' inventory variables, read once by the caller: Ansible's
+        inventory loader is not made for threads) give the SNMP settings sent as paths.
+        """
         by_node: dict[str, list[PlannedDevice]] = {}
         for item in planned:
             node = self.remote(item.device)
@@ -167,7 +168,7 @@ class NodePoller:
         lock = threading.Lock()
 
         def one(node: str) -> None:
-            results = self._poll_node(node, by_node[node], run_id, settings)
+            results = self._poll_node(node, by_node[node], run_id, settings, hostvars)
             with lock:
                 found.update(results)
 
@@ -177,11 +178,8 @@ class NodePoller:
         return found
 
     def _payload(self, node: str, items: Sequence[PlannedDevice], job: str,
-                 settings: Mapping[str, float]) -> dict[str, Any]:
-        hostvars = {}
-        for school_id in sorted({p.device.school_id for p in items}):
-            loaded = load_inventories(self.inventories, school_id)
-            hostvars.update({d.name: dict(d.vars) for d in loaded.devices})
+                 settings: Mapping[str, float],
+                 hostvars: Mapping[str, Mapping[str, object]]) -> dict[str, Any]:
         return {"job": job, "node": node, "not_after": time.time() + settings["deadline_s"],
                 **settings,
                 "devices": [{"name": p.device.name, "school_id": p.device.school_id,
@@ -190,13 +188,14 @@ class NodePoller:
                             for p in items]}
 
     def _poll_node(self, node: str, items: Sequence[PlannedDevice], run_id: int,
-                   settings: Mapping[str, float]) -> dict[str, DeviceResult[SnmpData]]:
+                   settings: Mapping[str, float], hostvars: Mapping[str, Mapping[str, object]],
+                   ) -> dict[str, DeviceResult[SnmpData]]:
         job = f"health-{run_id}-{node}"
         names = {p.device.name for p in items}
         try:
             broker.declare_node(self.config, node, job)
             broker.send_job(self.config, node, POLL_TASK, job,
-                            self._payload(node, items, job, settings))
+                            self._payload(node, items, job, settings, hostvars))
         except ProvisionerError as exc:
             return _stale(names, f"node {node} not asked: {exc}")
         got = self._collect(node, job, names, settings["deadline_s"] + _GRACE_S)
