@@ -450,9 +450,9 @@ def lab_down(settings: Settings, progress: Progress, *,
     for ref in recorded:
         hosts.reap(ref.pid)  # runtimes this very process started, e.g. in tests
     unmounted = unmount_below(lab_dir, "remove the lab")
+    lab_nodes.remove_wan()
     links, spaces = netns.remove_networks(state.netns if state else (),
                                           state.veths if state else ())
-    lab_nodes.remove_wan()
     removed_groups = sum(hosts.remove_cgroup(name) for name in cgroups)
     _remove_lab_files(lab_dir, keep_credentials)
     remove_state(lab_dir)

@@ -138,14 +138,16 @@ def create_networks(nodes: Sequence[LabNode], devices: Sequence[LabDevice],
 
 
 def remove_wan() -> None:
-    """Remove the WAN bridge (the node namespaces go with the lab's other namespaces)."""
+    """Remove the WAN bridge and veths; call before the namespaces are removed (a veth
+    whose namespace is deleted first is torn down by the kernel in the background)."""
     links = run(["ip", "-o", "link", "show"], step="list network links")
     names = {line.split(":")[1].strip().split("@")[0] for line in links.splitlines()
              if ":" in line}
     script = "".join(f"link del {n}\n" for n in sorted(names)
                      if n == WAN_BRIDGE or (n.startswith(WAN_VETH_PREFIX) and n.endswith("h")))
     if script:
-        run(["ip", "-batch", "-"], step="remove the lab WAN", input_text=script)
+        # -force: a veth whose node namespace is going away may vanish meanwhile.
+        run(["ip", "-force", "-batch", "-"], step="remove the lab WAN", input_text=script)
 
 
 def lab_broker(lab_dir: Path) -> LabBroker:
