@@ -19,19 +19,22 @@ ansible-runner stores it; the environment is removed from the `command` artifact
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 import ansible_runner
 import yaml
 from ansible_runner.exceptions import AnsibleRunnerException, ConfigurationError
+from ansible_runner.streaming import Worker
 
 from provisioner.errors import ConfigError, EnvironmentProblemError
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
@@ -114,10 +117,12 @@ class PlaybookOutcome:
     """How a run ended.
 
     Attributes:
-        status: ansible-runner's status: successful, failed, canceled, timeout or error.
+        status: ansible-runner's status: successful, failed, canceled, timeout or error;
+            or `lost`: the execution node running it stopped answering mid-run.
         rc: ansible-playbook's exit code.
         hosts: per-host recap, by host name (hosts Ansible never reached included).
         artifact_dir: where ansible-runner kept this run's artifacts.
+        detail: one line on how it ended when that is not Ansible's (an execution node's).
     """
 
     status: str
@@ -125,11 +130,13 @@ class PlaybookOutcome:
     hosts: dict[str, HostRecap]
     artifact_dir: Path
     ended_early_in: str = ""
+    detail: str = ""
 
     @property
     def cancelled(self) -> bool:
-        """The run was stopped through the cancel callback (ansible-runner's `canceled`)."""
-        return self.status == RunnerStatus.CANCELED
+        """The run was stopped through the cancel callback (ansible-runner's `canceled`),
+        or its execution node was lost: either way the hosts' plays did not finish."""
+        return self.status in (RunnerStatus.CANCELED, RunnerStatus.LOST)
 
     @property
     def ended_early(self) -> bool:
@@ -386,3 +393,192 @@ def _scrub_command_file(path: Path) -> None:
         return
     kept = {key: data[key] for key in ("command", "cwd") if key in data}
     path.write_text(json.dumps(kept), encoding="utf-8")
+
+
+# Execution nodes: ansible-runner's streaming protocol, as AWX uses it. The controller
+# `transmit`s the job (its kwargs and the zipped private data dir), the node's `work`
+# runs it with ansible-runner's Worker and streams status lines and events back, and
+# the controller's `process` feeds them to the same EventCollector as a local run.
+# The node computes its own environment (paths are its own); what it sends back is
+# made lean first (`lean_line`): no environment, no task results beyond their message,
+# no artifacts archive (it holds the node's `command` file with its environment).
+
+STREAM_PROJECT = "project"
+STREAM_INVENTORY = "inventory"
+STREAM_HOME = "home"
+
+
+class ByteSink(Protocol):
+    """Where a streaming step writes (ansible-runner reads `.name` of it)."""
+
+    name: str
+
+    def write(self, data: bytes) -> int:
+        """Take bytes."""
+        ...
+
+    def flush(self) -> None:
+        """Pass on what was written."""
+        ...
+
+
+class StreamBuffer(io.BytesIO):
+    """A named in-memory binary stream: ansible-runner's streaming code reads `.name`."""
+
+    name = "<provisioner stream>"
+
+
+def transmit(job: PlaybookJob, stage: Path) -> bytes:
+    """The job as ansible-runner's transmit stream, for a worker on an execution node.
+
+    The private data dir (`stage`, new) holds copies of the playbooks folder, the
+    school's inventory and the run's HOME (the pinned known_hosts): files that name
+    secrets by path, never secrets. No environment travels: the node makes its own.
+
+    Returns:
+        The stream: a kwargs line, the zipped folder (base64), an eof line.
+    """
+    stage.mkdir(mode=0o700, parents=True)
+    shutil.copytree(job.playbook.parent, stage / STREAM_PROJECT)
+    shutil.copytree(job.inventory, stage / STREAM_INVENTORY)
+    if job.env.get("HOME"):
+        shutil.copytree(job.env["HOME"], stage / STREAM_HOME)
+    out = StreamBuffer()
+    ansible_runner.interface.run(
+        streamer="transmit", _output=out, private_data_dir=str(stage),
+        playbook=str(stage / STREAM_PROJECT / job.playbook.name),
+        inventory=str(stage / STREAM_INVENTORY), limit=",".join(job.limit) or None,
+        tags=",".join(job.tags) or None, forks=job.forks, cmdline=_cmdline(job),
+        suppress_env_files=True, quiet=True)
+    return out.getvalue()
+
+
+def node_job(run_dir: Path, playbook_name: str, *, check: bool, forks: int,
+             strategy: str | None, fact_cache: Path | None,
+             sockets: Path | None = None) -> PlaybookJob:
+    """The job as a node runs it, in its own private data dir `run_dir` (made by `work`).
+
+    `sockets`: a short private folder for network_cli's persistent connection sockets
+    (a Unix socket path holds at most 107 bytes; the node's folders may be deep).
+    """
+    env = {"HOME": str(run_dir / STREAM_HOME)}
+    if sockets is not None:
+        env["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = str(sockets)
+    return PlaybookJob(playbook=run_dir / STREAM_PROJECT / playbook_name,
+                       inventory=run_dir / STREAM_INVENTORY, run_dir=run_dir, check=check,
+                       forks=forks, env=env, strategy=strategy, fact_cache=fact_cache)
+
+
+def work(stream: bytes, job: PlaybookJob, output: ByteSink,
+         cancelled: Callable[[], bool]) -> str:
+    """Run a transmitted job with ansible-runner's Worker; its lines go to `output`.
+
+    Args:
+        stream: what `transmit` made on the controller.
+        job: from `node_job`: where to unpack and run, with the node's settings.
+        output: receives the worker's stream (give it a `.name`); `lean_line` it before
+            it leaves the node.
+        cancelled: polled; True stops the run (status `canceled`).
+
+    Returns:
+        ansible-runner's status of the run.
+    """
+    job.run_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
+    for sub in ("cp", "tmp", "bin"):
+        (job.run_dir / sub).mkdir(mode=0o700)
+    _write_playbook_wrapper(job.run_dir / "bin")
+    if job.fact_cache is not None:
+        job.fact_cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # ansible-runner's Worker itself, built here rather than through interface.run, which
+    # drops the cancel callback before it reaches the Worker.
+    worker = Worker(_input=io.BytesIO(stream), _output=output, private_data_dir=str(job.run_dir),
+                    envvars=ansible_env(job), suppress_env_files=True,
+                    cancel_callback=cancelled,
+                    **({"fact_cache": str(job.fact_cache)} if job.fact_cache else {}))
+    try:
+        status, _rc = worker.run()
+    finally:
+        close_control_masters(job.run_dir / "cp")
+    return str(status)
+
+
+def lean_line(line: bytes) -> bytes | None:
+    """One line of a worker's stream as it may leave the node; None: drop it.
+
+    Status lines lose the worker's environment (ansible-runner puts the whole process
+    environment into its first one); events lose their task arguments and keep of
+    their result only what `EventCollector` reads. Lines that are not JSON objects
+    (they are none of ansible-runner's) are dropped.
+    """
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    data.pop("env", None)
+    event = data.get("event_data")
+    if isinstance(event, dict):
+        event.pop("task_args", None)
+        res = event.get("res")
+        if isinstance(res, dict):
+            event["res"] = lean_result(res)
+    return json.dumps(data).encode() + b"\n"
+
+
+def lean_result(res: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a task result leaves an execution node: changed, and the one-line message
+    a local run would record (or only that it is hidden, for `no_log` tasks)."""
+    if "censored" in res:
+        return {"censored": "output hidden by no_log", "changed": bool(res.get("changed"))}
+    message = task_message(res)
+    return {"changed": bool(res.get("changed")), **({"msg": message} if message else {})}
+
+
+def archive_size(line: bytes) -> int | None:
+    """The base64 length of the archive that follows a `{"zipfile": N}` line, else None
+    (ansible_runner.utils.streaming.stream_dir: N zip bytes, base64 without newlines)."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("zipfile"), int):
+        return 4 * ((int(data["zipfile"]) + 2) // 3)
+    return None
+
+
+def process(stream: IO[bytes], job: PlaybookJob,
+            progress: ProgressCallback | None = None) -> PlaybookOutcome:
+    """Read a node's worker stream back into this run's events and recap.
+
+    Args:
+        stream: the lines `work` produced (after `lean_line`), ending with eof; an
+            empty read (the stream cut) ends it as ansible-runner's `error`.
+        job: the controller's job; its `run_dir` (new) keeps the events as a local
+            run's artifacts do.
+        progress: as for `run_playbook`.
+
+    Returns:
+        The outcome, as `run_playbook` returns it.
+    """
+    job.run_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
+    collector = EventCollector(progress)
+    final: dict[str, Any] = {}
+
+    def on_status(data: dict[str, Any], runner_config: Any = None) -> None:
+        data.pop("env", None)  # again here: whatever a node sent, it is never kept
+        if getattr(runner_config, "env", None) is not None:
+            runner_config.env = None
+        final.update(data)
+
+    processor = ansible_runner.interface.run(
+        streamer="process", _input=stream, private_data_dir=str(job.run_dir),
+        event_handler=collector, status_handler=on_status, quiet=True)
+    status = str(final.get("status") or processor.status)
+    rc = final.get("rc")
+    rc = int(rc) if isinstance(rc, int) else (0 if status == RunnerStatus.SUCCESSFUL else 2)
+    early = ""
+    if status == RunnerStatus.FAILED and 0 < len(collector.plays) < count_plays(job.playbook):
+        early = collector.plays[-1]
+    return PlaybookOutcome(status, rc, collector.hosts, Path(processor.artifact_dir), early,
+                           str(final.get("job_explanation") or ""))

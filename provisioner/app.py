@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from provisioner.config import Settings, load_settings
 from provisioner.db import Store
 from provisioner.errors import NotFoundError, ProvisionerError
 from provisioner.outcome import RunStatus
+from provisioner.provision.runner import LocalRunner, PlaybookRunner, RunnerChoice
 from provisioner.snmp import SnmpBackend
 
 
@@ -71,6 +73,39 @@ class App:
 
         return make_backend(backend)
 
+    def runners(self) -> RunnerChoice:
+        """Where each school's playbooks run: on its inventory's `execution_node`, else
+        on this machine. Celery and the broker settings are loaded only for a school
+        that names a node."""
+        settings = self.settings
+
+        def choose(school_id: str) -> PlaybookRunner:
+            from provisioner.nodes.assign import school_node
+
+            node = school_node(settings.inventories, school_id)
+            if node is None:
+                return LocalRunner()
+            from provisioner.nodes.config import load_broker_config
+            from provisioner.nodes.provision import NodeRunner
+
+            return NodeRunner(load_broker_config(settings.broker_config), node,
+                              partial(_record_refusal, settings.db))
+
+        return choose
+
+    def remote_pollers(self) -> Callable[[Mapping[str, str]], Any]:
+        """Builds the health check's poller for schools served by execution nodes
+        (school id -> node); called only when a school names one."""
+        settings = self.settings
+
+        def build(nodes: Mapping[str, str]) -> Any:
+            from provisioner.nodes.config import load_broker_config
+            from provisioner.nodes.health import NodePoller
+
+            return NodePoller(load_broker_config(settings.broker_config), nodes)
+
+        return build
+
     @contextmanager
     def audited(self, command: str) -> Iterator[AuditOutcome]:
         """Record `command` and its outcome in the audit log, whatever ends it.
@@ -99,6 +134,15 @@ class App:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def _record_refusal(db: Path, node: str, job: str, reason: str, detail: str) -> None:
+    """A job an execution node refused, in the audit log (from any thread)."""
+    store = Store.open(db)
+    try:
+        store.audit(f"node {node}", f"job {job}", f"refused ({reason})", detail)
+    finally:
+        store.close()
 
 
 def build_app(

@@ -51,6 +51,8 @@ class Settings:
             summaries after that.
         artifacts_retention_days: provisioning runs' ansible-runner artifacts are kept
             this many days.
+        broker_config: the execution nodes' broker settings (TOML, docs/scale-out.md);
+            read only when a school names an `execution_node`, or by `provision node`.
     """
 
     db: Path
@@ -61,6 +63,7 @@ class Settings:
     management_networks: tuple[str, ...] = ("10.0.0.0/8",)
     health_retention_days: int = 30
     artifacts_retention_days: int = 30
+    broker_config: Path = Path("broker.toml")
 
     def management_nets(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """`management_networks` parsed (validated when the settings were built)."""
@@ -76,6 +79,7 @@ class Settings:
             cache_dir=_cache_home(env),
             lab_dir=data / "lab",
             playbooks=SHIPPED_PLAYBOOKS,
+            broker_config=_config_home(env) / "broker.toml",
         )
 
 

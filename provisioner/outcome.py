@@ -62,6 +62,9 @@ class RunnerStatus(StrEnum):
     CANCELED = "canceled"  # stopped through the cancel callback
     TIMEOUT = "timeout"
     ERROR = "error"  # ansible-playbook could not run
+    # Not ansible-runner's: the execution node running the play stopped answering
+    # (provisioner/nodes/provision.py); nothing more is known of its hosts.
+    LOST = "lost"
 
 
 class HostStatus(StrEnum):
@@ -121,6 +124,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # provisioning: some hosts failed, were unreachable or blocked
     BLOCKED = "blocked"  # provisioning: preflight stopped every host; nothing changed
     INTERRUPTED = "interrupted"  # stopped (Ctrl-C, SIGTERM, kill -9, an error)
+    LOST = "lost"  # provisioning: its execution node stopped answering mid-run; never re-run
     DONE = "done"  # health: finished; the verdicts are in its samples and exit status
 
 
@@ -186,7 +190,8 @@ STATS_KEYS: dict[str, str] = {"ok": "ok", "changed": "changed", "dark": "unreach
 
 #: How a provisioning run may end (`RunLog.finish`).
 RUN_ENDINGS: frozenset[RunStatus] = frozenset({RunStatus.OK, RunStatus.FAILED,
-                                               RunStatus.BLOCKED, RunStatus.INTERRUPTED})
+                                               RunStatus.BLOCKED, RunStatus.INTERRUPTED,
+                                               RunStatus.LOST})
 #: Host statuses after which `--resume` leaves a host alone: verified, skipped (not
 #: managed over SSH), checked (--check compared, nothing to finish).
 DONE: frozenset[HostStatus] = frozenset({HostStatus.VERIFIED, HostStatus.SKIPPED,

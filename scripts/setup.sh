@@ -24,6 +24,7 @@ APT_PACKAGES=(
   dpkg-dev                                          # the lab's local package repository
   openssh-client                                    # ssh, ssh-keygen
   snmp snmpd                                        # net-snmp CLI tools and agent (diagnostics, tests, bench)
+  rabbitmq-server                                   # the execution nodes' broker (tests start their own)
   fonts-dejavu-core                                 # the report's font (Typst finds it)
   poppler-utils chromium                            # report tests: PDF pages and HTML as pictures
   git ca-certificates
@@ -46,6 +47,22 @@ install_system_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+    case " ${missing[*]} " in
+      *" rabbitmq-server "*) stop_system_broker ;;
+    esac
+  fi
+}
+
+# Debian's rabbitmq-server starts a system broker on install where services may start
+# (Docker-like machines forbid it through policy-rc.d). The tests and the lab start
+# brokers of their own (own data folder, node name and ports); a system broker with its
+# default guest user is not wanted on a machine that only just installed it.
+stop_system_broker() {
+  if command -v invoke-rc.d >/dev/null; then
+    invoke-rc.d rabbitmq-server stop >/dev/null 2>&1 || true
+  fi
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
   fi
 }
 
@@ -56,7 +73,7 @@ install_python_packages() {
   fi
   echo "==> pip install (cached in ~/.cache/pip)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev,lab]"
+  .venv/bin/python -m pip install -q -e ".[dev,lab,nodes]"
   # fake-switches pins Twisted 16, which does not build on Python 3.11: install it
   # without its pins (its real dependencies are in the "lab" extra).
   .venv/bin/python -m pip install -q --no-deps "fake-switches==1.5.0"

@@ -134,7 +134,7 @@ def test_stored_words_are_kept() -> None:
     assert {s.value for s in DeviceState} == {
         "planned", "provisioned", "verified", "failed", "unreachable", "blocked", "interrupted"}
     assert {s.value for s in RunStatus} == {
-        "running", "ok", "failed", "blocked", "interrupted", "done"}
+        "running", "ok", "failed", "blocked", "interrupted", "lost", "done"}
 
 
 @pytest.mark.parametrize(("status", "apply", "check"), [

@@ -41,7 +41,7 @@ def _problem_rows(report: HealthReport) -> list[list[object]]:
     dead = set(report.dead_sites)
     rows: list[list[object]] = []
     for d in report.devices:
-        if d.state is HealthState.OK:
+        if d.state == HealthState.OK:
             continue
         # A dead site is one line above, not one alert per device behind its core.
         if d.school_id in dead and d.failure in (FailureKind.UPSTREAM, FailureKind.TIMEOUT,
@@ -124,6 +124,7 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
     try:
         with app.audited("health") as audit, _progress(obj) as update:
             report = run_health(app.store, app.settings, poller, user=app.user,
+                                remote=app.remote_pollers(),
                                 options=options, progress=update)
             # Exit 10 and 11 are findings, not errors: the log says which, not "ok".
             audit.outcome, audit.detail = report.outcome

@@ -9,6 +9,7 @@ from provisioner.errors import ExitStatus, LabError, ProvisionerError
 from provisioner.lab import faults as lab_faults
 from provisioner.lab import manager as lab_manager
 from provisioner.lab.credentials import ensure_credentials
+from provisioner.lab.nodes import controller_config_path, school_nodes
 from provisioner.lab.recordings import (
     describe_recording,
     installed_recordings,
@@ -54,9 +55,13 @@ def lab() -> None:
                    "server. Repeatable.")
 @click.option("--runtime", type=click.Choice(["auto", "nspawn", "chroot"]), default="auto",
               show_default=True, help="How Debian hosts run: systemd-nspawn or plain chroot.")
+@click.option("--nodes", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Execution nodes: each the only way to its schools (round-robin); the "
+                   "lab's RabbitMQ on a separate WAN bridge (docs/scale-out.md).")
 @pass_ctx
 def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int,
-               recorded_aps: int, recorded: tuple[RecordedDevice, ...], runtime: str) -> None:
+               recorded_aps: int, recorded: tuple[RecordedDevice, ...], runtime: str,
+               nodes: int) -> None:
     """Build and start the lab (needs root); safe to run again.
 
     Writes an Ansible inventory per lab school (with each device's uplink switch
@@ -72,8 +77,8 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
     except ProvisionerError:
         planned = []
     spec = LabSpec(lab_school_ids(planned, schools), servers, switches, aps, recorded_aps,
-                   recorded)
-    with app.audited(f"lab up --schools {schools}"):
+                   recorded, nodes)
+    with app.audited(f"lab up --schools {schools}" + (f" --nodes {nodes}" if nodes else "")):
         creds = ensure_credentials(app.settings.lab_dir / "credentials")
         state = lab_manager.lab_up(spec, app.settings, creds, obj.progress, runtime=runtime)
     obj.table(["device", "school", "role", "kind", "address"],
@@ -83,6 +88,13 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
     click.echo(f"lab up: {len(state.devices)} devices in {schools} "
                f"school{'' if schools == 1 else 's'}; "
                f"inventories in {app.settings.lab_dir / 'inventories'}")
+    if nodes:
+        served = school_nodes(spec.school_ids, nodes)
+        click.echo("execution nodes: " + "; ".join(
+            f"{node}: {', '.join(s for s, n in served.items() if n == node)}"
+            for node in dict.fromkeys(served.values())))
+        click.echo("the controller's broker settings: export PROVISIONER_BROKER_CONFIG="
+                   f"{controller_config_path(app.settings.lab_dir)}")
 
 
 @lab.command("down")

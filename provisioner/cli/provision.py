@@ -44,7 +44,7 @@ def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
     obj.table(RECAP_HEADERS, recap_rows(hosts), right=[3, 4, 5, 6, 7, 8], title=title)
     for h in hosts:
         task = f"task {h.failed_task!r}: " if h.failed_task else ""
-        if h.message and h.status is not HostStatus.VERIFIED:
+        if h.message and h.status != HostStatus.VERIFIED:
             click.echo(f"  {h.host} {h.status}: {task}{h.message}")
         if h.warnings:
             click.echo(f"  {h.host} warning: {h.warnings}")
@@ -78,13 +78,13 @@ class _Reporter:
                 self._board.update(f"{event.school_id} {event.host}", [
                     event.school_id, event.host, event.phase, event.task or event.message,
                     counts.ok, counts.changed, counts.failed + counts.unreachable])
-            elif self._board is None and (event.phase is not Phase.PLAY or not event.host
+            elif self._board is None and (event.phase != Phase.PLAY or not event.host
                                           or event.counts.failed or event.counts.unreachable):
                 self._plain(event)
 
     @staticmethod
     def _plain(event: engine.Progress) -> None:
-        failed = event.phase is Phase.PLAY and event.host
+        failed = event.phase == Phase.PLAY and event.host
         text = f"failed in task {event.task!r}" if failed else event.message
         who = f" {event.host}" if event.host else ""
         click.echo(f"[{event.school_id}]{who} {event.phase}: {text}", err=True)
@@ -102,7 +102,9 @@ def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> i
 
 
 # Run statuses -> exit statuses, the first found among the schools wins.
+# lost: the execution node stopped answering mid-run; its hosts' state is unknown.
 _EXIT_STATUSES = ((RunStatus.INTERRUPTED, 130), (RunStatus.BLOCKED, ExitStatus.PREFLIGHT_BLOCKED),
+                  (RunStatus.LOST, ExitStatus.DEVICES_FAILED),
                   (RunStatus.FAILED, ExitStatus.DEVICES_FAILED))
 _AUDIT_WORDS = {130: RunStatus.INTERRUPTED.value,
                 int(ExitStatus.PREFLIGHT_BLOCKED): RunStatus.BLOCKED.value,
@@ -160,11 +162,11 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
             with board:
                 results = engine.provision_schools(
                     app.settings, school_ids, options, user=app.user, snmp=snmp,
-                    progress=_Reporter(board), cancel=cancel)
+                    progress=_Reporter(board), cancel=cancel, runners=app.runners())
         else:
             results = engine.provision_schools(
                 app.settings, school_ids, options, user=app.user, snmp=snmp,
-                progress=_Reporter(None), cancel=cancel)
+                progress=_Reporter(None), cancel=cancel, runners=app.runners())
         status = _exit_status(results)
         if status:
             audit.outcome = _AUDIT_WORDS.get(status, RunStatus.FAILED.value)

@@ -99,12 +99,16 @@ def finish_run(db: Database, run_id: int, *, finished_at: str, duration_s: float
     for sample in samples:
         states[sample.state] = states.get(sample.state, 0) + 1
     with writing(db):
+        # Idempotent per (run, device): a device whose result came twice (a poll an
+        # execution node repeated after a broker restart) is stored once.
         db.conn.executemany(
             "INSERT INTO health_samples (device, school_id, sampled_at, state, detail, "
             "uptime_s, rtt_ms, run_id, role, failure, facts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
+            "health_samples WHERE run_id = ? AND device = ?)",
             [(s.device, s.school_id, finished_at, s.state, s.detail, s.uptime_s, s.rtt_ms,
-              run_id, s.role, s.failure, json.dumps(s.facts or {}, sort_keys=True))
+              run_id, s.role, s.failure, json.dumps(s.facts or {}, sort_keys=True),
+              run_id, s.device)
              for s in samples])
         db.conn.execute(
             "UPDATE health_runs SET finished_at = ?, status = ?, duration_s = ?, "

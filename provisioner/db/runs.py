@@ -149,7 +149,7 @@ class RunLog:
                 "UPDATE runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
                 (status.value, _now(), detail, run_id),
             )
-            if status is RunStatus.INTERRUPTED:
+            if status in (RunStatus.INTERRUPTED, RunStatus.LOST):
                 self._interrupt_hosts(run_id)
 
     def _interrupt_hosts(self, run_id: int) -> None:

@@ -158,7 +158,7 @@ def school_health(school_id: str, devices: Sequence[DeviceHealth], dead_reason: 
     counts = tuple(
         RoleCount(role, sum(1 for d in devices if d.role is role),
                   sum(1 for d in devices if d.role is role and d.up),
-                  sum(1 for d in devices if d.role is role and d.state is HealthState.OK),
+                  sum(1 for d in devices if d.role is role and d.state == HealthState.OK),
                   planned.get(role))
         for role in Role)
     states: dict[str, int] = {s.value: 0 for s in HealthState}

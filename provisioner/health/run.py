@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +37,7 @@ from provisioner.health.rules import RunWindow
 from provisioner.health.targets import PlannedDevice, plan_device, watched_ports
 from provisioner.inventory import load_inventories
 from provisioner.models import ROLE_MEASURE, Device, Role
+from provisioner.nodes.assign import nodes_by_school
 from provisioner.outcome import RunStatus
 from provisioner.provision.locks import KIND as PROVISION_KIND
 from provisioner.provision.locks import run_is_alive
@@ -44,6 +46,26 @@ from provisioner.snmp import IDENTITY_REQUEST, PollRequest, SnmpBackend, SnmpDat
 
 #: Called as devices finish: (finished so far, total).
 ProgressFn = Callable[[int, int], None]
+
+
+class RemotePoller(Protocol):
+    """Polls the devices of schools that execution nodes serve (provisioner.nodes.health)."""
+
+    def remote(self, device: Device) -> str | None:
+        """The node that polls `device`, or None (polled here)."""
+        ...
+
+    def poll(self, planned: Sequence[PlannedDevice], run_id: int, *, deadline_s: float,
+             timeout_s: float, retries: int, concurrency: int,
+             hostvars: Mapping[str, Mapping[str, object]],
+             ) -> dict[str, DeviceResult[SnmpData]]:
+        """One result per device it polls (a silent node's devices: stale); `hostvars`
+        are the devices' inventory variables (their SNMP settings go to the node)."""
+        ...
+
+
+#: Builds the remote poller from school id -> execution node (the composition root's).
+RemoteChoice = Callable[[Mapping[str, str]], RemotePoller]
 
 
 class FactsParser(Protocol):
@@ -134,24 +156,55 @@ def _inventory_vars(root: Path, school_ids: Iterable[str]) -> dict[str, dict[str
 
 def plan_run(store: Store, settings: Settings, options: HealthOptions) -> list[PlannedDevice]:
     """Every device of the run with its target, or why it is not polled."""
+    return _plan(store, settings, options)[0]
+
+
+def _plan(store: Store, settings: Settings, options: HealthOptions,
+          ) -> tuple[list[PlannedDevice], dict[str, str], dict[str, dict[str, object]]]:
+    """The planned devices, and school id -> execution node for the schools that name
+    one (their devices get no target here: their node polls them)."""
     everything = linked_devices(store)
     devices = select_devices(everything, options)
     hostvars = _inventory_vars(settings.inventories, sorted({d.school_id for d in devices}))
+    nodes = {school: node for school, node in nodes_by_school(devices, hostvars).items()
+             if node}
     ports = watched_ports(everything)
     nets = settings.management_nets()
-    return [plan_device(d, hostvars.get(d.name), nets, ports.get(d.name, {}))
-            for d in devices]
+    return [plan_device(d, hostvars.get(d.name), nets, ports.get(d.name, {}),
+                        build_target=d.school_id not in nodes) for d in devices], nodes, hostvars
 
 
 def poll(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsParser,
-         options: HealthOptions, progress: ProgressFn | None = None,
+         options: HealthOptions, progress: ProgressFn | None = None, *,
+         remote: RemotePoller | None = None, run_id: int = 0,
+         hostvars: Mapping[str, Mapping[str, object]] | None = None,
          ) -> list[tuple[PlannedDevice, DeviceResult[SnmpData] | None]]:
     """Poll every pollable device once (identity, then its profile); pairs in input order.
 
-    Devices refused before polling (config failures) pair with None.
+    Devices of schools an execution node serves are polled there (`remote`), at the
+    same time as the rest here. Devices refused before polling (config failures) pair
+    with None.
     """
+    far = [p for p in planned if remote is not None and not p.problem
+           and remote.remote(p.device) is not None]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nodes") as pool:
+        remote_results = pool.submit(
+            remote.poll, far, run_id, deadline_s=options.deadline_s,
+            timeout_s=options.timeout_s, retries=options.retries,
+            concurrency=options.concurrency, hostvars=hostvars or {},
+        ) if far and remote is not None else None
+        pairs = _poll_here(planned, backend, parser, options, progress, len(far))
+        found = remote_results.result() if remote_results is not None else {}
+    if far and progress is not None:
+        progress(len(planned), len(planned))
+    return [(p, found.get(p.device.name, r)) for p, r in pairs]
+
+
+def _poll_here(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsParser,
+               options: HealthOptions, progress: ProgressFn | None, elsewhere: int,
+               ) -> list[tuple[PlannedDevice, DeviceResult[SnmpData] | None]]:
     pollable = [p for p in planned if p.target is not None]
-    total, done, lock = len(planned), [len(planned) - len(pollable)], threading.Lock()
+    total, done, lock = len(planned), [len(planned) - len(pollable) - elsewhere], threading.Lock()
 
     def tick(_result: DeviceResult[SnmpData]) -> None:
         with lock:
@@ -251,11 +304,14 @@ def sample_row(d: DeviceHealth) -> SampleRow:
 
 def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: str,
                options: HealthOptions, progress: ProgressFn | None = None,
-               parser: FactsParser | None = None) -> HealthReport:
+               parser: FactsParser | None = None,
+               remote: RemoteChoice | None = None) -> HealthReport:
     """Check the chosen devices once, store the samples, prune old ones, report.
 
     Args:
         parser: the profiles (default: `collect.ProfileParser`, by sysObjectID/sysDescr).
+        remote: builds the poller for schools whose inventory names an execution node
+            (called only when one does).
 
     Raises:
         AlreadyRunningError: another health check on this database is running.
@@ -265,7 +321,8 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
     started_at, clock = now_iso(), time.monotonic()
     with health_lock(lock_path(settings.db), started_at):
         store.health.close_dead_runs(started_at)
-        planned = plan_run(store, settings, options)
+        planned, nodes, hostvars = _plan(store, settings, options)
+        far = remote(nodes) if remote is not None and nodes else None
         if parser is None:
             from provisioner.health.collect import ProfileParser
 
@@ -273,7 +330,8 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
         scope = " ".join([*options.school_ids, *options.device_names]) or "all"
         run_id = store.health.begin_run(started_at, user, scope, options.deadline_s)
         try:
-            pairs = poll(planned, backend, parser, options, progress)
+            pairs = poll(planned, backend, parser, options, progress, remote=far,
+                         run_id=run_id, hostvars=hostvars)
             devices, schools = _report(store, planned, pairs, parser, options, started_at,
                                        now_iso())
         except BaseException:

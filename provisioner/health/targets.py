@@ -65,15 +65,20 @@ def watched_ports(devices: Sequence[Device]) -> dict[str, dict[str, tuple[str, R
 
 def plan_device(device: Device, hostvars: Mapping[str, object] | None,
                 networks: Sequence[Network],
-                ports: Mapping[str, tuple[str, Role]]) -> PlannedDevice:
-    """One device's target, or the config failure that keeps it from being polled."""
+                ports: Mapping[str, tuple[str, Role]], *,
+                build_target: bool = True) -> PlannedDevice:
+    """One device's target, or the config failure that keeps it from being polled.
+
+    With `build_target` False (an execution node polls it, with the secrets it holds)
+    only the address and inventory are checked here, and the target stays None.
+    """
     vars_ = hostvars or {}
     problem = address_problem(device, networks)
     if not problem and hostvars is None:
         problem = (f"{device.name}: not in its school's inventory any more; run "
                    "'provision inventory sync'")
     target: SnmpTarget | None = None
-    if not problem:
+    if not problem and build_target:
         try:
             target = snmp_target(device, vars_)
         except ConfigError as exc:

@@ -42,6 +42,7 @@ from pathlib import Path
 from provisioner.devices.ssh import fetch_host_key, parse_host_key
 from provisioner.errors import DeviceError, LabError, NotFoundError
 from provisioner.lab import hosts, netns, nft, simulators
+from provisioner.lab.nodes import NODE_NETNS_PREFIX, school_nodes
 from provisioner.lab.rootfs import BaseImage
 from provisioner.lab.simconfig import read_snmp_config
 from provisioner.lab.state import (
@@ -366,7 +367,9 @@ def school_fault(lab_dir: Path, school_id: str, action: str) -> FaultOutcome:
         if not devices:
             schools = ", ".join(journal.state.spec.school_ids)
             raise NotFoundError(f"no lab school {school_id!r}: the lab's schools are {schools}")
-        netns.set_links([d.veth_host for d in devices], up=action == "restore")
+        node = school_nodes(journal.state.spec.school_ids, journal.state.spec.nodes)
+        netns.set_links([d.veth_host for d in devices], up=action == "restore",
+                        namespace=f"{NODE_NETNS_PREFIX}{node[school_id]}" if node else "")
         target = school_target(school_id)
         _set_fault(journal, target, CUT if action == "cut" else None)
         if action == "cut":

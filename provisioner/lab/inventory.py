@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +89,19 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
 
 
 def write_lab_inventories(devices: Sequence[LabDevice], creds: LabCredentials,
-                          root: Path) -> list[Path]:
-    """Write `<root>/<school_id>/` for every school of the lab; returns the folders."""
+                          root: Path, nodes: Mapping[str, str] | None = None) -> list[Path]:
+    """Write `<root>/<school_id>/` for every school of the lab; returns the folders.
+
+    `nodes` (school id -> execution node) becomes each school's `execution_node`.
+    """
     schools = list(dict.fromkeys(d.school_id for d in devices))
     uplinks = plan_uplinks(devices)
-    return [
-        write_school_inventory(root, school_id,
-                               [_device(d, uplinks.get(d.name)) for d in devices
-                                if d.school_id == school_id],
-                               lab_group_vars(creds, school_no))
-        for school_no, school_id in enumerate(schools, start=1)
-    ]
+    folders = []
+    for school_no, school_id in enumerate(schools, start=1):
+        group_vars = lab_group_vars(creds, school_no)
+        if nodes and school_id in nodes:
+            group_vars["all"]["execution_node"] = nodes[school_id]
+        folders.append(write_school_inventory(
+            root, school_id, [_device(d, uplinks.get(d.name)) for d in devices
+                              if d.school_id == school_id], group_vars))
+    return folders

@@ -27,6 +27,7 @@ from types import ModuleType
 from provisioner.config import Settings
 from provisioner.errors import LabError, ProvisionerError
 from provisioner.lab import hosts, limits, netns
+from provisioner.lab import nodes as lab_nodes
 from provisioner.lab.credentials import LabCredentials
 from provisioner.lab.rootfs import BaseImage, ensure_base
 from provisioner.lab.state import (
@@ -48,7 +49,7 @@ Progress = Callable[[str], None]
 RUNTIME_CHOICES = ("auto", "nspawn", "chroot")
 SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
 # What `lab up` makes in the lab dir besides the state file; `lab down` removes them.
-LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories")
+LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories", "broker", "nodes")
 LAB_FILES = ("faults.lock",)  # `lab fault`'s lock
 CREDENTIALS_FOLDER = "credentials"
 # Booting systemd is CPU-bound for its first seconds: on 2 busy cores fewer at once
@@ -229,16 +230,7 @@ def _anything_there(lab_dir: Path) -> bool:
 def _build(journal: StateJournal, image: BaseImage, credentials: LabCredentials,
            lab_dir: Path, say: Progress) -> None:
     devices = journal.state.devices
-    say(f"creating bridge {netns.BRIDGE} and {len(devices)} network namespaces")
-    journal.record(lambda s: setattr(s, "bridge", netns.BRIDGE))
-    netns.ensure_bridge()
-
-    def add_networks(s: LabState) -> None:
-        s.netns.extend(d.netns for d in devices)
-        s.veths.extend(d.veth_host for d in devices)
-
-    journal.record(add_networks)
-    netns.create_device_networks(devices)
+    _make_networks(journal, devices, say)
     simulated = [d for d in devices if d.kind in SIMULATED_KINDS]
     debian = [d for d in devices if d.kind is DeviceKind.DEBIAN_HOST]
     # Simulators and hosts need only the namespaces: start both at once (the
@@ -251,6 +243,35 @@ def _build(journal: StateJournal, image: BaseImage, credentials: LabCredentials,
         finally:
             simulators.exception()  # wait for it either way: teardown must see its pids
     simulators.result()
+    if journal.state.spec.nodes:
+        say(f"starting the lab's broker and {journal.state.spec.nodes} execution nodes")
+        started = lab_nodes.start_broker_and_nodes(lab_dir,
+                                                   lab_nodes.lab_nodes(journal.state.spec.nodes))
+        journal.record(lambda s: s.processes.extend(started))
+
+
+def _make_networks(journal: StateJournal, devices: Sequence[LabDevice], say: Progress) -> None:
+    """The lab bridge and device namespaces; with execution nodes, each node's
+    namespace holds its schools' bridge and the machine only reaches the nodes' WAN."""
+    count = journal.state.spec.nodes
+    nodes = lab_nodes.lab_nodes(count)
+
+    def add_networks(s: LabState) -> None:
+        s.netns.extend([*(n.netns for n in nodes), *(d.netns for d in devices)])
+        s.veths.extend(d.veth_host for d in devices)
+
+    if not count:
+        say(f"creating bridge {netns.BRIDGE} and {len(devices)} network namespaces")
+        journal.record(lambda s: setattr(s, "bridge", netns.BRIDGE))
+        netns.ensure_bridge()
+        journal.record(add_networks)
+        netns.create_device_networks(devices)
+        return
+    say(f"creating the WAN, {count} execution node namespaces (each the only way to its "
+        f"schools) and {len(devices)} device namespaces")
+    journal.record(add_networks)
+    lab_nodes.create_networks(nodes, devices,
+                              lab_nodes.school_nodes(journal.state.spec.school_ids, count))
 
 
 def _optional_module(name: str) -> ModuleType | None:
@@ -366,7 +387,8 @@ def _finish(state: LabState, settings: Settings, credentials: LabCredentials,
         return
     # All planned devices, also simulated ones not running yet: school numbering and
     # the inventories' shape must not depend on which parts of the lab are available.
-    module.write_lab_inventories(state.devices, credentials, settings.lab_dir / "inventories")
+    module.write_lab_inventories(state.devices, credentials, settings.lab_dir / "inventories",
+                                 lab_nodes.school_nodes(state.spec.school_ids, state.spec.nodes))
 
 
 def known_hosts_text(host_keys: dict[str, str]) -> str:
@@ -420,13 +442,15 @@ def lab_down(settings: Settings, progress: Progress, *,
     simulators = [p for p in recorded if p.role == "simulator"]
     known = {p.pid for p in simulators}
     simulators += _refs([pid for pid in find_lab_processes(lab_dir) if pid not in known])
-    killed = _stop_simulators(simulators, say)
+    killed = lab_nodes.stop_processes([p for p in recorded if p.role in ("node", "broker")])
+    killed += _stop_simulators(simulators, say)
     stopped = _stop_hosts([p for p in recorded if p.role in hosts.RUNTIMES], say)
     cgroups = sorted(set(hosts.list_cgroups(NETNS_PREFIX)) | set(state.cgroups if state else []))
     killed += sum(hosts.kill_cgroup(name) for name in cgroups)
     for ref in recorded:
         hosts.reap(ref.pid)  # runtimes this very process started, e.g. in tests
     unmounted = unmount_below(lab_dir, "remove the lab")
+    lab_nodes.remove_wan()
     links, spaces = netns.remove_networks(state.netns if state else (),
                                           state.veths if state else ())
     removed_groups = sum(hosts.remove_cgroup(name) for name in cgroups)

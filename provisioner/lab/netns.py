@@ -164,14 +164,17 @@ def links_script(names: Iterable[str], up: bool) -> str:
     return "".join(f"link set {name} {state}\n" for name in names)
 
 
-def set_links(names: Sequence[str], up: bool) -> None:
-    """Set links of the machine's side up or down (a school's veth host ends: its uplink).
+def set_links(names: Sequence[str], up: bool, namespace: str = "") -> None:
+    """Set links of the machine's side up or down (a school's veth host ends: its uplink),
+    or of an execution node's namespace, where its schools' veth ends are.
 
     Raises:
         LabError: a link does not exist or `ip` failed.
     """
     if names:
-        run(["ip", "-batch", "-"], step=f"set {len(names)} lab links {'up' if up else 'down'}",
+        where = ["-n", namespace] if namespace else []
+        run(["ip", *where, "-batch", "-"],
+            step=f"set {len(names)} lab links {'up' if up else 'down'}",
             input_text=links_script(names, up))
 
 

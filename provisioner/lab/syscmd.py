@@ -29,6 +29,8 @@ TOOL_PACKAGES: dict[str, str] = {
     "tar": "tar",
     "zstd": "zstd",
     "dpkg-scanpackages": "dpkg-dev",
+    "rabbitmqctl": "rabbitmq-server",
+    "epmd": "erlang-base",
 }
 
 # stderr is cut to this many characters in error messages: enough to see the cause.
@@ -47,6 +49,7 @@ def run(
     input_text: str | None = None,
     timeout: float = 120.0,
     cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> str:
     """Run a command to completion and return its stdout.
 
@@ -56,6 +59,7 @@ def run(
         input_text: text fed to the command's stdin (e.g. an `ip -batch -` script).
         timeout: seconds before the command counts as hung.
         cwd: working directory.
+        env: the command's whole environment (default: this process's).
 
     Raises:
         LabError: the command is missing, failed, or timed out; the message carries
@@ -70,6 +74,7 @@ def run(
             text=True,
             timeout=timeout,
             cwd=cwd,
+            env=env,
             check=False,
             stdin=None if input_text is not None else subprocess.DEVNULL,
         )

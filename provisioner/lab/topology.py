@@ -87,6 +87,7 @@ class LabSpec:
     aps: int = 8
     recorded_aps: int = 2
     recorded: tuple[RecordedDevice, ...] = ()
+    nodes: int = 0  # execution nodes (provisioner/lab/nodes.py); 0: the controller alone
 
     @property
     def per_school(self) -> int:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome, run_playbook
+from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome
 from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.errors import (
@@ -38,13 +38,14 @@ from provisioner.outcome import (
     HostStatus,
     Phase,
     RecapStatus,
+    RunnerStatus,
     RunStatus,
     host_status_for,
 )
 from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
-from provisioner.provision.verify import verify_devices
+from provisioner.provision.runner import JobKey, PlaybookRunner, RunnerChoice, local_runners
 from provisioner.snmp import SnmpBackend
 
 SITE_PLAYBOOK = "site.yml"
@@ -239,9 +240,9 @@ def host_status(recap: HostRecap | None, *, cancelled: bool, ended_early: bool =
     """
     if recap is None:
         return HostStatus.INTERRUPTED if cancelled else HostStatus.FAILED
-    if recap.status is RecapStatus.UNREACHABLE:
+    if recap.status == RecapStatus.UNREACHABLE:
         return HostStatus.UNREACHABLE
-    if recap.status is RecapStatus.FAILED:
+    if recap.status == RecapStatus.FAILED:
         return HostStatus.FAILED
     if cancelled or ended_early:
         return HostStatus.INTERRUPTED
@@ -263,7 +264,9 @@ class _Run:
     run_dir: Path
     cancel: Cancellation
     progress: ProgressCallback
+    runner: PlaybookRunner
     hosts: dict[str, HostRun] = field(default_factory=dict)
+    lost: str = ""  # why the run is lost (its execution node stopped answering), or ""
 
     def say(self, host: str, phase: Phase, message: str = "", recap: HostRecap | None = None
             ) -> None:
@@ -281,13 +284,13 @@ def _preflight(run: _Run) -> list[Device]:
     """Preflight every device; the devices ready for the play."""
     count = len(run.devices)
     run.say("", Phase.PREFLIGHT, f"checking {count} device{'' if count == 1 else 's'}")
-    checked = pf.run_preflight(run.devices, run.snmp, known_hosts=run.known_hosts)
+    checked = run.runner.preflight(run.devices, run.snmp, run.known_hosts)
     ready = []
     for device in run.devices:
         result = checked[device.name]
         warnings = "; ".join(result.data.warnings) if result.data else ""
         status = host_status_for(result.failure, success=HostStatus.PENDING)
-        if status is HostStatus.PENDING:
+        if status == HostStatus.PENDING:
             ready.append(device)
         message = "" if result.ok else result.message
         run.save(HostRun(device.name, device.role.value, status, Phase.PREFLIGHT,
@@ -322,21 +325,23 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> PlaybookOutcom
     )
     for device in wave:
         run.save(replace(run.hosts[device.name], status=HostStatus.RUNNING, phase=Phase.PLAY))
-    return run_playbook(job, lambda recap: run.say(recap.host, Phase.PLAY, recap=recap),
-                        run.cancel)
+    return run.runner.run(job, JobKey(run.school_id, run.run_id, number),
+                          lambda recap: run.say(recap.host, Phase.PLAY, recap=recap), run.cancel)
 
 
 def _play_message(recap: HostRecap | None, status: HostStatus,
                   outcome: PlaybookOutcome) -> str:
+    if recap is None and outcome.detail:
+        return outcome.detail  # an execution node's word on why nothing came
     if recap is None:
         return ("the run was stopped before Ansible reported on this host"
-                if status is HostStatus.INTERRUPTED else "Ansible reported nothing for this host")
+                if status == HostStatus.INTERRUPTED else "Ansible reported nothing for this host")
     if recap.failed_task:
         return recap.message
-    if status is HostStatus.INTERRUPTED and outcome.ended_early:
+    if status == HostStatus.INTERRUPTED and outcome.ended_early:
         return (f"not finished: every host of play {outcome.ended_early_in!r} failed, so "
                 "Ansible ended the playbook there; fix those hosts and --resume")
-    if status is HostStatus.INTERRUPTED:
+    if status == HostStatus.INTERRUPTED:
         return "the run was stopped during its play; run it again (--resume)"
     return ""
 
@@ -354,7 +359,7 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
                       message=_play_message(recap, status, outcome),
                       duration_ms=round(recap.elapsed_ms, 1) if recap else 0.0)
         run.save(row)
-        if status is HostStatus.PROVISIONED:
+        if status == HostStatus.PROVISIONED:
             done.append(device)
     return done
 
@@ -363,7 +368,7 @@ def _verify(run: _Run, devices: Sequence[Device]) -> None:
     if not devices or run.options.check:
         return
     run.say("", Phase.VERIFY, f"reading back {len(devices)} devices")
-    checked = verify_devices(devices, run.snmp, run.known_hosts)
+    checked = run.runner.verify(devices, run.snmp, run.known_hosts)
     for device in devices:
         result = checked[device.name]
         status = host_status_for(result.failure, success=HostStatus.VERIFIED)
@@ -374,26 +379,31 @@ def _verify(run: _Run, devices: Sequence[Device]) -> None:
 
 
 def _too_many_failed(run: _Run, percent: int | None) -> bool:
-    played = [h for h in run.hosts.values() if h.phase is not Phase.PREFLIGHT]
+    played = [h for h in run.hosts.values() if h.phase != Phase.PREFLIGHT]
     failed = [h for h in played if h.status in FAILING]
     return percent is not None and bool(played) and len(failed) * 100 > percent * len(played)
 
 
 def _play(run: _Run, ready: Sequence[Device]) -> None:
     for number, wave in enumerate(waves(ready, run.options.batch), start=1):
-        if run.cancel() or _too_many_failed(run, run.options.max_fail_percent):
-            reason = ("stopped before it started" if run.cancel() else
+        if run.cancel() or run.lost or _too_many_failed(run, run.options.max_fail_percent):
+            reason = ("stopped before it started" if run.cancel() or run.lost else
                       f"not started: more than {run.options.max_fail_percent}% of the hosts "
                       "failed in earlier waves")
             run.save(*(replace(run.hosts[d.name], message=reason) for d in wave))
             continue
         run.say("", Phase.PLAY, f"wave {number}: {len(wave)} hosts")
         outcome = _play_wave(run, wave, number)
+        if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume after a look
+            run.lost = outcome.detail or "the execution node stopped answering"
+            run.say("", Phase.PLAY, run.lost)
         _verify(run, _record_wave(run, wave, outcome))
 
 
 def _final_status(run: _Run) -> RunStatus:
     statuses = {h.status for h in run.hosts.values()}
+    if run.lost:
+        return RunStatus.LOST
     if run.cancel():
         return RunStatus.INTERRUPTED
     if statuses <= DONE:
@@ -419,7 +429,8 @@ def _start_run(settings: Settings, store: Store, school_id: str, options: Option
 def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school_id: str,
                      options: Options, *, user: str, progress: ProgressCallback,
                      cancel: Cancellation | None = None,
-                     synced: Sequence[str] | None = None) -> SchoolResult:
+                     synced: Sequence[str] | None = None,
+                     runner: PlaybookRunner | None = None) -> SchoolResult:
     """Provision one school: the whole run, recorded.
 
     Args:
@@ -433,6 +444,7 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         cancel: a stop request polled throughout (SIGINT/SIGTERM in the CLI).
         synced: the warnings of a sync of the school just made (`provision_schools`
             syncs all its schools at once); None: the run syncs the school itself.
+        runner: where the waves' playbooks run (default: on this machine).
 
     Returns:
         The run's outcome; hosts that failed are data in it.
@@ -464,11 +476,14 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
                                 warnings=warnings)
         run_id, run_dir = _start_run(settings, store, school_id, options, user)
         run = _Run(settings, store, snmp, school_id, options, devices,
-                   pf.school_known_hosts(everything), run_id, run_dir, cancel, progress)
+                   pf.school_known_hosts(everything), run_id, run_dir, cancel, progress,
+                   runner or local_runners(school_id))
         status = _execute(run)
         done_word = HostStatus.CHECKED if options.check else HostStatus.VERIFIED
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "
                   f"hosts {done_word} or skipped")
+        if run.lost:
+            detail = f"{run.lost}; {detail}"
         store.runs.finish(run_id, status, detail)
         return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail,
                             warnings)
@@ -544,8 +559,11 @@ def check_playbooks(settings: Settings) -> Path:
 
 def provision_schools(settings: Settings, school_ids: Sequence[str], options: Options, *,
                       user: str, snmp: Callable[[], SnmpBackend], progress: ProgressCallback,
-                      cancel: Cancellation) -> list[SchoolResult | ProvisionerError]:
+                      cancel: Cancellation, runners: RunnerChoice = local_runners,
+                      ) -> list[SchoolResult | ProvisionerError]:
     """Provision several schools side by side, each with its own database connection.
+
+    `runners` picks where each school's playbooks run (the composition root's choice).
 
     Returns:
         Per school, in the order given: its result, or the error that kept it from
@@ -564,7 +582,8 @@ def provision_schools(settings: Settings, school_ids: Sequence[str], options: Op
         store, backend = Store.open(settings.db), snmp()
         try:
             return provision_school(settings, store, backend, school_id, options, user=user,
-                                    progress=progress, cancel=cancel, synced=found)
+                                    progress=progress, cancel=cancel, synced=found,
+                                    runner=runners(school_id))
         except ProvisionerError as exc:
             return exc
         finally:

@@ -55,7 +55,7 @@ DEVICE_MEASURES: dict[Measure, Role] = {
     Measure.ACCESS_POINTS: Role.ACCESS_POINT,
 }
 APPROVED_STATUSES = (FundingStatus.APPROVED, FundingStatus.PAID)
-HEALTH_STATES = tuple(s.value for s in HealthState if s is not HealthState.UNKNOWN)
+HEALTH_STATES = tuple(s.value for s in HealthState if s != HealthState.UNKNOWN)
 # Rollout states that count as installed (provisioned, whether read back yet or not).
 INSTALLED = frozenset({DeviceState.PROVISIONED, DeviceState.VERIFIED})
 _ZERO = Decimal(0)
@@ -271,7 +271,7 @@ def _facts(store: Store, until: str) -> dict[str, _SchoolFacts]:
         school.total += count
         if state in INSTALLED:
             school.provisioned[role] += count
-        if state is DeviceState.VERIFIED:
+        if state == DeviceState.VERIFIED:
             school.verified[role] += count
     for school_id, health, count in store.health_counts_until(until):
         facts[school_id].health[health] += count

@@ -1,0 +1,176 @@
+"""Waves, max-fail and cancellation of a run, with a fake PlaybookRunner (no root, no lab).
+
+The engine's only way to Ansible is its runner; here it is a fake that answers each
+wave with the recaps a test scripts, so the run's bookkeeping is tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome, ProgressCallback
+from provisioner.config import Settings
+from provisioner.db import Store
+from provisioner.models import Device, HostRun, Role
+from provisioner.outcome import Counts
+from provisioner.provision import engine
+from provisioner.provision.locks import KIND, Cancellation
+from provisioner.provision.runner import JobKey
+
+
+@dataclass
+class FakeRunner:
+    """Answers each wave: hosts named in `fail` fail their first task, the rest are ok.
+
+    `cancel_in_wave`: during that wave, ask the run to stop and answer as ansible-runner
+    does for a cancelled run (status `canceled`, the hosts it had started on ok).
+    """
+
+    fail: set[str] = field(default_factory=set)
+    unreachable: set[str] = field(default_factory=set)
+    silent: set[str] = field(default_factory=set)
+    cancel_in_wave: int | None = None
+    cancel: Cancellation | None = None
+    calls: list[tuple[JobKey, tuple[str, ...]]] = field(default_factory=list)
+
+    def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
+            cancelled: Callable[[], bool]) -> PlaybookOutcome:
+        self.calls.append((key, job.limit))
+        status = "successful"
+        if key.wave == self.cancel_in_wave and self.cancel is not None:
+            self.cancel.cancel("SIGTERM")
+            status = "canceled"
+        hosts = {}
+        for name in job.limit:
+            if name in self.silent:
+                continue
+            recap = HostRecap(name, task="Configure", counts=Counts(ok=3))
+            if name in self.fail:
+                recap.counts = recap.counts.plus(failed=1)
+                recap.failed_task, recap.message = "Configure", "% Invalid input"
+                status = "failed"
+            if name in self.unreachable:
+                recap.counts = recap.counts.plus(unreachable=1)
+                recap.failed_task = "Gathering Facts"
+                recap.message = "ssh: connect to host: No route to host"
+                status = "failed"
+            if progress is not None:
+                progress(recap)
+            hosts[name] = recap
+        return PlaybookOutcome(status, 0 if status == "successful" else 2, hosts,
+                               job.run_dir / "artifacts")
+
+
+def _devices() -> list[Device]:
+    def device(name: str, role: Role, n: int) -> Device:
+        return Device("100001", f"100001-{name}", role, "debian", f"10.213.1.{n}")
+
+    return [device("srv01", Role.SERVER, 10), device("srv02", Role.SERVER, 11),
+            *(device(f"sw0{i}", Role.SWITCH, 20 + i) for i in range(1, 5)),
+            device("ap01", Role.ACCESS_POINT, 30), device("ap02", Role.ACCESS_POINT, 31)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    (tmp_path / "playbooks").mkdir()
+    return Settings(db=tmp_path / "state.db", inventories=tmp_path / "inventories",
+                    cache_dir=tmp_path / "cache", lab_dir=tmp_path / "lab",
+                    playbooks=tmp_path / "playbooks")
+
+
+def _run(settings: Settings, runner: FakeRunner, options: engine.Options,
+         cancel: Cancellation | None = None) -> tuple[engine._Run, Store]:
+    store = Store.open(settings.db)
+    devices = _devices()
+    run_id = store.runs.start(kind=KIND, school_id="100001", user="anna",
+                              arguments=options.as_arguments(), playbook_commit="",
+                              pid=1, pid_started=None, artifacts="")
+    run_dir = settings.db.parent / f"run-{run_id}"
+    run_dir.mkdir()
+    run = engine._Run(settings, store, None, "100001", options, devices,  # type: ignore[arg-type]
+                      settings.db.parent / "known_hosts", run_id, run_dir,
+                      cancel or Cancellation(), lambda _p: None, runner)
+    run.save(*(HostRun(d.name, d.role.value, "pending", "preflight") for d in devices))
+    return run, store
+
+
+def _statuses(run: engine._Run) -> dict[str, str]:
+    return {name: host.status for name, host in run.hosts.items()}
+
+
+def test_servers_first_then_waves_of_batch_each_a_job_of_its_own(settings: Settings) -> None:
+    runner = FakeRunner()
+    run, _store = _run(settings, runner, engine.Options(check=True, batch=2))
+    engine._play(run, run.devices)
+    assert [(key.wave, limit) for key, limit in runner.calls] == [
+        (1, ("100001-srv01", "100001-srv02")),
+        (2, ("100001-sw01", "100001-sw02")),
+        (3, ("100001-sw03", "100001-sw04")),
+        (4, ("100001-ap01", "100001-ap02")),
+    ]
+    assert {key.run_id for key, _ in runner.calls} == {run.run_id}
+    assert {key.school_id for key, _ in runner.calls} == {"100001"}
+    assert set(_statuses(run).values()) == {"checked"}
+    assert engine._final_status(run) == "ok"
+
+
+def test_without_batch_every_host_is_one_wave(settings: Settings) -> None:
+    runner = FakeRunner()
+    run, _store = _run(settings, runner, engine.Options(check=True))
+    engine._play(run, run.devices)
+    assert len(runner.calls) == 1 and len(runner.calls[0][1]) == len(run.devices)
+
+
+def test_max_fail_stops_starting_waves_and_says_why(settings: Settings) -> None:
+    runner = FakeRunner(fail={"100001-srv01"})
+    run, store = _run(settings, runner, engine.Options(check=True, batch=2,
+                                                       max_fail_percent=40))
+    engine._play(run, run.devices)
+    assert len(runner.calls) == 1  # 1 of 2 failed: 50% > 40%, nothing more started
+    hosts = {h.host: h for h in store.runs.hosts(run.run_id)}
+    assert hosts["100001-srv01"].status == "failed"
+    assert hosts["100001-srv01"].failed_task == "Configure"
+    assert hosts["100001-srv02"].status == "checked"
+    for name in ("100001-sw01", "100001-ap02"):
+        assert hosts[name].status == "pending"
+        assert "more than 40% of the hosts failed" in hosts[name].message
+    assert engine._final_status(run) == "failed"
+
+
+def test_max_fail_below_the_threshold_goes_on(settings: Settings) -> None:
+    runner = FakeRunner(unreachable={"100001-sw01"})
+    run, _store = _run(settings, runner, engine.Options(check=True, batch=2,
+                                                        max_fail_percent=40))
+    engine._play(run, run.devices)
+    # After wave 2: 1 of 4 played hosts unreachable (25%): waves 3 and 4 still start.
+    assert len(runner.calls) == 4
+    assert _statuses(run)["100001-sw01"] == "unreachable"
+
+
+def test_cancel_during_a_wave_interrupts_it_and_starts_no_other(settings: Settings) -> None:
+    cancel = Cancellation()
+    runner = FakeRunner(cancel_in_wave=2, cancel=cancel)
+    run, store = _run(settings, runner, engine.Options(check=True, batch=2), cancel)
+    engine._play(run, run.devices)
+    assert [key.wave for key, _ in runner.calls] == [1, 2]
+    statuses = _statuses(run)
+    assert statuses["100001-srv01"] == "checked"
+    # ok so far, but the play was cut short: not done
+    assert statuses["100001-sw01"] == statuses["100001-sw02"] == "interrupted"
+    assert run.hosts["100001-sw03"].message == "stopped before it started"
+    assert engine._final_status(run) == "interrupted"
+    store.runs.finish(run.run_id, "interrupted")
+    left = {h.host: h.status for h in store.runs.hosts(run.run_id)}
+    assert left["100001-ap01"] == "interrupted"  # pending hosts close with the run
+
+
+def test_a_host_the_runner_reports_nothing_for_failed(settings: Settings) -> None:
+    runner = FakeRunner(silent={"100001-srv02"})
+    run, _store = _run(settings, runner, engine.Options(check=True, limit=()))
+    engine._play(run, run.devices)
+    assert run.hosts["100001-srv02"].status == "failed"
+    assert run.hosts["100001-srv02"].message == "Ansible reported nothing for this host"
