@@ -101,7 +101,7 @@ def test_two_schools_on_two_nodes_side_by_side(lab: Lab) -> None:
     assert [r["status"] for r in runs] == ["ok", "ok"]
     for run in runs:
         assert {h["status"] for h in run["hosts"]} == {"verified"}
-        assert all(h["ok"] > 0 for h in run["hosts"])
+        assert all(h["counts"]["ok"] > 0 for h in run["hosts"])
     journals = {n: (lab.lab_dir / "nodes" / f"{n}-state" / "journal.jsonl").read_text()
                 for n in ("node1", "node2")}
     assert f"school-{first}-run-" in journals["node1"]
