@@ -189,6 +189,18 @@ def _ready_marker(image: BaseImage) -> Path:
     return image.root.parent / ".ready"
 
 
+def base_state(cache_dir: Path) -> str:
+    """What `ensure_base` would do now: "cached", "unpacking (...)" or "building (...)"."""
+    image = image_paths(cache_dir)
+    if not (image.repo / "Packages").is_file():
+        return "building (not in the cache)"
+    if _ready_marker(image).is_file():
+        return "cached"
+    if image.tarball.is_file():
+        return "unpacking (its packed copy is cached)"
+    return "building (not in the cache)"
+
+
 def ensure_base(cache_dir: Path, progress: Progress) -> BaseImage:
     """Return a ready base, building or unpacking it only if needed.
 
