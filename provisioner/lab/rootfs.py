@@ -10,7 +10,6 @@ source, so installing inside a host needs no network.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import re
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.errors import EnvironmentProblemError, LabError
+from provisioner.files import locked
 from provisioner.lab.syscmd import mounts_below, require_tools, run, unmount_below
 
 Progress = Callable[[str], None]
@@ -168,12 +168,8 @@ def read_mirror(etc: Path = Path("/etc/apt")) -> str:
 def _cache_lock(lab_cache: Path) -> Iterator[None]:
     """Serialise base builds: two `lab up` at once must not build into the same dir."""
     lab_cache.mkdir(parents=True, exist_ok=True)
-    with (lab_cache / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked(lab_cache / ".lock"):
+        yield
 
 
 def image_paths(cache_dir: Path) -> BaseImage:
