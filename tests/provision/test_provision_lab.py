@@ -465,8 +465,9 @@ def _wait_for_a_run_after(lab: Lab, run_id: int, proc: subprocess.Popen[str]) ->
 
 
 def test_what_a_dead_run_left_running_is_ended_before_the_next_run_starts(lab: Lab) -> None:
-    # Linear: its ssh ControlPersist masters would stay a minute on their own.
-    proc = _background_run(lab, "--strategy", "linear")
+    # Linear: its ssh ControlPersist masters would stay a minute on their own. One host
+    # keeps the runs short.
+    proc = _background_run(lab, "--strategy", "linear", "--limit", SERVER)
     try:
         run_id, folder = _wait_for_connections(lab, proc)
         # The tool and the run's supervisor die together: nothing of the run is there
@@ -481,7 +482,7 @@ def test_what_a_dead_run_left_running_is_ended_before_the_next_run_starts(lab: L
     proc.communicate()
     time.sleep(10)  # as long as the test above waits for survivors
     assert _processes_of(folder), "the dead run left nothing running: this test shows nothing"
-    following = _background_run(lab)
+    following = _background_run(lab, "--limit", SERVER)
     try:
         # A run is recorded once its lock is held and the dead run dealt with: by
         # then nothing of the dead run may run any more.
