@@ -10,8 +10,10 @@ source, so installing inside a host needs no network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner.containment import kill_until_gone
 from provisioner.errors import EnvironmentProblemError, LabError
 from provisioner.files import locked
 from provisioner.lab.syscmd import mounts_below, require_tools, run, unmount_below
@@ -255,16 +258,46 @@ def _build_in(root: Path, image: BaseImage, mirror: str, progress: Progress) -> 
     progress(f"debootstrap {SUITE} from {mirror}")
     run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
          SUITE, root, mirror], step="debootstrap the base", timeout=1800)
+    _settle(root, "debootstrap the base")
     _chroot_script(root, PREPARE_SCRIPT, "prepare the base")
     progress("downloading the local package repository: " + ", ".join(REPO_PACKAGES))
     _build_repo(root, image.repo)
     with _bind_repo(image.repo, root):
         _chroot_script(root, FINISH_SCRIPT, "point the base at the local repository")
+    _settle(root, "pack the base")
     progress(f"packing the base into {image.tarball.name}")
     tmp = image.tarball.with_name(image.tarball.name + ".tmp")
-    run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-I", "zstd -3 -T0",
-         "-cf", tmp, "-C", root, "."], step="pack the base", timeout=900)
+    # --one-file-system: whatever might still be mounted below is never packed.
+    run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--one-file-system",
+         "-I", "zstd -3 -T0", "-cf", tmp, "-C", root, "."], step="pack the base", timeout=900)
     tmp.rename(image.tarball)
+
+
+def _rooted_in(root: Path) -> set[int]:
+    """Processes whose root directory is `root` or below (started inside the build)."""
+    inside = str(root.resolve())
+    found = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                where = os.readlink(f"/proc/{entry.name}/root")
+                if where == inside or where.startswith(inside + "/"):
+                    found.add(int(entry.name))
+    return found
+
+
+def _settle(root: Path, step: str) -> None:
+    """After programs ran inside the build: end any still running there (a daemon a
+    package's script started) and unmount what is left mounted below it (debootstrap
+    leaves /proc mounted when its unmount fails: a cold build once packed the
+    machine's /proc and failed), lazily, so that a busy mount cannot stop the build.
+
+    Raises:
+        LabError: an unmount failed.
+    """
+    kill_until_gone(lambda: _rooted_in(root))
+    for point in mounts_below(root):
+        run(["umount", "--lazy", point], step=f"{step}: unmount {point}")
 
 
 def _chroot_script(root: Path, script: str, step: str) -> None:
