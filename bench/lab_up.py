@@ -1,7 +1,7 @@
 """Measure `lab up` and `lab down` of one school: 2 servers, 4 switches, 8 APs.
 
-Warm (the default) uses the cached base image; `--cold` moves the base cache aside
-first, so the base is built from scratch (debootstrap), and puts it back afterwards.
+Warm (the default) uses the cached base image; `--cold` uses an empty cache folder of
+its own, so the base is built from scratch (debootstrap), and removes it afterwards.
 Needs root. Prints the seconds and a markdown table row for docs/benchmarks.md.
 
     sudo .venv/bin/python bench/lab_up.py            # warm, targets: up < 30 s
@@ -20,9 +20,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
-from provisioner.config import Settings
+from provisioner.config import Settings, load_settings
 from provisioner.lab.credentials import ensure_credentials
 from provisioner.lab.manager import lab_down, lab_up
 from provisioner.lab.topology import LabSpec
@@ -37,18 +38,13 @@ def _settings(cache_dir: Path, lab_dir: Path) -> Settings:
 
 
 @contextmanager
-def _cache_aside(cache_dir: Path) -> Iterator[None]:
-    """Hide the lab's base cache for a cold run; restore it (and drop the new one) after."""
-    lab_cache = cache_dir / "lab"
-    aside = cache_dir / f"lab.aside-{os.getpid()}"
-    if lab_cache.exists():
-        lab_cache.rename(aside)
+def _empty_cache() -> Iterator[Path]:
+    """An empty cache folder for a cold run (the shared one is never touched), removed after."""
+    cache_dir = Path(tempfile.mkdtemp(prefix="provisioner-bench-cache-"))
     try:
-        yield
+        yield cache_dir
     finally:
-        if aside.exists():
-            shutil.rmtree(lab_cache, ignore_errors=True)
-            aside.rename(lab_cache)
+        shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 def _progress(start: float) -> Callable[[str], None]:
@@ -75,8 +71,8 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="build the base image from scratch")
     parser.add_argument("--runs", type=int, default=1, help="repetitions (warm only)")
     parser.add_argument("--runtime", default="auto", choices=["auto", "nspawn", "chroot"])
-    parser.add_argument("--cache-dir", type=Path,
-                        default=Settings.defaults(os.environ).cache_dir)
+    parser.add_argument("--cache-dir", type=Path, default=load_settings().cache_dir,
+                        help="the warm cache (default: the settings' cache_dir)")
     args = parser.parse_args()
     kind = "cold" if args.cold else "warm"
     lab_dir = Path(tempfile.mkdtemp(prefix="provisioner-bench-lab-"))
@@ -85,8 +81,8 @@ def main() -> int:
     try:
         for _ in range(1 if args.cold else args.runs):
             if args.cold:
-                with _cache_aside(args.cache_dir):
-                    up, down, hosts = measure(settings, args.runtime)
+                with _empty_cache() as empty:
+                    up, down, hosts = measure(replace(settings, cache_dir=empty), args.runtime)
             else:
                 up, down, hosts = measure(settings, args.runtime)
             ups.append(up)

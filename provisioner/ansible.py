@@ -11,9 +11,16 @@ The four ansible-runner traps (LAB.md) are handled here, once:
    ServerAliveInterval, so no leftover ControlPersist master hangs a later run;
 4. the venv's bin on PATH, so `ansible-playbook` is found.
 
+Every process the run starts ends with it, whatever its depth or session, also when
+the tool is killed with -9: ansible-playbook runs under a supervisor, in a cgroup of
+its own where it can be made (provisioner/containment.py).
+
 Secrets: a task's result (`res`) is read for its message only (none for `no_log`
 tasks) and removed, with the task's arguments, from every event before
-ansible-runner stores it; the environment is removed from the `command` artifact.
+ansible-runner stores it. The environment ansible-runner writes into the `command`
+artifact is removed the moment the file is written (before ansible-playbook starts),
+again after the run, and by the next start after a killed run; a file that cannot be
+scrubbed is deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import importlib.util
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -36,7 +44,9 @@ import yaml
 from ansible_runner.exceptions import AnsibleRunnerException, ConfigurationError
 from ansible_runner.streaming import Worker
 
+from provisioner.containment import Containment, contain, end
 from provisioner.errors import ConfigError, EnvironmentProblemError
+from provisioner.files import write_atomic
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
 
 _MESSAGE_MAX = 300
@@ -277,17 +287,18 @@ def mitogen_strategy_dir() -> Path:
     return Path(__file__).resolve().parent / "ansible_plugins" / "strategy"
 
 
-def _write_playbook_wrapper(folder: Path) -> Path:
-    """`ansible-playbook` for ansible-runner to start: the venv's, with the kernel told to
-    kill it when this process dies (setpriv --pdeathsig, util-linux).
+def _write_playbook_wrapper(folder: Path, containment: Containment) -> Path:
+    """`ansible-playbook` for ansible-runner to start: the venv's, under the supervisor
+    that ends every process of the run when the run or this process ends.
 
-    ansible-runner starts ansible-playbook in a session of its own, so after a kill -9
-    of the tool it went on alone, changing devices while the next run, finding the
-    tool's process gone, took the school's lock and started its own play.
+    ansible-runner starts ansible-playbook in a session of its own, and mitogen, ssh and
+    network_cli start processes in sessions of theirs: after a kill -9 of the tool they
+    went on alone, changing devices while the next run took the school's lock.
     """
     wrapper = folder / "ansible-playbook"
     real = Path(sys.executable).parent / "ansible-playbook"
-    wrapper.write_text(f'#!/bin/sh\nexec setpriv --pdeathsig KILL -- "{real}" "$@"\n')
+    command = " ".join(shlex.quote(part) for part in containment.supervised([str(real)]))
+    wrapper.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
     wrapper.chmod(0o700)
     return wrapper
 
@@ -322,20 +333,23 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
 
     Raises:
         EnvironmentProblemError: ansible-runner could not start or follow the run
-            (`runner_error`).
+            (`runner_error`), or its `command` file (the environment) could be neither
+            scrubbed nor deleted; the playbook was not started.
     """
     job.run_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
     for sub in ("cp", "tmp", "bin"):
         (job.run_dir / sub).mkdir(mode=0o700)
-    _write_playbook_wrapper(job.run_dir / "bin")
+    containment = contain(job.run_dir)
+    _write_playbook_wrapper(job.run_dir / "bin", containment)
     collector = EventCollector(progress)
     try:
         runner = ansible_runner.run(
             private_data_dir=str(job.run_dir), playbook=str(job.playbook.resolve()),
             inventory=str(job.inventory.resolve()), limit=",".join(job.limit) or None,
             tags=",".join(job.tags) or None, forks=job.forks, cmdline=_cmdline(job),
-            envvars=ansible_env(job), suppress_env_files=True, quiet=True,
-            event_handler=collector, cancel_callback=cancelled or (lambda: False),
+            envvars={**ansible_env(job), **containment.env()}, suppress_env_files=True,
+            quiet=True, event_handler=collector, status_handler=_scrub_when_running,
+            cancel_callback=cancelled or (lambda: False),
             # ansible-runner points Ansible's jsonfile cache at a folder of its own
             # after our envvars; an absolute path here is joined to nothing.
             **({"fact_cache": str(job.fact_cache.resolve())} if job.fact_cache else {}),
@@ -344,8 +358,9 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
         raise runner_error(job, exc) from exc
     finally:
         close_control_masters(job.run_dir / "cp")
+        end(containment)
     artifact_dir = Path(runner.config.artifact_dir)
-    _scrub_command_file(artifact_dir / "command")
+    scrub_command_file(artifact_dir / "command")
     # Ansible ends a playbook when every host of a play failed in it: no later play
     # starts (and no event says so). A finished run that started fewer plays than the
     # playbook has ended there.
@@ -381,18 +396,55 @@ def count_plays(playbook: Path) -> int:
     return len(plays) if isinstance(plays, list) else 0
 
 
-def _scrub_command_file(path: Path) -> None:
-    """Keep the command line and folder of the `command` artifact, drop its environment.
+def scrub_command_file(path: Path) -> bool:
+    """Keep the command line and folder of ansible-runner's `command` artifact, drop its
+    environment; a file that cannot be scrubbed (not JSON, not an object, unreadable) is
+    deleted. Whether the file was scrubbed (False: deleted, or there was none).
 
     ansible-runner stores the whole process environment there; whatever a caller's
     environment holds must not be kept on disk.
+
+    Raises:
+        EnvironmentProblemError: the file can be neither scrubbed nor deleted.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        kept = {key: data[key] for key in ("command", "cwd") if key in data}
+        write_atomic(path, json.dumps(kept), 0o600)
+        return True
+    except FileNotFoundError:
+        return False
     except (OSError, ValueError):
-        return
-    kept = {key: data[key] for key in ("command", "cwd") if key in data}
-    path.write_text(json.dumps(kept), encoding="utf-8")
+        pass
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblemError(
+            f"cannot remove {path}, which may hold the environment ({exc.strerror}); "
+            "delete it by hand and check the folder's permissions") from exc
+    return False
+
+
+def scrub_command_files(folder: Path) -> int:
+    """`scrub_command_file` for every ansible-runner `command` artifact below a run's
+    folder (`*/artifacts/*/command`: its waves); how many there were.
+
+    Raises:
+        EnvironmentProblemError: one can be neither scrubbed nor deleted.
+    """
+    found = sorted(folder.glob("*/artifacts/*/command"))
+    for path in found:
+        scrub_command_file(path)
+    return len(found)
+
+
+def _scrub_when_running(status: Mapping[str, Any], runner_config: Any = None) -> None:
+    """ansible-runner's status handler: it calls this with "running" right after writing
+    the `command` file and before starting ansible-playbook."""
+    if status.get("status") == "running" and runner_config is not None:
+        scrub_command_file(Path(runner_config.artifact_dir) / "command")
 
 
 # Execution nodes: ansible-runner's streaming protocol, as AWX uses it. The controller
@@ -486,19 +538,22 @@ def work(stream: bytes, job: PlaybookJob, output: ByteSink,
     job.run_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
     for sub in ("cp", "tmp", "bin"):
         (job.run_dir / sub).mkdir(mode=0o700)
-    _write_playbook_wrapper(job.run_dir / "bin")
+    # The node's run is contained as a local one is: a killed worker leaves nothing.
+    containment = contain(job.run_dir)
+    _write_playbook_wrapper(job.run_dir / "bin", containment)
     if job.fact_cache is not None:
         job.fact_cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     # ansible-runner's Worker itself, built here rather than through interface.run, which
     # drops the cancel callback before it reaches the Worker.
     worker = Worker(_input=io.BytesIO(stream), _output=output, private_data_dir=str(job.run_dir),
-                    envvars=ansible_env(job), suppress_env_files=True,
-                    cancel_callback=cancelled,
+                    envvars={**ansible_env(job), **containment.env()},
+                    suppress_env_files=True, cancel_callback=cancelled,
                     **({"fact_cache": str(job.fact_cache)} if job.fact_cache else {}))
     try:
         status, _rc = worker.run()
     finally:
         close_control_masters(job.run_dir / "cp")
+        end(containment)
     return str(status)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from provisioner.errors import ConfigError
+from provisioner.files import write_atomic
 
 
 def read_secret(path: Path, what: str) -> str:
@@ -38,16 +38,8 @@ def write_secret_file(path: Path, text: str) -> None:
     Raises:
         ConfigError: the folder is missing or not writable.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)  # an older leftover of the same name kept its mode
-        os.replace(tmp, path)
+        write_atomic(path, text, 0o600, sync=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write secret file {path} ({exc.strerror}); "
                           "check that its folder exists and is writable") from exc

@@ -88,6 +88,11 @@ run_tests() {
     echo "==> ansible-lint"
     (cd playbooks && ../.venv/bin/ansible-lint --offline -q .)
   fi
+  # The tests run without network (below): what the lab is made from is built first,
+  # here, into the cache folder the tests then use (PROVISIONER_CACHE_DIR).
+  export PROVISIONER_CACHE_DIR="${PROVISIONER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/provisioner}"
+  echo "==> the lab's base and SNMP data, before the tests lose the network (in $PROVISIONER_CACHE_DIR)"
+  .venv/bin/provision lab prepare
   echo "==> pytest (in namespaces of its own: a lab that is running here is left alone)"
   bash scripts/isolated.sh "test-$$" .venv/bin/pytest -q -p no:cacheprovider "$@"
 }

@@ -8,6 +8,7 @@ from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_
 from provisioner.errors import ExitStatus, LabError, ProvisionerError
 from provisioner.lab import faults as lab_faults
 from provisioner.lab import manager as lab_manager
+from provisioner.lab import prepare as lab_prepare
 from provisioner.lab.credentials import ensure_credentials
 from provisioner.lab.nodes import controller_config_path, school_nodes
 from provisioner.lab.recordings import (
@@ -95,6 +96,26 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
             for node in dict.fromkeys(served.values())))
         click.echo("the controller's broker settings: export PROVISIONER_BROKER_CONFIG="
                    f"{controller_config_path(app.settings.lab_dir)}")
+
+
+@lab.command("prepare")
+@pass_ctx
+def lab_prepare_cmd(obj: Context) -> None:
+    """Build or find what every lab is made from, and start nothing (needs root).
+
+    The Debian base root filesystem with its local package repository (debootstrap from
+    this machine's Debian mirror: the one step that needs the network, a minute or two)
+    and the SNMP recordings with their index, kept in the cache folder (cache_dir,
+    PROVISIONER_CACHE_DIR). 'lab up' does the same when they are missing; the test
+    command runs this first, since its tests have no network. Says for each whether it
+    was cached.
+
+    Example: provision lab prepare
+    """
+    # Not audited: it changes nothing but the cache, and opens no database.
+    prepared = lab_prepare.prepare_lab(obj.app.settings.cache_dir, obj.progress)
+    click.echo(f"lab prepare: base {prepared.base.root.parent}, "
+               f"SNMP data {prepared.snmp.root}")
 
 
 @lab.command("down")

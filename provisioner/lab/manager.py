@@ -193,7 +193,7 @@ def lab_up(spec: LabSpec, settings: Settings, credentials: LabCredentials, progr
                      repo=str(image.repo))
     journal = StateJournal(settings.lab_dir, state)
     try:
-        _build(journal, image, credentials, settings.lab_dir, say)
+        _build(journal, image, credentials, settings, say)
         _finish(state, settings, credentials, say)
     except BaseException:
         say("lab up failed; removing what was made")
@@ -228,7 +228,8 @@ def _anything_there(lab_dir: Path) -> bool:
 
 
 def _build(journal: StateJournal, image: BaseImage, credentials: LabCredentials,
-           lab_dir: Path, say: Progress) -> None:
+           settings: Settings, say: Progress) -> None:
+    lab_dir = settings.lab_dir
     devices = journal.state.devices
     _make_networks(journal, devices, say)
     simulated = [d for d in devices if d.kind in SIMULATED_KINDS]
@@ -236,7 +237,7 @@ def _build(journal: StateJournal, image: BaseImage, credentials: LabCredentials,
     # Simulators and hosts need only the namespaces: start both at once (the
     # simulators' Python start-up is a second or so that the hosts' boots hide).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-sim") as pool:
-        simulators = pool.submit(_start_simulators, journal, simulated, lab_dir, credentials,
+        simulators = pool.submit(_start_simulators, journal, simulated, settings, credentials,
                                  say)
         try:
             _start_hosts(journal, debian, image, lab_dir, credentials, say)
@@ -284,7 +285,7 @@ def _optional_module(name: str) -> ModuleType | None:
         return None
 
 
-def _start_simulators(journal: StateJournal, devices: Sequence[LabDevice], lab_dir: Path,
+def _start_simulators(journal: StateJournal, devices: Sequence[LabDevice], settings: Settings,
                       credentials: LabCredentials, say: Progress) -> None:
     if not devices:
         return
@@ -295,7 +296,8 @@ def _start_simulators(journal: StateJournal, devices: Sequence[LabDevice], lab_d
         journal.record(lambda s: s.notes.append(note))
         return
     say(f"starting {len(devices)} simulated switches and APs")
-    started = module.start_simulators(devices, lab_dir, credentials)
+    started = module.start_simulators(devices, settings.lab_dir, credentials,
+                                      cache_dir=settings.cache_dir)
     refs = [process_ref(pid, "simulator") for pid in started.pids]
     keys = dict(started.host_keys)
 

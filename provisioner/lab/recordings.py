@@ -4,13 +4,14 @@ snmpsim-data 1.0 ships most recordings bz2-compressed (`.snmprec.bz2`) and some 
 (`UPS/apc-7902b.snmprec`). A recording may be in any format snmpsim 1.2 serves
 (`snmpsim.variation.RECORD_TYPES`: `.snmprec`, `.snmprec.bz2`, `.snmpwalk`
 (net-snmp's `snmpwalk -On` output), `.sapwalk`, `.dump`, `.MVC`), each also
-bz2-compressed. Every one is turned into a plain `.snmprec` once, in a shared cache
+bz2-compressed. Every one is turned into a plain `.snmprec` once, in a folder
 keyed by the snmpsim-data version and this module's own rewrite version: the walk
 formats by snmpsim's own converter (`snmpsim-manage-records`, run as a command so
 that the lab manager never imports snmpsim). While unpacking, the interface octet
 counters get snmpsim's `numeric` variation and sysUpTime the lab's `labuptime`
 variation, so they move like a live device's instead of standing still (and a
 device's uptime restarts when the lab reboots it).
+`provisioner.lab.snmpdata` builds the lab's sets of them, with snmpsim's index.
 
 Also: which recordings are installed, what they are (sysDescr), and `--device`'s
 `RECORDING:ROLE` parsed against them.
@@ -42,7 +43,7 @@ from provisioner.lab.topology import RecordedDevice
 from provisioner.models import Role
 
 # Bump when _vary(), labuptime.py or a derived recording changes: old caches are not reused.
-_REWRITE_VERSION = 4
+REWRITE_VERSION = 4
 # The lab's own variation module (sysUpTime a lab "reboot" resets per device).
 UPTIME_MODULE = Path(__file__).parent / "data" / "labuptime.py"
 _SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -100,8 +101,7 @@ def prepare_variations(cache: Path) -> Path:
         LabError: snmpsim is not installed, or the cache is not writable.
     """
     sources = [_package_dir("snmpsim", "snmpsim") / "variation" / "numeric.py", UPTIME_MODULE]
-    version = importlib.metadata.version("snmpsim")
-    target_dir = cache / f"variation-{version}-r{_REWRITE_VERSION}"
+    target_dir = variation_dir(cache)
     if all((target_dir / s.name).is_file() for s in sources):
         return target_dir
     try:
@@ -119,10 +119,16 @@ def prepare_variations(cache: Path) -> Path:
     return target_dir
 
 
+def variation_dir(cache: Path) -> Path:
+    """The variation modules for the installed snmpsim, under `cache`."""
+    version = importlib.metadata.version("snmpsim")
+    return cache / f"variation-{version}-r{REWRITE_VERSION}"
+
+
 def data_dir(cache: Path) -> Path:
     """The unpacked recordings for the installed snmpsim-data, under `cache`."""
     version = importlib.metadata.version("snmpsim-data")
-    return cache / f"data-{version}-r{_REWRITE_VERSION}"
+    return cache / f"data-{version}-r{REWRITE_VERSION}"
 
 
 def _octet_rate(direction: str, if_index: str) -> int:

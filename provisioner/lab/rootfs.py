@@ -10,9 +10,10 @@ source, so installing inside a host needs no network.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -20,7 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner.containment import kill_until_gone
 from provisioner.errors import EnvironmentProblemError, LabError
+from provisioner.files import locked
 from provisioner.lab.syscmd import mounts_below, require_tools, run, unmount_below
 
 Progress = Callable[[str], None]
@@ -168,12 +171,8 @@ def read_mirror(etc: Path = Path("/etc/apt")) -> str:
 def _cache_lock(lab_cache: Path) -> Iterator[None]:
     """Serialise base builds: two `lab up` at once must not build into the same dir."""
     lab_cache.mkdir(parents=True, exist_ok=True)
-    with (lab_cache / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked(lab_cache / ".lock"):
+        yield
 
 
 def image_paths(cache_dir: Path) -> BaseImage:
@@ -187,6 +186,18 @@ def image_paths(cache_dir: Path) -> BaseImage:
 
 def _ready_marker(image: BaseImage) -> Path:
     return image.root.parent / ".ready"
+
+
+def base_state(cache_dir: Path) -> str:
+    """What `ensure_base` would do now: "cached", "unpacking (...)" or "building (...)"."""
+    image = image_paths(cache_dir)
+    if not (image.repo / "Packages").is_file():
+        return "building (not in the cache)"
+    if _ready_marker(image).is_file():
+        return "cached"
+    if image.tarball.is_file():
+        return "unpacking (its packed copy is cached)"
+    return "building (not in the cache)"
 
 
 def ensure_base(cache_dir: Path, progress: Progress) -> BaseImage:
@@ -247,16 +258,46 @@ def _build_in(root: Path, image: BaseImage, mirror: str, progress: Progress) -> 
     progress(f"debootstrap {SUITE} from {mirror}")
     run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
          SUITE, root, mirror], step="debootstrap the base", timeout=1800)
+    _settle(root, "debootstrap the base")
     _chroot_script(root, PREPARE_SCRIPT, "prepare the base")
     progress("downloading the local package repository: " + ", ".join(REPO_PACKAGES))
     _build_repo(root, image.repo)
     with _bind_repo(image.repo, root):
         _chroot_script(root, FINISH_SCRIPT, "point the base at the local repository")
+    _settle(root, "pack the base")
     progress(f"packing the base into {image.tarball.name}")
     tmp = image.tarball.with_name(image.tarball.name + ".tmp")
-    run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-I", "zstd -3 -T0",
-         "-cf", tmp, "-C", root, "."], step="pack the base", timeout=900)
+    # --one-file-system: whatever might still be mounted below is never packed.
+    run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--one-file-system",
+         "-I", "zstd -3 -T0", "-cf", tmp, "-C", root, "."], step="pack the base", timeout=900)
     tmp.rename(image.tarball)
+
+
+def _rooted_in(root: Path) -> set[int]:
+    """Processes whose root directory is `root` or below (started inside the build)."""
+    inside = str(root.resolve())
+    found = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                where = os.readlink(f"/proc/{entry.name}/root")
+                if where == inside or where.startswith(inside + "/"):
+                    found.add(int(entry.name))
+    return found
+
+
+def _settle(root: Path, step: str) -> None:
+    """After programs ran inside the build: end any still running there (a daemon a
+    package's script started) and unmount what is left mounted below it (debootstrap
+    leaves /proc mounted when its unmount fails: a cold build once packed the
+    machine's /proc and failed), lazily, so that a busy mount cannot stop the build.
+
+    Raises:
+        LabError: an unmount failed.
+    """
+    kill_until_gone(lambda: _rooted_in(root))
+    for point in mounts_below(root):
+        run(["umount", "--lazy", point], step=f"{step}: unmount {point}")
 
 
 def _chroot_script(root: Path, script: str, step: str) -> None:

@@ -54,7 +54,7 @@ class SnmpSimConfig:
     Attributes:
         ready_file: written once every endpoint is bound and the data is indexed.
         data_dir: the recordings; the community / v3 context is the path inside it.
-        cache_dir: snmpsim's index files; owned by `process_user`.
+        cache_dir: snmpsim's index files.
         variation_dir: the variation modules snmpsim loads.
         user: the SNMPv3 user name.
         auth_file: file holding the SHA authentication passphrase.
@@ -64,6 +64,9 @@ class SnmpSimConfig:
         endpoints: where it listens.
         boots_file: JSON {address: epoch seconds} of lab reboots, read by the
             `labuptime` variation (readable by `process_user`); "" for none.
+        workdir: the responder's working directory; `data_dir`, `cache_dir` and
+            `variation_dir` are relative to it (provisioner/lab/snmpdata.py says why).
+            "" (labs started before it existed): those paths are absolute.
     """
 
     ready_file: str
@@ -77,6 +80,7 @@ class SnmpSimConfig:
     process_group: str
     endpoints: tuple[SnmpEndpoint, ...]
     boots_file: str = ""
+    workdir: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ network namespace and signal readiness with a marker file in the lab dir.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import grp
 import hashlib
 import json
@@ -17,10 +16,9 @@ import os
 import pwd
 import shutil
 import signal
-import stat
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioner.errors import LabError
+from provisioner.files import write_atomic
 from provisioner.lab.credentials import SNMP_USER, SWITCH_USER, LabCredentials
-from provisioner.lab.recordings import prepare_recordings, prepare_variations
 from provisioner.lab.simconfig import (
     HostileConfig,
     SnmpEndpoint,
@@ -39,12 +37,10 @@ from provisioner.lab.simconfig import (
     read_snmp_config,
     write_config,
 )
+from provisioner.lab.snmpdata import DEFAULT_RECORDINGS, ensure_snmp_data, snmp_cache
 from provisioner.lab.topology import DeviceKind, LabDevice
 from provisioner.secrets import write_secret_file
 
-# Decompressed recordings and snmpsim's index: outside the lab dir because the
-# responder drops to `nobody`, and the lab dir usually sits under a 0700 home.
-DEFAULT_SNMP_CACHE = Path("/var/cache/provisioner/snmpsim")
 PROCESS_USER = "nobody"
 PROCESS_GROUP = "nogroup"
 SWITCH_MODULE = "provisioner.lab.switchsim_runner"  # switchsim + host key reload on SIGHUP
@@ -160,17 +156,6 @@ def _start_switches(
     return _Started(pid, _describe("the switch simulator", switches), ready, log_file)
 
 
-def _check_reachable(path: Path, user: str) -> None:
-    """Fail early if `user` (not root) could not reach `path`: snmpsim reads it after its drop."""
-    for part in [path, *path.parents]:
-        mode = part.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            raise LabError(
-                f"the SNMP responder runs as {user!r} but {part} is not searchable by others; "
-                f"choose an SNMP cache dir outside it (now {path})"
-            )
-
-
 def _process_account() -> tuple[int, int]:
     try:
         return pwd.getpwnam(PROCESS_USER).pw_uid, grp.getgrnam(PROCESS_GROUP).gr_gid
@@ -179,27 +164,6 @@ def _process_account() -> tuple[int, int]:
             f"the SNMP responder needs the account {PROCESS_USER}:{PROCESS_GROUP} to drop "
             "root to, and it does not exist; add it (Debian has both by default)"
         ) from exc
-
-
-def _index_dir(cache: Path, data: Path) -> Path:
-    # Shared by every lab using these recordings; written only while
-    # `_index_lock` is held, read by any number of responders.
-    index = cache / f"index-{data.name}"
-    index.mkdir(mode=0o700, exist_ok=True)
-    os.chown(index, *_process_account())
-    return index
-
-
-@contextlib.contextmanager
-def _index_lock(cache: Path) -> Iterator[None]:
-    """Serialise responder starts: the first builds the shared index, the rest reuse it."""
-    cache.mkdir(mode=0o755, parents=True, exist_ok=True)
-    fd = os.open(cache / "index.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _recording(device: LabDevice) -> str:
@@ -211,11 +175,12 @@ def _recording(device: LabDevice) -> str:
     return device.recording
 
 
-def boots_file(cache: Path, lab_dir: Path) -> Path:
-    """Where a lab's reboot times of recorded devices live: beside the shared SNMP cache
-    (the responder reads it as `nobody`), named by the lab dir so labs never share one."""
+def boots_file(cache_dir: Path, lab_dir: Path) -> Path:
+    """Where a lab's reboot times of recorded devices live: beside the SNMP data sets in
+    the cache (the responder reads it as `nobody`, from its set's folder), named by the
+    lab dir so labs never share one."""
     digest = hashlib.sha256(str(lab_dir.resolve()).encode()).hexdigest()[:16]
-    return cache / "boots" / f"{digest}.json"
+    return snmp_cache(cache_dir) / "boots" / f"{digest}.json"
 
 
 def write_boots(path: Path, boots: dict[str, float]) -> None:
@@ -224,22 +189,21 @@ def write_boots(path: Path, boots: dict[str, float]) -> None:
     Raises:
         LabError: the file cannot be written.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(boots, sort_keys=True), encoding="utf-8")
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o755)  # whatever the umask: the responder reads it as `nobody`
+        write_atomic(path, json.dumps(boots, sort_keys=True), 0o644)
     except OSError as exc:
         raise LabError(f"cannot write the lab's reboot times to {path} ({exc}); "
                        "check that the folder is writable") from exc
 
 
 def _start_snmp(
-    devices: Sequence[LabDevice], sim_dir: Path, creds: LabCredentials, cache: Path
+    devices: Sequence[LabDevice], sim_dir: Path, creds: LabCredentials, cache_dir: Path
 ) -> _Started:
-    data = prepare_recordings({_recording(d) for d in devices}, cache)
-    _check_reachable(data, PROCESS_USER)
+    _process_account()  # fails early, naming the account, if it does not exist
+    data = ensure_snmp_data(cache_dir, {*DEFAULT_RECORDINGS, *(_recording(d) for d in devices)})
+    boots = boots_file(cache_dir, sim_dir.parent)
     ready = sim_dir / "snmpsim.ready"
     ready.unlink(missing_ok=True)
     config_file = sim_dir / "snmpsim.json"
@@ -247,16 +211,17 @@ def _start_snmp(
         config_file,
         SnmpSimConfig(
             ready_file=str(ready),
-            data_dir=str(data),
-            cache_dir=str(_index_dir(cache, data)),
-            variation_dir=str(prepare_variations(cache)),
+            data_dir=data.data_dir,
+            cache_dir=data.index_dir,
+            variation_dir=data.variation_dir,
             user=SNMP_USER,
             auth_file=str(creds.snmp_auth),
             priv_file=str(creds.snmp_priv),
             process_user=PROCESS_USER,
             process_group=PROCESS_GROUP,
             endpoints=tuple(SnmpEndpoint(netns=d.netns, address=d.address) for d in devices),
-            boots_file=str(boots_file(cache, sim_dir.parent)),
+            boots_file=str(boots),
+            workdir=str(data.root),
         ),
     )
     log_file = sim_dir / "snmpsim.log"
@@ -316,7 +281,7 @@ def start_simulators(
     lab_dir: Path,
     credentials: LabCredentials,
     *,
-    snmp_cache: Path = DEFAULT_SNMP_CACHE,
+    cache_dir: Path,
     timeout: float = 60.0,
 ) -> SimulatorSet:
     """Start the simulators of the lab's switches and recorded APs; return once they answer.
@@ -328,7 +293,8 @@ def start_simulators(
         devices: the lab's devices (all kinds).
         lab_dir: the lab's state dir; simulator files go to `lab_dir/simulators`.
         credentials: the lab's credentials (switch password, SNMPv3 passphrases).
-        snmp_cache: where recordings are unpacked; must be readable by `nobody`.
+        cache_dir: the settings' cache folder; the SNMP data is kept in it
+            (provisioner/lab/snmpdata.py).
         timeout: seconds to wait for the simulators to be ready.
 
     Returns:
@@ -348,11 +314,12 @@ def start_simulators(
     try:
         if switches:
             started.append(_start_switches(switches, sim_dir, credentials, host_keys))
-        with _index_lock(snmp_cache):
-            started.append(_start_snmp(snmp, sim_dir, credentials, snmp_cache))
-            _wait_ready(started, timeout)
+        started.append(_start_snmp(snmp, sim_dir, credentials, cache_dir))
+        _wait_ready(started, timeout)
     except BaseException:
-        stop_simulators([item.pid for item in started])
+        # Our own children, not reaped yet: their pids cannot have been reused, and one
+        # spawned a moment ago may not show its command line yet.
+        stop_simulators([item.pid for item in started], own_children=True)
         raise
     return SimulatorSet(pids=tuple(item.pid for item in started), host_keys=host_keys)
 
@@ -444,13 +411,15 @@ def _wait_gone(pids: Sequence[int], seconds: float) -> list[int]:
     return alive
 
 
-def stop_simulators(pids: Sequence[int], *, grace: float = 5.0) -> None:
+def stop_simulators(pids: Sequence[int], *, grace: float = 5.0,
+                    own_children: bool = False) -> None:
     """Stop simulator processes: SIGTERM, wait up to `grace` s, then SIGKILL.
 
     Pids that no longer run a simulator (gone, or reused by another program) are
-    left alone, so calling this twice or after a reboot is safe.
+    left alone, so calling this twice or after a reboot is safe; `own_children`:
+    the pids are this process's unreaped children, stopped without that check.
     """
-    ours = [pid for pid in pids if _is_simulator(pid)]
+    ours = list(pids) if own_children else [pid for pid in pids if _is_simulator(pid)]
     for pid in set(pids) - set(ours):
         _exited(pid)  # reaps a child of ours that already ended (a zombie has no cmdline)
     _signal_all(ours, signal.SIGTERM)
@@ -464,7 +433,7 @@ def remove_simulator_files(lab_dir: Path) -> None:
     """Forget the simulators' state: host keys, saved switch configs, logs.
 
     For `provision lab down`, after `stop_simulators`: the next lab then starts
-    with factory-fresh switches and new host keys. The shared SNMP cache stays; the
+    with factory-fresh switches and new host keys. The SNMP data in the cache stays; the
     lab's reboot times beside it go.
     """
     config = lab_dir / "simulators" / "snmpsim.json"

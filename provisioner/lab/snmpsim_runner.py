@@ -9,7 +9,12 @@ It runs snmpsim 1.2.2's own command responder with three adjustments made here:
 - the SNMPv3 passphrases reach snmpsim through this process's own `sys.argv`,
   never the real command line (`ps` shows that to every user);
 - the ready marker is written once everything is indexed and bound, right before
-  snmpsim drops root for good.
+  snmpsim drops root for good;
+- it works from its data set's folder, given relative paths (provisioner/lab/snmpdata.py
+  says why).
+
+`python -m provisioner.lab.snmpsim_runner --index DATA_DIR INDEX_DIR` only builds
+snmpsim's index of a data set, the way the responder will look it up.
 
 As root snmpsim insists on dropping to an unprivileged account; the Python
 standard library may sit in a directory that account cannot read (e.g. under
@@ -27,9 +32,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from snmpsim import daemon
+from snmpsim import confdir, daemon, datafile
 from snmpsim import endpoints as snmpsim_endpoints
 from snmpsim.commands import responder
+from snmpsim.error import SnmpsimError
 
 from provisioner.errors import LabError
 from provisioner.lab.credentials import read_secret
@@ -129,16 +135,23 @@ def serve(config: SnmpSimConfig) -> int:
 
     Raises:
         LabError: a passphrase cannot be read or is unusable.
+        OSError: the working directory cannot be entered.
     """
     auth = read_secret(Path(config.auth_file))
     priv = read_secret(Path(config.priv_file))
     argv = responder_argv(config, auth, priv)
+    boots = config.boots_file
+    if config.workdir:
+        # The data's paths are relative to it: after the drop to `nobody` they are
+        # reached from here, not through the (often private) folders above.
+        os.chdir(config.workdir)
+        boots = os.path.relpath(boots, config.workdir) if boots else ""
     _preload_modules()
     _bind_in_namespaces(config.endpoints)
     _mark_ready_before_final_drop(Path(config.ready_file))
     # For the `labuptime` variation: snmpsim numbers its transport domains in the
     # order of the endpoints on its command line; the variation maps them back.
-    os.environ["PROVISIONER_LAB_BOOTS"] = config.boots_file
+    os.environ["PROVISIONER_LAB_BOOTS"] = boots
     os.environ["PROVISIONER_LAB_ENDPOINTS"] = ",".join(e.address for e in config.endpoints)
     os.environ["PROVISIONER_LAB_NAMES"] = ",".join(e.netns.removeprefix(NETNS_PREFIX)
                                                    for e in config.endpoints)
@@ -148,16 +161,37 @@ def serve(config: SnmpSimConfig) -> int:
     return int(responder.main() or 0)
 
 
+def build_index(data_dir: str, index_dir: str) -> int:
+    """Index every recording under `data_dir` into `index_dir` the way the responder
+    will look it up (both relative to the working directory); how many were indexed.
+
+    Raises:
+        snmpsim's SnmpsimError: a recording cannot be parsed or indexed.
+    """
+    confdir.cache = index_dir
+    count = 0
+    for full_path, text_parser, _context in datafile.get_data_files(data_dir):
+        datafile.DataFile(full_path, text_parser, {}).index_text()
+        count += 1
+    return count
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the responder process; its log is stderr (a file the caller picks)."""
+    """Entry point of the responder process; its log is stderr (a file the caller picks).
+
+    With `--index DATA INDEX` instead it only indexes the recordings (see snmpdata.py).
+    """
     parser = argparse.ArgumentParser(prog="python -m provisioner.lab.snmpsim_runner")
-    parser.add_argument(
-        "--config", type=Path, required=True, help="config file written by start_simulators"
-    )
+    task = parser.add_mutually_exclusive_group(required=True)
+    task.add_argument("--config", type=Path, help="config file written by start_simulators")
+    task.add_argument("--index", nargs=2, metavar=("DATA_DIR", "INDEX_DIR"),
+                      help="index the recordings in DATA_DIR into INDEX_DIR and exit")
     args = parser.parse_args(argv)
     try:
+        if args.index:
+            return 0 if build_index(*args.index) else 1
         return serve(read_snmp_config(args.config))
-    except (LabError, OSError) as exc:
+    except (LabError, OSError, SnmpsimError) as exc:
         print(f"SNMP responder failed: {exc}", file=sys.stderr)
         return 1
 

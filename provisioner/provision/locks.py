@@ -1,25 +1,28 @@
-"""One provisioning run per school at a time, and noticing runs whose process died.
+"""One provisioning run per school at a time, and ending what a dead run left behind.
 
 The lock is an `flock` on a file per school in the data dir: the kernel drops it
 when the process ends however it ends (also kill -9), so a dead run never blocks
 the next one. The run row in the database says which run holds it; a row still
 "running" whose process is gone (pid not alive, or alive with another start time,
-i.e. reused) is marked interrupted by the next start.
+i.e. reused) belongs to a dead run. The next start, holding the lock, ends every
+process that run left (provisioner/containment.py), removes the environment from its
+ansible-runner files, and marks it interrupted, before anything touches the school.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 
+from provisioner.ansible import scrub_command_files
+from provisioner.containment import end_leftovers
 from provisioner.db.runs import RunLog
 from provisioner.errors import AlreadyRunningError
+from provisioner.files import locked
 from provisioner.outcome import RunStatus
 
 KIND = "provision"
@@ -48,22 +51,21 @@ def run_is_alive(pid: int | None, started: int | None) -> bool:
 def school_lock(lock_dir: Path, school_id: str, runs: RunLog) -> Iterator[list[int]]:
     """Hold school `school_id`'s provisioning lock for the block.
 
-    Entering also marks runs of the school that are recorded as running but whose
-    process is gone as interrupted; the block receives their ids.
+    Entering also ends what runs of the school that are recorded as running but whose
+    process is gone left behind, and marks them interrupted; the block receives their ids.
 
     Raises:
         AlreadyRunningError: another process provisions the school now.
+        EnvironmentProblemError: a dead run's file holding the environment can be
+            neither scrubbed nor deleted.
     """
     lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"school-{school_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    with ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.enter_context(locked(lock_dir / f"school-{school_id}.lock", blocking=False))
         except BlockingIOError as exc:
             raise _busy(school_id, runs) from exc
         yield reap_dead_runs(runs, school_id)
-    finally:
-        os.close(fd)  # closing releases the flock
 
 
 def _busy(school_id: str, runs: RunLog) -> AlreadyRunningError:
@@ -77,17 +79,29 @@ def _busy(school_id: str, runs: RunLog) -> AlreadyRunningError:
 
 
 def reap_dead_runs(runs: RunLog, school_id: str) -> list[int]:
-    """Mark the school's runs recorded as running as interrupted; their ids.
+    """End what the school's runs recorded as running left behind (processes, the
+    environment in their files) and mark them interrupted; their ids.
 
     Called with the school's lock held: no live process provisions the school, so a
     row still "running" belongs to a process that died (kill -9, power loss).
+
+    Raises:
+        EnvironmentProblemError: a file holding the environment can be neither scrubbed
+            nor deleted.
     """
     dead = []
     for run_id, pid, started in runs.running(KIND, school_id):
         how = ("is gone" if not run_is_alive(pid, started)
                else "lost its lock (its pid was reused)")
-        runs.finish(run_id, RunStatus.INTERRUPTED,
-                    f"process {pid} {how} without finishing the run; noticed by the next start")
+        folder = runs.get(run_id).artifacts
+        ended = 0
+        if folder:
+            ended = end_leftovers(Path(folder))
+            scrub_command_files(Path(folder))
+        left = (f"; it ended the {ended} process{'' if ended == 1 else 'es'} the run had "
+                "left running" if ended else "")
+        runs.finish(run_id, RunStatus.INTERRUPTED, f"process {pid} {how} without finishing the "
+                    f"run; noticed by the next start{left}")
         dead.append(run_id)
     return dead
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.config import Settings
+from provisioner.config import Settings, load_settings
 from provisioner.lab.credentials import LabCredentials, ensure_credentials, read_secret
 from provisioner.lab.manager import find_leftovers, lab_down, lab_up
 from provisioner.lab.state import LabState
@@ -44,8 +44,9 @@ class Lab:
 
 
 def lab_settings(lab_dir: Path) -> Settings:
-    """Test settings: a private lab dir, the machine's shared base image cache."""
-    cache = Settings.defaults(os.environ).cache_dir
+    """Test settings: a private lab dir, the cache the tool itself would use (the
+    settings' cache_dir: PROVISIONER_CACHE_DIR or the user's cache folder)."""
+    cache = load_settings(env=os.environ).cache_dir
     return Settings(db=lab_dir / "db", inventories=lab_dir / "inventories", cache_dir=cache,
                     lab_dir=lab_dir, playbooks=lab_dir / "playbooks")
 

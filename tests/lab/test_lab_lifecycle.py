@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.config import Settings
+from provisioner.config import Settings, load_settings
 from provisioner.lab import hosts
 from provisioner.lab.credentials import LabCredentials, ensure_credentials
 from provisioner.lab.manager import find_leftovers, lab_down, lab_up
@@ -28,8 +28,9 @@ SPEC = LabSpec(("100002",), servers=1, switches=0, aps=1, recorded_aps=0)
 
 
 def lab_settings(lab_dir: Path) -> Settings:
-    """Test settings: a private lab dir, the machine's shared base image cache."""
-    cache = Settings.defaults(os.environ).cache_dir
+    """Test settings: a private lab dir, the cache the tool itself would use (the
+    settings' cache_dir: PROVISIONER_CACHE_DIR or the user's cache folder)."""
+    cache = load_settings(env=os.environ).cache_dir
     return Settings(db=lab_dir / "db", inventories=lab_dir / "inventories", cache_dir=cache,
                     lab_dir=lab_dir, playbooks=lab_dir / "playbooks")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.config import load_settings
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import probe_ssh
 from provisioner.errors import HostKeyChangedError, HostKeyUnknownError, LabError
@@ -29,9 +29,8 @@ from provisioner.lab.credentials import (
     ensure_credentials,
     read_secret,
 )
-from provisioner.lab.recordings import data_dir
+from provisioner.lab.simconfig import read_snmp_config
 from provisioner.lab.simulators import (
-    DEFAULT_SNMP_CACHE,
     SimulatorSet,
     remove_simulator_files,
     start_simulators,
@@ -148,7 +147,7 @@ class Lab:
     devices: list[DevDevice]
     credentials: LabCredentials
     simulators: SimulatorSet
-    snmp_cache: Path
+    snmp_data: Path  # the recordings the responder serves
     snmp_env: dict[str, str] = field(repr=False)  # a copy of os.environ: keep it out of reports
 
     @property
@@ -199,15 +198,17 @@ def lab(network: list[DevDevice], tmp_path_factory: pytest.TempPathFactory) -> I
     """The simulators of the network's devices, running; stopped (and checked) afterwards."""
     lab_dir = tmp_path_factory.mktemp("lab")
     creds = ensure_credentials(lab_dir / "credentials")
-    # The default SNMP cache, as a lab uses it: shared, unpacked and indexed once.
-    started = start_simulators(network, lab_dir, creds)
+    # The settings' cache, as a lab uses it (for root under /root, which `nobody`, the
+    # responder's account, cannot enter): shared, unpacked and indexed once.
+    started = start_simulators(network, lab_dir, creds,
+                               cache_dir=load_settings(env=os.environ).cache_dir)
     try:
         creds.known_hosts.write_text(
             "".join(f"{address} {key}\n" for address, key in started.host_keys.items())
         )
-        yield Lab(
-            network, creds, started, DEFAULT_SNMP_CACHE, _snmp_env(creds, lab_dir / "snmp-client")
-        )
+        config = read_snmp_config(lab_dir / "simulators" / "snmpsim.json")
+        yield Lab(network, creds, started, Path(config.workdir) / config.data_dir,
+                  _snmp_env(creds, lab_dir / "snmp-client"))
     finally:
         stop_simulators(started.pids)
         remove_simulator_files(lab_dir)
@@ -294,7 +295,7 @@ def _v3_get(lab: Lab, device: LabDevice, oid: str) -> str:
 
 
 def _recorded_sys_descr(lab: Lab, recording: str) -> str:
-    text = (data_dir(lab.snmp_cache) / f"{recording}.snmprec").read_text()
+    text = (lab.snmp_data / f"{recording}.snmprec").read_text()
     line = next(row for row in text.splitlines() if row.startswith(f"{SYS_DESCR}|"))
     _, tag, value = line.split("|", 2)
     return bytes.fromhex(value).decode() if tag == "4x" else value
@@ -339,14 +340,8 @@ def test_a_simulator_that_cannot_start_names_the_device_and_leaves_nothing_behin
 ) -> None:
     ghost = _device(9, "ghost", DeviceKind.IOS_SWITCH, SWITCH_RECORDING)  # no namespace
     creds = ensure_credentials(tmp_path / "credentials")
-    # The responder reads the cache as `nobody`: pytest's tmp dirs are 0700.
-    cache = Path(tempfile.mkdtemp(prefix="pvdev-snmp-"))
-    cache.chmod(0o755)
-    try:
-        with pytest.raises(LabError) as failure:
-            start_simulators([ghost], tmp_path, creds, snmp_cache=cache, timeout=20)
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    with pytest.raises(LabError) as failure:
+        start_simulators([ghost], tmp_path, creds, cache_dir=tmp_path / "cache", timeout=20)
     message = str(failure.value)
     assert ghost.name in message
     assert "ip netns list" in message

@@ -18,6 +18,8 @@ from provisioner.ansible import (
     PlaybookJob,
     ansible_env,
     run_playbook,
+    scrub_command_file,
+    scrub_command_files,
     task_message,
 )
 from provisioner.outcome import Counts
@@ -174,3 +176,36 @@ def test_task_message_prefers_msg_then_stderr() -> None:
     assert task_message({"stderr": "E: no package"}) == "E: no package"
     assert task_message({}) == ""
     assert HostRecap("x").status == "ok"
+
+
+def _command_file(folder: Path, text: str) -> Path:
+    path = folder / "artifacts" / "2b1c" / "command"  # ansible-runner's layout
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text", [
+    '{"command": ["ansible-playbook"], "cwd": "/x", "env": {"TOKEN": "' + SECRET,  # cut off
+    '["ansible-playbook", {"TOKEN": "' + SECRET + '"}]',  # JSON, not the runner's object
+    "TOKEN=" + SECRET + "\n\udcff",  # not even UTF-8
+])
+def test_a_command_file_that_cannot_be_scrubbed_is_deleted(tmp_path: Path, text: str) -> None:
+    path = _command_file(tmp_path, "")
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    assert scrub_command_file(path) is False
+    assert not path.exists()
+
+
+def test_the_command_file_keeps_only_the_command_and_its_folder(tmp_path: Path) -> None:
+    run = tmp_path / "run-7"
+    good = _command_file(run / "wave-1", json.dumps(
+        {"command": ["ansible-playbook", "site.yml"], "cwd": "/x", "env": {"TOKEN": SECRET}}))
+    broken = _command_file(run / "wave-2", '{"env": {"TOKEN": "' + SECRET)
+    # Every wave's file of a run's folder, as the next start does after a kill -9.
+    assert scrub_command_files(run) == 2
+    assert json.loads(good.read_text()) == {"command": ["ansible-playbook", "site.yml"],
+                                            "cwd": "/x"}
+    assert oct(good.stat().st_mode & 0o777) == "0o600"
+    assert not broken.exists()
+    assert sorted(p.name for p in good.parent.iterdir()) == ["command"]  # no temporary file

@@ -4,13 +4,16 @@ One small lab school (1 server, 1 switch, 1 Linux AP, 1 recorded AP); the tests 
 in file order and build on each other's state, keeping the number of Ansible runs
 small: provision and verify, re-run (0 changed), drift + --check (nothing changes),
 a host stopped mid-run then --resume, a re-keyed host blocked then trusted, a
-concurrent run refused, kill -9 then --resume, and no secret anywhere.
+concurrent run refused, kill -9 then --resume, kill -9 again and again under every
+strategy (nothing of the run lives on), what a dead run left running ended before the
+next run starts, and no secret anywhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -44,6 +47,10 @@ PLAN = Path(__file__).parent.parent / "data" / "cli" / "plan-v1.csv"
 SCHOOL = "100001"
 SERVER, SWITCH, AP, RECORDED = (f"{SCHOOL}-srv01", f"{SCHOOL}-sw01", f"{SCHOOL}-ap01",
                                 f"{SCHOOL}-wap01")
+# A secret in the tool's environment (as an admin's exported password would be): the
+# environment never lands on disk, also not from a run killed with -9.
+ENV_CANARY = f"canary-{secrets.token_hex(12)}"
+KILL_ROUNDS = 5
 SERVER_FILES = ("/etc/chrony/chrony.conf", "/etc/snmp/snmpd.conf", "/etc/nftables.conf",
                 "/etc/ssh/sshd_config.d/10-provisioner.conf")
 
@@ -303,8 +310,10 @@ def _wait_for_play(lab: Lab, proc: subprocess.Popen[str]) -> int:
         store = Store.open(lab.db)
         try:
             running = store.runs.list(school_id=SCHOOL, limit=1)
+            # Its own run (a run killed before is "running" until the next start).
             if running and running[0].status == "running" and any(
-                    h.status == "running" for h in store.runs.hosts(running[0].run_id)):
+                    h.status == "running" for h in store.runs.hosts(running[0].run_id)) \
+                    and store.runs.get(running[0].run_id).pid == proc.pid:
                 return running[0].run_id
         finally:
             store.close()
@@ -312,12 +321,62 @@ def _wait_for_play(lab: Lab, proc: subprocess.Popen[str]) -> int:
     raise AssertionError(f"the background run never reached its play: {proc.communicate()}")
 
 
-def _background_run(lab: Lab) -> subprocess.Popen[str]:
+def _background_run(lab: Lab, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "provision"), "--db", str(lab.db), "--inventories",
-         str(lab.inventories), "school", "--id", SCHOOL, "--yes"],
-        env={**os.environ, **lab.env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True)
+         str(lab.inventories), "school", "--id", SCHOOL, "--yes", *args],
+        env={**os.environ, **lab.env, "PROVISIONER_TEST_CANARY": ENV_CANARY},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def _run_folder(lab: Lab, run_id: int) -> Path:
+    return engine.runs_root(lab.settings()) / f"run-{run_id}"
+
+
+def _processes_of(folder: Path) -> dict[int, str]:
+    """Every process of a run, found without the tool's help: each one inherits HOME and
+    ANSIBLE_SSH_CONTROL_PATH_DIR below the run's folder, whatever its parent or session
+    (mitogen's multiplexer, ssh's ControlPersist masters, ansible-connection)."""
+    needle = f"{folder}/".encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline, environ = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline or needle in environ:
+            found[int(proc.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")[:160]
+    return found
+
+
+def _survivors(folder: Path, wait_s: float = 10.0) -> dict[int, str]:
+    """The run's processes still there after up to `wait_s` seconds."""
+    deadline = time.monotonic() + wait_s
+    while (left := _processes_of(folder)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _wait_for_connections(lab: Lab, proc: subprocess.Popen[str]) -> tuple[int, Path]:
+    """Wait until the background run's play has opened an SSH connection (early in the
+    play: its first task); the run's id and folder."""
+    run_id = _wait_for_play(lab, proc)
+    folder = _run_folder(lab, run_id)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(_comm(pid) == "ssh" for pid in _processes_of(folder)):
+            return run_id, folder
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} opened no SSH connection: {proc.communicate()}")
 
 
 def test_sigterm_stops_the_run_cleanly(lab: Lab) -> None:
@@ -367,6 +426,7 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
     # ansible-runner starts ansible-playbook in a session of its own: it must die with
     # the tool, not go on changing devices beside the next run.
     assert _playbooks_left(lab) == [], "the killed run's ansible-playbook is still running"
+    assert _survivors(_run_folder(lab, run_id)) == {}
     result, hosts = lab.provision("--resume")
     assert f"run {run_id} of school {SCHOOL} had died" in result.stderr
     store = Store.open(lab.db)
@@ -376,24 +436,106 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
     assert hosts and all(h["status"] in ("verified", "skipped") for h in hosts.values())
 
 
+@pytest.mark.parametrize("strategy", engine.STRATEGIES)
+def test_kill_9_again_and_again_leaves_no_process_of_the_run(lab: Lab, strategy: str) -> None:
+    for round_number in range(1, KILL_ROUNDS + 1):
+        proc = _background_run(lab, "--strategy", strategy)
+        try:
+            run_id, folder = _wait_for_connections(lab, proc)
+            assert _processes_of(folder)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)  # the tool alone: kill -9 PID
+            proc.communicate()
+        left = _survivors(folder)
+        assert left == {}, f"{strategy}, kill {round_number}: run {run_id} lives on: {left}"
+
+
+def _wait_for_a_run_after(lab: Lab, run_id: int, proc: subprocess.Popen[str]) -> int:
+    """The id of the first run of the school recorded after `run_id`, once it is."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        store = Store.open(lab.db)
+        try:
+            newer = [r.run_id for r in store.runs.list(school_id=SCHOOL, limit=3)
+                     if r.run_id > run_id]
+        finally:
+            store.close()
+        if newer:
+            return min(newer)
+        time.sleep(0.05)
+    raise AssertionError(f"no run started after run {run_id}: {proc.communicate()}")
+
+
+def test_what_a_dead_run_left_running_is_ended_before_the_next_run_starts(lab: Lab) -> None:
+    # Linear: its ssh ControlPersist masters would stay a minute on their own. One host
+    # keeps the runs short.
+    proc = _background_run(lab, "--strategy", "linear", "--limit", SERVER)
+    try:
+        run_id, folder = _wait_for_connections(lab, proc)
+        # The tool and the run's supervisor die together: nothing of the run is there
+        # any more to end the rest, so it is left to the next start.
+        supervisors = [pid for pid, cmd in _processes_of(folder).items()
+                       if "provisioner.supervisor" in cmd]
+        assert supervisors
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+    for pid in supervisors:
+        os.kill(pid, signal.SIGKILL)
+    proc.communicate()
+    time.sleep(10)  # as long as the test above waits for survivors
+    assert _processes_of(folder), "the dead run left nothing running: this test shows nothing"
+    following = _background_run(lab, "--limit", SERVER)
+    try:
+        # A run is recorded once its lock is held and the dead run dealt with: by
+        # then nothing of the dead run may run any more.
+        _wait_for_a_run_after(lab, run_id, following)
+        assert _processes_of(folder) == {}
+    finally:
+        output, _ = following.communicate(timeout=900)
+    assert following.returncode == 0, output
+    assert f"run {run_id} of school {SCHOOL} had died" in output
+    store = Store.open(lab.db)
+    record = store.runs.get(run_id)
+    store.close()
+    assert record.summary.status == "interrupted"
+    assert "the next start; it ended the " in record.detail, record.detail
+    assert "process" in record.detail and "the run had left running" in record.detail
+
+
 def test_no_secret_in_database_artifacts_or_output(lab: Lab) -> None:
     key_body = lab.creds.ssh_key.read_text().splitlines()[1]
-    secrets = {"SSH private key": key_body}
+    # The environment's secret too: the runs killed with -9 above had it.
+    found = {"SSH private key": key_body, "the environment's secret": ENV_CANARY}
     for name in ("switch_password", "snmp_auth", "snmp_priv"):
-        secrets[name] = read_secret(getattr(lab.creds, name))
+        found[name] = read_secret(getattr(lab.creds, name))
     for name in ("radius_secret", "wlan_psk"):
         path = getattr(lab.creds, name, None)
         if path is not None and Path(path).exists():
-            secrets[name] = read_secret(Path(path))
-    places = [lab.db, *engine.runs_root(lab.settings()).rglob("*")]
+            found[name] = read_secret(Path(path))
+    root = engine.runs_root(lab.settings())
+    killed = [p for p in root.glob("run-*") if p.is_dir() and _killed(lab, p)]
+    assert len(killed) >= KILL_ROUNDS  # the runs killed with -9 are searched too
+    places = [lab.db, *root.rglob("*")]
     checked = 0
     for path in places:
         if path.is_file() and not path.is_symlink():
             data = path.read_bytes()
             checked += 1
-            for what, value in secrets.items():
+            for what, value in found.items():
                 assert value.encode() not in data, f"{what} found in {path}"
     assert checked > 10  # the database and the runs' artifacts were really searched
     text = "\n".join(lab.outputs)
-    for what, value in secrets.items():
+    for what, value in found.items():
         assert value not in text, f"{what} found in the command output"
+
+
+def _killed(lab: Lab, folder: Path) -> bool:
+    """Whether the run of this folder died without finishing (its tool was killed; no
+    run is live now, so one still "running" is a dead one not noticed yet)."""
+    store = Store.open(lab.db)
+    try:
+        record = store.runs.get(int(folder.name.removeprefix("run-")))
+    finally:
+        store.close()
+    return record.summary.status == "running" or (
+        record.summary.status == "interrupted" and "noticed by the next start" in record.detail)
