@@ -30,7 +30,7 @@ from provisioner.lab.credentials import (
 )
 from provisioner.lab.faults import fault_of
 from provisioner.lab.state import load_state
-from provisioner.lab.topology import DeviceKind, LabDevice
+from provisioner.lab.topology import LabDevice
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpReply, SnmpTarget, SnmpV3User
 
@@ -78,7 +78,7 @@ def _ssh_check(device: LabDevice, creds: LabCredentials,
     if not device.has_ssh:
         return "", None
     try:
-        if device.kind is DeviceKind.IOS_SWITCH:
+        if device.kind.simulated_switch:
             answer = probe_ssh(device.address, username=SWITCH_USER, password=switch_password,
                                known_hosts=creds.known_hosts)
         else:
