@@ -80,24 +80,70 @@ def ports_of(text: str) -> set[int]:
     return found
 
 
-def expected_members(profile: dict[str, Any],
-                     uplinks: list[str]) -> dict[int, tuple[set[int], set[int]]]:
-    """VLAN id -> (untagged ports, tagged ports) the profile asks of a switch."""
+Membership = tuple[int | None, frozenset[int]]  # untagged VLAN, tagged VLANs of a port
+MAX_PORT_PROBLEMS = 6
+
+
+def wanted(port_profile: dict[str, Any]) -> Membership:
+    """What a port profile asks of a port: untagged in its (native) VLAN, tagged in the rest."""
+    if port_profile.get("mode") == "access":
+        return int(port_profile["vlan"]), frozenset()
+    native = port_profile.get("native_vlan")
+    tagged = frozenset(int(v) for v in port_profile.get("vlans", []) if v != native)
+    return (int(native) if native is not None else None), tagged
+
+
+def port_profiles(profile: dict[str, Any], uplinks: list[str]) -> dict[int, str]:
+    """Port -> the name of the port profile the school's layout gives it."""
+    found = {n: str(block.get("profile")) for block in profile.get("access_ports", [])
+             for n in range(int(block["first"]), int(block["last"]) + 1)}
+    found.update({int(p): "Uplink" for p in uplinks if str(p).isdigit()})
+    return found
+
+
+def memberships(blocks: dict[int, dict[str, str]]) -> dict[int, Membership]:
+    """Port -> its untagged VLAN and tagged VLANs, from the running config's VLAN blocks."""
+    untagged: dict[int, int] = {}
+    tagged: dict[int, set[int]] = {}
+    for vid, block in blocks.items():
+        for port in ports_of(block.get("UNTAGGED", "")):
+            untagged[port] = vid
+        for port in ports_of(block.get("TAGGED", "")):
+            tagged.setdefault(port, set()).add(vid)
+    return {port: (untagged.get(port), frozenset(tagged.get(port, set())))
+            for port in set(untagged) | set(tagged)}
+
+
+def _describe(membership: Membership) -> str:
+    untagged, tagged = membership
+    parts = [f"untagged in VLAN {untagged}" if untagged else "untagged in no VLAN"]
+    if tagged:
+        parts.append(f"tagged in {','.join(map(str, sorted(tagged)))}")
+    return " and ".join(parts)
+
+
+def port_problems(profile: dict[str, Any], uplinks: list[str],
+                  blocks: dict[int, dict[str, str]]) -> list[str]:
+    """Ports whose VLAN membership is not what their port profile asks.
+
+    A room port may carry an access point instead (the access point profile: the
+    switch does not know which ports the inventory's access points hang off).
+    """
     by_name = {p["name"]: p for p in profile.get("port_profiles", [])}
-    port_profile = {n: block.get("profile") for block in profile.get("access_ports", [])
-                    for n in range(int(block["first"]), int(block["last"]) + 1)}
-    port_profile.update({int(p): "Uplink" for p in uplinks if str(p).isdigit()})
-    members: dict[int, tuple[set[int], set[int]]] = {}
-    for port, name in port_profile.items():
-        chosen = by_name.get(name, {})
-        untagged = chosen.get("vlan") if chosen.get("mode") == "access" \
-            else chosen.get("native_vlan")
-        if untagged is not None:
-            members.setdefault(int(untagged), (set(), set()))[0].add(port)
-        for vid in chosen.get("vlans", []) if chosen.get("mode") == "trunk" else []:
-            if vid != untagged:
-                members.setdefault(int(vid), (set(), set()))[1].add(port)
-    return members
+    ap = next((wanted(p) for p in profile.get("port_profiles", [])
+               if p.get("mode") == "trunk" and p.get("name") != "Uplink"), None)
+    have = memberships(blocks)
+    problems = []
+    for port, name in sorted(port_profiles(profile, uplinks).items()):
+        if name not in by_name:
+            continue
+        want, got = wanted(by_name[name]), have.get(port, (None, frozenset()))
+        if got != want and not (by_name[name].get("mode") == "access" and got == ap):
+            problems.append(f"port {port} is {_describe(got)}; its profile {name} wants "
+                            f"{_describe(want)}")
+    if len(problems) > MAX_PORT_PROBLEMS:
+        problems[MAX_PORT_PROBLEMS:] = [f"and {len(problems) - MAX_PORT_PROBLEMS} more ports"]
+    return problems
 
 
 def switch_differences(profile: dict[str, Any], uplinks: list[str], show_vlans: str,
@@ -113,14 +159,7 @@ def switch_differences(profile: dict[str, Any], uplinks: list[str], show_vlans: 
     problems = [f"VLAN {v['id']} {v['name']!r} " + ("missing" if int(v["id"]) not in names
                                                     else f"is named {names[int(v['id'])]!r}")
                 for v in profile.get("vlans", []) if names.get(int(v["id"])) != v["name"]]
-    for vid, (untagged, tagged) in sorted(expected_members(profile, uplinks).items()):
-        block = blocks.get(vid, {})
-        for mode, want, have in (("untagged", untagged, ports_of(block.get("UNTAGGED", ""))),
-                                 ("tagged", tagged, ports_of(block.get("TAGGED", "")))):
-            if want - have:
-                problems.append(f"VLAN {vid} lacks {mode} ports "
-                                f"{','.join(map(str, sorted(want - have)))}")
-    return problems
+    return problems + port_problems(profile, uplinks, blocks)
 
 
 class ArubaAosS(Platform):

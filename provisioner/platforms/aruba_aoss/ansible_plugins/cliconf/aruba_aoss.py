@@ -62,10 +62,15 @@ def config_body(text: str) -> str:
 
 
 def refusal(error: Exception, command: str) -> str:
-    """The switch's own message from a failed exchange, and the command it refused."""
-    found = _ERROR_LINE.search(to_text(error))
-    said = found.group(1).strip() if found else to_text(error).strip().splitlines()[-1:]
-    return f"{said if isinstance(said, str) else ' '.join(said)} (the switch refused: {command})"
+    """The switch's own message from a failed exchange, and the command it refused.
+
+    network_cli hands over the whole exchange (the echo, the message, the prompt), as
+    bytes or as their repr; only the switch's line is kept.
+    """
+    text = to_text(error).replace("\\r", "\r").replace("\\n", "\n")
+    found = _ERROR_LINE.search(text)
+    said = found.group(1).strip() if found else (text.strip().splitlines() or ["no message"])[-1]
+    return f"{said} (the switch refused: {command})"
 
 
 class Cliconf(CliconfBase):
@@ -128,7 +133,8 @@ class Cliconf(CliconfBase):
             return self.send_command(command=command, prompt=questions, answer=answers,
                                      newline=False, check_all=bool(questions))
         except AnsibleConnectionFailure as exc:
-            raise AnsibleConnectionFailure(refusal(exc, command)) from exc
+            # `from None`: Ansible would append the raw exchange to the message.
+            raise AnsibleConnectionFailure(refusal(exc, command)) from None
 
     def get(self, command: str | None = None, prompt: Any = None, answer: Any = None,
             sendonly: bool = False, newline: bool = True, output: Any = None,
@@ -142,7 +148,8 @@ class Cliconf(CliconfBase):
             return self.send_command(command=command, prompt=prompt, answer=answer,
                                      sendonly=sendonly, newline=newline, check_all=check_all)
         except AnsibleConnectionFailure as exc:
-            raise AnsibleConnectionFailure(refusal(exc, command)) from exc
+            # `from None`: Ansible would append the raw exchange to the message.
+            raise AnsibleConnectionFailure(refusal(exc, command)) from None
 
     def run_commands(self, commands: Any = None, check_rc: bool = True) -> list[Any]:
         """Several commands, their outputs in order."""
