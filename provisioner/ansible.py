@@ -443,7 +443,7 @@ def scrub_command_files(folder: Path) -> int:
 def _scrub_when_running(status: Mapping[str, Any], runner_config: Any = None) -> None:
     """ansible-runner's status handler: it calls this with "running" right after writing
     the `command` file and before starting ansible-playbook."""
-    if status.get("status") == "running" and runner_config is not None:
+    if status.get("status") == RunnerStatus.RUNNING and runner_config is not None:
         scrub_command_file(Path(runner_config.artifact_dir) / "command")
 
 
@@ -507,13 +507,16 @@ def transmit(job: PlaybookJob, stage: Path) -> bytes:
 
 def node_job(run_dir: Path, playbook_name: str, *, check: bool, forks: int,
              strategy: str | None, fact_cache: Path | None,
-             sockets: Path | None = None) -> PlaybookJob:
+             sockets: Path | None = None,
+             plugin_env: Mapping[str, str] | None = None) -> PlaybookJob:
     """The job as a node runs it, in its own private data dir `run_dir` (made by `work`).
 
     `sockets`: a short private folder for network_cli's persistent connection sockets
     (a Unix socket path holds at most 107 bytes; the node's folders may be deep).
+    `plugin_env`: the node's own ANSIBLE_<TYPE>_PLUGINS for the platforms' plugins
+    (`provisioner.platforms.ansible_plugin_env`: paths are the node's).
     """
-    env = {"HOME": str(run_dir / STREAM_HOME)}
+    env = {"HOME": str(run_dir / STREAM_HOME), **(plugin_env or {})}
     if sockets is not None:
         env["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = str(sockets)
     return PlaybookJob(playbook=run_dir / STREAM_PROJECT / playbook_name,

@@ -55,8 +55,9 @@ class RecapStatus(StrEnum):
 
 
 class RunnerStatus(StrEnum):
-    """ansible-runner's status of a finished playbook run (its own words)."""
+    """ansible-runner's status of a playbook run (its own words); all but RUNNING end one."""
 
+    RUNNING = "running"  # the status handler's call after the `command` file is written
     SUCCESSFUL = "successful"
     FAILED = "failed"  # a host failed or was unreachable (ansible-playbook exited non-zero)
     CANCELED = "canceled"  # stopped through the cancel callback

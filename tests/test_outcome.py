@@ -94,7 +94,9 @@ def spelled_statuses(path: Path) -> list[str]:
 
 
 def test_no_module_but_the_vocabulary_spells_a_status() -> None:
-    found = [hit for path in sorted(PACKAGE.rglob("*.py")) if path != VOCABULARY
+    # Ansible plugins speak Ansible's words ("running": a configuration's source).
+    found = [hit for path in sorted(PACKAGE.rglob("*.py"))
+             if path != VOCABULARY and "ansible_plugins" not in path.parts
              for hit in spelled_statuses(path)]
     assert found == []
 

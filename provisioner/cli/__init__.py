@@ -13,14 +13,15 @@ from provisioner.cli import (
     lab,
     node,
     plan,
+    platforms,
     provision,
     schools,
 )
 from provisioner.cli.base import cli
 
 __all__ = [
-    "audit", "cli", "export", "health", "inventory", "lab", "main", "node", "plan", "provision",
-    "schools",
+    "audit", "cli", "export", "health", "inventory", "lab", "main", "node", "plan",
+    "platforms", "provision", "schools",
 ]
 
 

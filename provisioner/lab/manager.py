@@ -47,7 +47,8 @@ from provisioner.secrets import write_secret_file
 
 Progress = Callable[[str], None]
 RUNTIME_CHOICES = ("auto", "nspawn", "chroot")
-SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
+SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.AOSS_SWITCH, DeviceKind.RECORDED_AP,
+                   DeviceKind.RECORDED)
 # What `lab up` makes in the lab dir besides the state file; `lab down` removes them.
 LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories", "broker", "nodes")
 LAB_FILES = ("faults.lock",)  # `lab fault`'s lock

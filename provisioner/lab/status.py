@@ -19,7 +19,7 @@ from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials
 from provisioner.lab.faults import fault_of
 from provisioner.lab.inventory import snmp_vars
 from provisioner.lab.state import load_state
-from provisioner.lab.topology import DeviceKind, LabDevice
+from provisioner.lab.topology import LabDevice
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpReply, SnmpTarget
 
@@ -60,7 +60,7 @@ def _ssh_check(device: LabDevice, creds: LabCredentials,
     if not device.has_ssh:
         return "", None
     try:
-        if device.kind is DeviceKind.IOS_SWITCH:
+        if device.kind.simulated_switch:
             answer = probe_ssh(device.address, username=SWITCH_USER, password=switch_password,
                                known_hosts=creds.known_hosts)
         else:

@@ -37,6 +37,7 @@ from provisioner.errors import ConfigError
 from provisioner.nodes.broker import ReplyWriter
 from provisioner.nodes.config import BrokerConfig
 from provisioner.nodes.topology import ReplyKind, check_node_name
+from provisioner.platforms import ansible_plugin_env
 
 PLAY_TASK = "provisioner.play"
 POLL_TASK = "provisioner.poll"
@@ -210,7 +211,7 @@ class Node:
                                    check=bool(payload.get("check")),
                                    forks=int(payload.get("forks", 25)),
                                    strategy=payload.get("strategy") or None, fact_cache=facts,
-                                   sockets=sockets),
+                                   sockets=sockets, plugin_env=ansible_plugin_env()),
                           forward, cancel.is_set)
         finally:
             done.set()

@@ -33,6 +33,7 @@ from provisioner.errors import ConfigError, DeviceError, InvalidInputError, LabE
 from provisioner.inventory.reach import address_problem, snmp_target
 from provisioner.lab.state import load_state
 from provisioner.models import Device
+from provisioner.platforms import Capability, platform_for
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend
 
@@ -166,14 +167,30 @@ def check_host_key(device: Device, known_hosts: Path, timeout: float) -> str:
     return presented.fingerprint
 
 
+def platform_problem(device: Device) -> str:
+    """Why the tool cannot provision the device's platform ("" when it can)."""
+    platform = platform_for(device)
+    if platform is None:
+        return (f"platform {device.platform!r} is not one the tool knows: fix the inventory's "
+                "platform ('provision platforms' lists them) or set managed: false")
+    if Capability.PROVISION not in platform.capabilities():
+        return (f"platform {platform.name} cannot be provisioned by the tool (only: "
+                f"{', '.join(sorted(platform.capabilities())) or 'nothing'}); "
+                "set managed: false for it")
+    return ""
+
+
 def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
-    """Credentials, TCP reachability and the host key of one managed host."""
+    """The platform, credentials, TCP reachability and the host key of one managed host."""
     started = time.perf_counter()
 
     def result(kind: FailureKind | None, message: str, fp: str = "") -> DeviceResult[HostCheck]:
         elapsed = (time.perf_counter() - started) * 1000
         return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
 
+    unsupported = platform_problem(device)
+    if unsupported:
+        return result(FailureKind.CONFIG, unsupported)
     missing = missing_credentials(device)
     if missing:
         return result(FailureKind.CONFIG, f"credential file(s) missing or unreadable: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,13 @@ from provisioner.lab.syscmd import mounts_below
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("chroot") is None,
                                 reason="mounts and chroot need root")
+
+
+def _wait_rooted(pid: int, root: Path) -> None:
+    deadline = time.monotonic() + 30
+    while os.readlink(f"/proc/{pid}/root") != str(root.resolve()):
+        assert time.monotonic() < deadline, "the process never entered the root"
+        time.sleep(0.02)
 
 
 def test_settling_ends_processes_inside_and_unmounts_even_a_busy_mount(tmp_path: Path) -> None:
@@ -34,6 +42,7 @@ def test_settling_ends_processes_inside_and_unmounts_even_a_busy_mount(tmp_path:
     inside = subprocess.Popen(["chroot", str(root), "/usr/bin/sleep", "600"])
     try:
         assert len(mounts_below(root)) == 2
+        _wait_rooted(inside.pid, root)  # chroot(2) has happened: it stands for a daemon inside
         _settle(root, "test")
         assert inside.wait(10) == -9
         assert mounts_below(root) == []

@@ -1,31 +1,24 @@
-"""The SNMP side of the lab's simulated IOS switches: a real recording, their own ports.
+"""Lab switch recordings derived from real ones: the simulator's own ports in IF-MIB.
 
-The simulated switches speak the CLI of fake-switches' Cisco 2960-48TT-L (ports
-FastEthernet0/1-48, GigabitEthernet0/1-2); their SNMP agent answers from snmpsim-data's
-Cisco C3750 recording, whose interface tables list a C3750's GigabitEthernet1/0/1-12.
-A port named in the inventory (`uplink.port`) must be the same interface over both, so
-the lab derives its own recording: the C3750's, with the IF-MIB interface tables
-(ifTable, ifXTable, ifNumber) replaced by the simulator's ports and VLAN 1, and sysName
-answered per switch (its inventory name, as a real switch's hostname). Everything
-else (the rest of the system group, ENTITY-MIB, PoE, bridge tables) stays as recorded.
+A simulated switch's SNMP agent answers from a snmpsim-data recording of a real switch
+of its vendor; its interface tables must list the ports its CLI has, so a port named
+in the inventory is the same interface over both. `derive` replaces the IF-MIB
+interface tables (ifTable, ifXTable, ifNumber) with the simulator's ports, answers
+sysName per switch (its inventory name, as a real switch's hostname) and replaces
+what a platform asks (its sysDescr, its chassis row); everything else (the rest of
+the system group, ENTITY-MIB, PoE, bridge tables) stays as recorded.
 
 Sources: IF-MIB (RFC 2863) ifTable 1.3.6.1.2.1.2.2.1, ifXTable 1.3.6.1.2.1.31.1.1.1,
-ifNumber 1.3.6.1.2.1.2.1.0; the index layout of a real 2960 (FastEthernet0/n = 1000n,
-GigabitEthernet0/n = 1010n, VLAN n = n); snmpsim's .snmprec format `OID|TAG|VALUE`
-(tags: 2 Integer, 4 OctetString, 4x hex OctetString, 65 Counter32, 66 Gauge32,
-67 TimeTicks, 70 Counter64).
+ifNumber 1.3.6.1.2.1.2.1.0; snmpsim's .snmprec format `OID|TAG|VALUE` (tags: 2 Integer,
+4 OctetString, 4x hex OctetString, 65 Counter32, 66 Gauge32, 67 TimeTicks, 70 Counter64).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from provisioner.lab.topology import SWITCH_FAST_PORTS, SWITCH_GIGABIT_PORTS, SWITCH_RECORDING
-
-LAB_SWITCH_RECORDING = SWITCH_RECORDING
-SOURCE_RECORDING = "network/switch/cisco-c3750"
 _IF_ENTRY = "1.3.6.1.2.1.2.2.1."
 _IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1."
 _IF_NUMBER = "1.3.6.1.2.1.2.1.0"
@@ -42,16 +35,6 @@ class Interface:
     short: str  # ifName, as IOS abbreviates it
     mbps: int
     if_type: int = _ETHERNET
-
-
-def interfaces() -> list[Interface]:
-    """VLAN 1 and every port of the simulated switch, in ifIndex order."""
-    found = [Interface(1, "Vlan1", "Vl1", 1000, _VIRTUAL)]
-    for n, name in enumerate(SWITCH_FAST_PORTS, start=1):
-        found.append(Interface(10000 + n, name, name.replace("FastEthernet", "Fa"), 100))
-    for n, name in enumerate(SWITCH_GIGABIT_PORTS, start=1):
-        found.append(Interface(10100 + n, name, name.replace("GigabitEthernet", "Gi"), 1000))
-    return found
 
 
 def _hex(text: str) -> str:
@@ -91,7 +74,7 @@ def oid_key(line: str) -> tuple[int, ...]:
         return ()
 
 
-def _own_sysname(line: str) -> str:
+def own_sysname(line: str) -> str:
     """sysName answered per switch by the lab's variation (its inventory name)."""
     oid, _, rest = line.partition("|")
     tag, _, value = rest.partition("|")
@@ -100,15 +83,28 @@ def _own_sysname(line: str) -> str:
     return f"{oid}|4:labuptime|sysname={value}"
 
 
-def derive_switch_lines(lines: Iterable[str]) -> list[str]:
-    """The lab switch's records from the source recording's: interface tables replaced.
+def hex_text(text: str) -> str:
+    """A text as a snmprec hex OctetString value."""
+    return text.encode("utf-8").hex()
+
+
+def derive(lines: Iterable[str], ports: Sequence[Interface],
+           replaced: Mapping[str, str] | None = None) -> list[str]:
+    """A lab switch's records from the source recording's: interface tables replaced.
+
+    Args:
+        lines: the source recording's records.
+        ports: the simulator's interfaces, in ifIndex order.
+        replaced: OID -> `TAG|VALUE` answered instead of the recorded value.
 
     Returns:
         The records in OID order (snmpsim answers GETNEXT in file order).
     """
-    kept = [_own_sysname(line) for line in lines
-            if not line.startswith((_IF_ENTRY, _IFX_ENTRY, _IF_NUMBER + "|"))]
-    ports = interfaces()
+    replaced = replaced or {}
+    kept = [own_sysname(line) for line in lines
+            if not line.startswith((_IF_ENTRY, _IFX_ENTRY, _IF_NUMBER + "|"))
+            and line.split("|", 1)[0] not in replaced]
+    kept += [f"{oid}|{value}" for oid, value in replaced.items()]
     kept.append(f"{_IF_NUMBER}|2|{len(ports)}")
     for interface in ports:
         kept += interface_rows(interface)
