@@ -128,7 +128,8 @@ class RoleCount:
         return text + (f" (plan {self.planned})" if self.planned is not None else "")
 
 
-ROLE_LABELS = {Role.SERVER: "servers", Role.SWITCH: "switches", Role.ACCESS_POINT: "APs"}
+ROLE_LABELS = {Role.SERVER: "servers", Role.SWITCH: "switches", Role.ACCESS_POINT: "APs",
+               Role.WLAN_CONTROLLER: "WLAN controllers"}
 
 
 @dataclass(frozen=True)

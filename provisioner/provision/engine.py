@@ -41,7 +41,7 @@ STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
 # mitogen runs a school's Linux hosts' tasks in persistent interpreters: 1.9x plain
 # Ansible, no host lost (docs/benchmarks.md); `--strategy linear` is Ansible's own.
 STRATEGY = "mitogen_linear"
-_ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.ACCESS_POINT: 2}
+_ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.WLAN_CONTROLLER: 2, Role.ACCESS_POINT: 3}
 # Host statuses after which `--resume` leaves a host alone.
 # A host needs no --resume once verified, skipped (not managed over SSH) or checked
 # (--check: compared with what the play would do, nothing changed).
