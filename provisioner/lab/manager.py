@@ -46,7 +46,8 @@ from provisioner.secrets import write_secret_file
 
 Progress = Callable[[str], None]
 RUNTIME_CHOICES = ("auto", "nspawn", "chroot")
-SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
+SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED,
+                   DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
 # What `lab up` makes in the lab dir besides the state file; `lab down` removes them.
 LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories")
 LAB_FILES = ("faults.lock",)  # `lab fault`'s lock
@@ -229,16 +230,17 @@ def _anything_there(lab_dir: Path) -> bool:
 def _build(journal: StateJournal, image: BaseImage, credentials: LabCredentials,
            lab_dir: Path, say: Progress) -> None:
     devices = journal.state.devices
-    say(f"creating bridge {netns.BRIDGE} and {len(devices)} network namespaces")
+    networked = [d for d in devices if d.has_netns]
+    say(f"creating bridge {netns.BRIDGE} and {len(networked)} network namespaces")
     journal.record(lambda s: setattr(s, "bridge", netns.BRIDGE))
     netns.ensure_bridge()
 
     def add_networks(s: LabState) -> None:
-        s.netns.extend(d.netns for d in devices)
-        s.veths.extend(d.veth_host for d in devices)
+        s.netns.extend(d.netns for d in networked)
+        s.veths.extend(d.veth_host for d in networked)
 
     journal.record(add_networks)
-    netns.create_device_networks(devices)
+    netns.create_device_networks(networked)
     simulated = [d for d in devices if d.kind in SIMULATED_KINDS]
     debian = [d for d in devices if d.kind is DeviceKind.DEBIAN_HOST]
     # Simulators and hosts need only the namespaces: start both at once (the
@@ -273,7 +275,7 @@ def _start_simulators(journal: StateJournal, devices: Sequence[LabDevice], lab_d
         say(note)
         journal.record(lambda s: s.notes.append(note))
         return
-    say(f"starting {len(devices)} simulated switches and APs")
+    say(f"starting {len(devices)} simulated switches, APs and WLAN controllers")
     started = module.start_simulators(devices, lab_dir, credentials)
     refs = [process_ref(pid, "simulator") for pid in started.pids]
     keys = dict(started.host_keys)

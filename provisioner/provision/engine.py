@@ -209,11 +209,13 @@ def resume_selection(store: Store, school_id: str, devices: Sequence[Device]) ->
 
 
 def waves(devices: Sequence[Device], batch: int | None) -> list[list[Device]]:
-    """Servers first, all at once; then switches and access points in waves of `batch`."""
+    """Servers and WLAN controllers first, all at once (controllers configure the APs'
+    SSIDs); then switches and access points in waves of `batch`."""
     if batch is None:
         return [list(devices)] if devices else []
-    servers = [d for d in devices if d.role is Role.SERVER]
-    rest = [d for d in devices if d.role is not Role.SERVER]
+    first = (Role.SERVER, Role.WLAN_CONTROLLER)
+    servers = [d for d in devices if d.role in first]
+    rest = [d for d in devices if d.role not in first]
     return ([servers] if servers else []) + [rest[i:i + batch]
                                              for i in range(0, len(rest), batch)]
 
@@ -243,6 +245,7 @@ class _Run:
     cancel: Cancellation
     progress: ProgressCallback
     hosts: dict[str, HostRun] = field(default_factory=dict)
+    school: list[Device] = field(default_factory=list)  # every device of the school
 
     def say(self, host: str, phase: str, message: str = "", recap: HostRecap | None = None
             ) -> None:
@@ -344,12 +347,16 @@ def _verify(run: _Run, devices: Sequence[Device]) -> None:
     if not devices or run.options.check:
         return
     run.say("", "verify", f"reading back {len(devices)} devices")
-    checked = verify_devices(devices, run.snmp, run.known_hosts)
+    checked = verify_devices(devices, run.snmp, run.known_hosts, school=run.school)
     for device in devices:
         result = checked[device.name]
         status = "verified" if result.ok else "failed"
+        # A verified device may carry notes (a controller's unknown APs): warnings.
+        notes = "; ".join(result.data) if result.ok and result.data else ""
         row = replace(run.hosts[device.name], status=status, phase="done" if result.ok
-                      else "verify", message="" if result.ok else result.message)
+                      else "verify", message="" if result.ok else result.message,
+                      warnings="; ".join(filter(None, [run.hosts[device.name].warnings,
+                                                       notes])))
         run.save(row)
         run.store.runs.set_device_state(device.name, status, "" if result.ok else result.message)
         run.say(device.name, "verify", result.message)
@@ -439,7 +446,8 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
                                 detail="nothing to do: every host of the last run is verified")
         run_id, run_dir = _start_run(settings, store, school_id, options, user)
         run = _Run(settings, store, snmp, school_id, options, devices,
-                   pf.school_known_hosts(everything), run_id, run_dir, cancel, progress)
+                   pf.school_known_hosts(everything), run_id, run_dir, cancel, progress,
+                   school=everything)
         status = _execute(run)
         done_word = "checked" if options.check else "verified"
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "

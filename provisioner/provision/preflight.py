@@ -29,11 +29,19 @@ from provisioner.devices.ssh import (
     unknown_key_error,
     without_host,
 )
-from provisioner.errors import DeviceError, InvalidInputError, LabError, Problem
+from provisioner.errors import (
+    ConfigError,
+    DeviceError,
+    InvalidInputError,
+    LabError,
+    Problem,
+)
 from provisioner.lab.state import load_state
-from provisioner.models import Device
+from provisioner.models import Device, Role
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpTarget, SnmpV3User
+from provisioner.wlan.instant_api import ControllerCertificateError, handshake
+from provisioner.wlan.readback import answers_snmp, controller_access, controller_name
 
 LOOKUP_FILE = re.compile(r"lookup\(\s*['\"](?:ansible\.builtin\.)?file['\"]\s*,\s*['\"]([^'\"]+)")
 _KNOWN_HOSTS_OPT = re.compile(r"UserKnownHostsFile=(\S+)")
@@ -206,6 +214,45 @@ def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResul
     return result(None, "ready", fp)
 
 
+def check_controller(device: Device, timeout: float) -> DeviceResult[HostCheck]:
+    """A WLAN controller: its settings and credential files, and a TLS handshake on its
+    API port against the pinned certificate (no login: the play logs in)."""
+    started = time.perf_counter()
+
+    def result(kind: FailureKind | None, message: str, fp: str = "") -> DeviceResult[HostCheck]:
+        elapsed = (time.perf_counter() - started) * 1000
+        return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
+
+    try:
+        access = controller_access(device, timeout)
+    except ConfigError as exc:
+        return result(FailureKind.CONFIG, str(exc))
+    try:
+        with access.password_file.open("rb"):
+            pass
+    except OSError as exc:
+        return result(FailureKind.CONFIG, f"{device.name}: credential file "
+                      f"{access.password_file} missing or unreadable ({exc.strerror}); "
+                      "fix controller_password_file in the inventory")
+    try:
+        return result(None, "ready", handshake(access))
+    except ControllerCertificateError as exc:
+        return result(FailureKind.HOST_KEY_CHANGED, str(exc))
+    except DeviceError as exc:
+        return result(_kind(exc), str(exc))
+
+
+def check_device(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
+    """The checks a device's kind needs: a WLAN controller's API, nothing for an AP
+    configured through its controller (it is read back there), SSH for the rest."""
+    if device.role is Role.WLAN_CONTROLLER:
+        return check_controller(device, timeout)
+    if controller_name(device):
+        return DeviceResult(device.name, HostCheck(device.address), None,
+                            f"configured through its controller {controller_name(device)}")
+    return check_host(device, known_hosts, timeout)
+
+
 def snmp_target(device: Device) -> SnmpTarget | None:
     """The SNMPv3 target of a device from its inventory vars, or None if it has none."""
     v = device.vars
@@ -219,7 +266,9 @@ def snmp_target(device: Device) -> SnmpTarget | None:
 
 
 def snmp_warnings(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, str]:
-    """Host -> warning for every host whose agent does not answer an SNMPv3 sysDescr GET."""
+    """Host -> warning for every host whose agent does not answer an SNMPv3 sysDescr GET
+    (hosts whose inventory says `snmp: false` are not asked)."""
+    devices = [d for d in devices if answers_snmp(d)]
     targets = [t for d in devices if (t := snmp_target(d)) is not None]
     warnings = {d.name: "no SNMPv3 settings in the inventory" for d in devices
                 if snmp_target(d) is None}
@@ -231,7 +280,7 @@ def snmp_warnings(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, str
 
 def run_preflight(devices: Sequence[Device], snmp: SnmpBackend, *, known_hosts: Path,
                   timeout: float = 5.0, workers: int = 16,
-                  checker: Callable[[Device, Path, float], DeviceResult[HostCheck]] = check_host,
+                  checker: Callable[[Device, Path, float], DeviceResult[HostCheck]] = check_device,
                   ) -> Preflight:
     """Check every device (addresses must have passed `check_addresses` first).
 

@@ -8,7 +8,10 @@
   of the profile by id and name, and `show running-config` (parsed by the TextFSM
   template below) shows the profile's access-point ports as trunks;
 - access points: their hostapd configuration carries one `ssid=` per profile SSID
-  (read over SSH with the pinned host key).
+  (read over SSH with the pinned host key);
+- WLAN controllers and the access points that name one (host var `controller`): read
+  back through the controller's API, and the APs over SNMP where they answer it
+  (provisioner/wlan/verify.py).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from provisioner.provision.preflight import LOOKUP_FILE, known_hosts_file, snmp_
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.secrets import read_secret
 from provisioner.snmp import SnmpBackend, SnmpTarget
+from provisioner.wlan.verify import is_wlan, verify_wlan
 
 SYS_LOCATION = "1.3.6.1.2.1.1.6.0"
 PR_NAMES = "1.3.6.1.4.1.2021.2.1.2"
@@ -201,7 +205,8 @@ def _checks(device: Device, pinned: Path, snmp_problems: list[str]) -> list[str]
 
 
 def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
-                   known_hosts: Path, workers: int = 16) -> Verified:
+                   known_hosts: Path, workers: int = 16,
+                   school: Sequence[Device] = ()) -> Verified:
     """Verify every device (only those the play left provisioned should be passed).
 
     Args:
@@ -209,18 +214,25 @@ def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
         snmp: the SNMP poller.
         known_hosts: the school's pinned file, for hosts whose vars name none.
         workers: devices read back in parallel.
+        school: every device of the school (WLAN controllers of APs not in `devices`,
+            and every AP of a controller, to tell unknown ones).
 
     Returns:
-        Per device: verified (data []), or FAILED with the differences, or why it
-        could not be read.
+        Per device: verified (data [] or, for a controller, its warnings), or FAILED
+        with the differences, or why it could not be read.
     """
     result: Verified = AggregatedResult("verify")
+    for checked in verify_wlan(devices, school, snmp):
+        result.add(checked)
+    devices = [d for d in devices if not is_wlan(d)]
     agents = [d for d in devices if d.role in (Role.SERVER, Role.ACCESS_POINT)]
     snmp_found = snmp_differences(agents, snmp) if agents else {}
     checks = [(device, partial(_checks, device, known_hosts_file(device, known_hosts),
                                snmp_found.get(device.name, []))) for device in devices]
     # Each check is its own SSH session (a CLI login, a file read): they wait on the
     # network, not the CPU, so a school's devices are read back side by side.
+    if not checks:
+        return result
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
         for done in pool.map(lambda item: _one(*item), checks):
             result.add(done)

@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import socket
 import ssl
 import urllib.parse
 from dataclasses import dataclass
@@ -103,6 +104,36 @@ def _context(access: ControllerAccess) -> ssl.SSLContext:
             "store the controller's certificate there (controller_cert_file)") from exc
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def handshake(access: ControllerAccess) -> str:
+    """Connect and finish a TLS handshake against the pinned certificate; no login.
+
+    Returns:
+        The fingerprint of the certificate the controller presented (the pinned one).
+
+    Raises:
+        ControllerCertificateError, ConnectionFailedError, DeviceTimeoutError.
+    """
+    context = _context(access)
+    where = f"{access.address} port {access.port}"
+    try:
+        with socket.create_connection((access.address, access.port), timeout=access.timeout) \
+                as raw, context.wrap_socket(raw, server_hostname=access.address) as tls:
+            der = tls.getpeercert(binary_form=True) or b""
+    except ssl.SSLCertVerificationError as exc:
+        raise ControllerCertificateError(access.name, (
+            f"the TLS certificate at {where} is not the one pinned in {access.cert_file} "
+            f"({exc.verify_message}); if the controller's certificate was replaced, check "
+            "the new one and pin it")) from exc
+    except TimeoutError as exc:
+        raise DeviceTimeoutError(access.name, f"{where} did not answer within "
+                                 f"{access.timeout:.0f} s; check the controller is up") from exc
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise ConnectionFailedError(access.name, f"{where} does not answer ({reason}): check "
+                                    "the controller is up and reachable") from exc
+    return certificate_fingerprint(ssl.DER_cert_to_PEM_cert(der))
 
 
 class InstantSession:
