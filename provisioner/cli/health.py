@@ -47,6 +47,9 @@ def _problem_rows(report: HealthReport) -> list[list[object]]:
         if d.school_id in dead and d.failure in (FailureKind.UPSTREAM, FailureKind.TIMEOUT,
                                                  FailureKind.UNREACHABLE):
             continue
+        # So is a silent WLAN controller for the APs behind it.
+        if d.controller and d.failure is FailureKind.UPSTREAM:
+            continue
         rows.append([d.device, d.school_id, d.role.value, d.state.value, d.reason])
     return rows
 
@@ -54,6 +57,8 @@ def _problem_rows(report: HealthReport) -> list[list[object]]:
 def _print_report(obj: Context, report: HealthReport) -> None:
     for school in report.schools:
         click.echo(school.line())
+        if school.controller_down and not school.dead_site:
+            click.echo(f"{school.school_id} CONTROLLER DOWN: {school.controller_down}")
     rows = _problem_rows(report)
     if rows and obj.tty:
         obj.table(["device", "school", "role", "state", "reason"], rows)

@@ -11,6 +11,7 @@ secrets are files, never values:
 | `snmp_auth_file`, `snmp_priv_file` | files holding the passphrases | (required for v3) |
 | `snmp_community_file` | file holding the v2c community | (required for v2c) |
 | `snmp_port`, `snmp_context` | UDP port; SNMPv3 context (v2c: community suffix) | `161`, `""` |
+| `snmp` | `false`: not polled over SNMP (e.g. read through its WLAN controller) | `true` |
 | `snmp_sys_name` | the sysName the device should report | the inventory host name |
 | `snmp_location` | the sysLocation it should report (checked only when set) | |
 
@@ -135,7 +136,10 @@ def plan_device(device: Device, hostvars: Mapping[str, object] | None,
         problem = (f"{device.name}: not in its school's inventory any more; run "
                    "'provision inventory sync'")
     target: SnmpTarget | None = None
-    if not problem:
+    if not problem and _text(vars_.get("snmp", True)).lower() in ("false", "no", "0", "off"):
+        problem = (f"{device.name}: does not answer SNMP (inventory snmp: false); "
+                   "not polled")
+    elif not problem:
         try:
             target = snmp_target(device, vars_)
         except ConfigError as exc:

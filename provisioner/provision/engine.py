@@ -263,7 +263,9 @@ def _preflight(run: _Run) -> list[Device]:
     """Preflight every device; the devices ready for the play."""
     count = len(run.devices)
     run.say("", "preflight", f"checking {count} device{'' if count == 1 else 's'}")
-    checked = pf.run_preflight(run.devices, run.snmp, known_hosts=run.known_hosts)
+    checked = pf.follow_controllers(
+        pf.run_preflight(run.devices, run.snmp, known_hosts=run.known_hosts), run.devices,
+        run.school)
     ready = []
     for device in run.devices:
         result = checked[device.name]

@@ -253,6 +253,34 @@ def check_device(device: Device, known_hosts: Path, timeout: float) -> DeviceRes
     return check_host(device, known_hosts, timeout)
 
 
+def follow_controllers(results: Preflight, devices: Sequence[Device],
+                       school: Sequence[Device], timeout: float = 5.0) -> Preflight:
+    """Block the APs whose WLAN controller is blocked: nothing can configure them.
+
+    A controller of the run has its own result; one outside the run (e.g. `--limit
+    access_points`) is checked here, once.
+    """
+    by_name = {d.name: d for d in [*school, *devices]}
+    extra: dict[str, DeviceResult[HostCheck]] = {}
+    for device in devices:
+        name = controller_name(device)
+        if not name or device.role is Role.WLAN_CONTROLLER:
+            continue
+        if name in results.results:
+            verdict = results[name]
+        elif name in by_name:
+            verdict = extra.get(name) or extra.setdefault(
+                name, check_controller(by_name[name], timeout))
+        else:
+            verdict = DeviceResult(name, None, FailureKind.CONFIG,
+                                   f"{name} is not in the school's inventory")
+        if not verdict.ok:
+            results.add(DeviceResult(device.name, HostCheck(device.address), verdict.failure,
+                                     f"{device.name}: its controller is blocked: "
+                                     f"{verdict.message}", verdict.elapsed_ms))
+    return results
+
+
 def snmp_target(device: Device) -> SnmpTarget | None:
     """The SNMPv3 target of a device from its inventory vars, or None if it has none."""
     v = device.vars
