@@ -5,11 +5,22 @@ One module per command group; importing them registers their commands on `cli`.
 
 from __future__ import annotations
 
-from provisioner.cli import audit, export, health, inventory, lab, plan, provision, schools
+from provisioner.cli import (
+    audit,
+    export,
+    health,
+    inventory,
+    lab,
+    plan,
+    platforms,
+    provision,
+    schools,
+)
 from provisioner.cli.base import cli
 
 __all__ = [
-    "audit", "cli", "export", "health", "inventory", "lab", "main", "plan", "provision", "schools",
+    "audit", "cli", "export", "health", "inventory", "lab", "main", "plan", "platforms",
+    "provision", "schools",
 ]
 
 

@@ -1,8 +1,10 @@
-"""CLI sessions to Cisco IOS switches over SSH, with pinned host keys.
+"""CLI sessions to switches over SSH, with pinned host keys.
 
-The only module that imports netmiko (platform `cisco_ios`). Host keys are checked
-strictly against a pinned known_hosts file that is never written to; netmiko's
-and paramiko's errors leave this module as the `DeviceError` family.
+The only module that imports netmiko. Which netmiko driver, which refusals and which
+save command a switch has comes from its platform's `CliDialect` (Cisco IOS unless
+told). Host keys are checked strictly against a pinned known_hosts file that is never
+written to; netmiko's and paramiko's errors leave this module as the `DeviceError`
+family.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from types import TracebackType
 from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoBaseException, ReadTimeout
 
+from provisioner.devices.dialect import IOS, CliDialect
 from provisioner.devices.ssh import TRANSPORT_ERRORS, ssh_failure
 from provisioner.errors import (
     AuthenticationFailedError,
@@ -28,9 +31,7 @@ from provisioner.errors import (
 )
 
 # What IOS prints when it refuses a command.
-IOS_ERROR = re.compile(
-    r"^% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command)", re.MULTILINE
-)
+IOS_ERROR = IOS.error
 # A `show vlan brief` row: id, name, status (ports follow, possibly on more lines).
 _VLAN_ROW = re.compile(r"^(\d{1,4})\s+(.+?)\s+(active|suspended|act/\S+|sus/\S+)(?:\s|$)")
 # IOS VLAN names: up to 32 printable ASCII characters; spaces would need quoting.
@@ -74,7 +75,7 @@ def check_vlan(vid: int, name: str) -> None:
 
 
 class SwitchSession:
-    """An SSH CLI session to a Cisco IOS switch, in privileged EXEC mode.
+    """An SSH CLI session to a switch, in privileged (IOS) or manager (AOS-S) mode.
 
     Use as a context manager; every method raises a `DeviceError` subclass on failure::
 
@@ -94,6 +95,7 @@ class SwitchSession:
         enable_secret: str | None = None,
         port: int = 22,
         timeout: float = 10.0,
+        dialect: CliDialect = IOS,
     ) -> None:
         """Prepare a session; nothing connects before `__enter__`.
 
@@ -105,12 +107,14 @@ class SwitchSession:
             enable_secret: the enable password, if it differs from the login password.
             port: the SSH port.
             timeout: seconds for connecting, authenticating and each command.
+            dialect: the switch's CLI (its platform's), Cisco IOS unless told.
         """
         self.host = host
         self.username = username
         self.known_hosts = known_hosts
         self.port = port
         self.timeout = timeout
+        self.dialect = dialect
         self._password = password
         self._enable_secret = enable_secret if enable_secret is not None else password
         self._conn: BaseConnection | None = None
@@ -172,7 +176,7 @@ class SwitchSession:
             )
         with self._translated():
             self._conn = ConnectHandler(
-                device_type="cisco_ios",
+                device_type=self.dialect.device_type,
                 host=self.host,
                 port=self.port,
                 username=self.username,
@@ -191,7 +195,8 @@ class SwitchSession:
                 read_timeout_override=self.timeout,
                 fast_cli=True,
             )
-        self._enable()
+        if self.dialect.enable:
+            self._enable()
 
     def _enable(self) -> None:
         try:
@@ -228,10 +233,11 @@ class SwitchSession:
         """
         with self._translated():
             output = str(self._session().send_command(command))
-        refused = IOS_ERROR.search(output)
+        refused = self.dialect.error.search(output)
         if refused:
             raise CommandFailedError(
-                self.host, f"{command!r} was refused ({refused.group(0)}): check it for IOS"
+                self.host, f"{command!r} was refused ({refused.group(0).strip()}): check it "
+                f"for {self.dialect.name}"
             )
         return output
 
@@ -243,7 +249,7 @@ class SwitchSession:
         """
         with self._translated():
             output = self._session().send_config_set(
-                list(commands), error_pattern=IOS_ERROR.pattern
+                list(commands), error_pattern=self.dialect.error.pattern
             )
         return str(output)
 
@@ -274,11 +280,12 @@ class SwitchSession:
         """Save the running configuration to the startup configuration (`write memory`).
 
         Raises:
-            CommandFailedError: the switch did not confirm the save.
+            CommandFailedError: the switch did not confirm the save, or refused it.
         """
         with self._translated():
-            output = str(self._session().save_config())
-        if "[OK]" not in output:
+            output = str(self._session().save_config(cmd=self.dialect.save_command))
+        confirmation = self.dialect.save_confirmation
+        if (confirmation and confirmation not in output) or self.dialect.error.search(output):
             last = output.strip().splitlines()[-1:] or ["no output"]
             raise CommandFailedError(
                 self.host,

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.errors import LabError
-from provisioner.lab.switch_recording import (
+from provisioner.lab.topology import RecordedDevice
+from provisioner.models import Role
+from provisioner.platforms.cisco_ios.snmp_recording import (
     LAB_SWITCH_RECORDING,
     SOURCE_RECORDING,
     derive_switch_lines,
 )
-from provisioner.lab.topology import RecordedDevice
-from provisioner.models import Role
 
 # Bump when _vary(), labuptime.py or a derived recording changes: old caches are not reused.
 _REWRITE_VERSION = 4

@@ -28,7 +28,7 @@ from provisioner.errors import LabError
 from provisioner.lab.credentials import read_secret
 from provisioner.lab.netns_socket import tcp_listener
 from provisioner.lab.simconfig import SwitchSimConfig, SwitchSpec, read_switch_config
-from provisioner.lab.switchsim_compat import CompatCiscoCore, StartupConfig
+from provisioner.platforms.cisco_ios.simulator import CompatCiscoCore, StartupConfig
 
 log = logging.getLogger("provisioner.lab.switchsim")
 

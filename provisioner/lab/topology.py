@@ -23,7 +23,7 @@ MAX_SCHOOLS = 250
 # Real device recordings shipped by snmpsim-data, answered by the lab's SNMP-only
 # devices; the community / SNMPv3 context name is the recording path.
 # The simulated switches answer from the C3750 recording with their own interface
-# tables (derived by `switch_recording`; a constant here to keep this module pure).
+# tables (derived by provisioner/platforms/cisco_ios/snmp_recording.py).
 SWITCH_RECORDING = "lab/cisco-ios-switch"
 AP_RECORDINGS = ("network/wifi/aruba-7010", "network/wifi/ubiquiti-m5")
 

@@ -29,6 +29,7 @@ from provisioner.errors import (
 )
 from provisioner.inventory import load_inventories
 from provisioner.models import Device, HostRun, Role
+from provisioner.platforms import ansible_plugin_env
 from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
@@ -307,7 +308,8 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> PlaybookOutcom
         playbook=run.settings.playbooks / SITE_PLAYBOOK,
         inventory=run.settings.inventories / run.school_id, run_dir=job_dir,
         limit=tuple(names), tags=run.options.tags, check=run.options.check,
-        forks=run.options.forks, env={"HOME": str(home)}, strategy=run.options.strategy,
+        forks=run.options.forks, env={"HOME": str(home), **ansible_plugin_env()},
+        strategy=run.options.strategy,
         fact_cache=facts,
     )
     for device in wave:

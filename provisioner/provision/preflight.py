@@ -38,6 +38,7 @@ from provisioner.errors import (
 )
 from provisioner.lab.state import load_state
 from provisioner.models import Device, Role
+from provisioner.platforms import Capability, platform_for
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpTarget, SnmpV3User
 from provisioner.wlan.instant_api import ControllerCertificateError, handshake
@@ -189,14 +190,30 @@ def _kind(error: DeviceError) -> FailureKind:
     return names.get(type(error).__name__, FailureKind.UNREACHABLE)
 
 
+def platform_problem(device: Device) -> str:
+    """Why the tool cannot provision the device's platform ("" when it can)."""
+    platform = platform_for(device)
+    if platform is None:
+        return (f"platform {device.platform!r} is not one the tool knows: fix the inventory's "
+                "platform ('provision platforms' lists them) or set managed: false")
+    if Capability.PROVISION not in platform.capabilities():
+        return (f"platform {platform.name} cannot be provisioned by the tool (only: "
+                f"{', '.join(sorted(platform.capabilities())) or 'nothing'}); "
+                "set managed: false for it")
+    return ""
+
+
 def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
-    """Credentials, TCP reachability and the host key of one managed host."""
+    """The platform, credentials, TCP reachability and the host key of one managed host."""
     started = time.perf_counter()
 
     def result(kind: FailureKind | None, message: str, fp: str = "") -> DeviceResult[HostCheck]:
         elapsed = (time.perf_counter() - started) * 1000
         return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
 
+    unsupported = platform_problem(device)
+    if unsupported:
+        return result(FailureKind.CONFIG, unsupported)
     missing = missing_credentials(device)
     if missing:
         return result(FailureKind.CONFIG, f"credential file(s) missing or unreadable: "

@@ -1,39 +1,31 @@
 """Verification after the play, read back from the devices themselves, never from Ansible.
 
-- servers and access points: SNMPv3 with the configured user answers, sysLocation is
-  the inventory's `room` (what the snmpd role writes), and every process check of
+What is read depends on the device's platform (provisioner/platforms/, its `ReadBack`):
+- devices running the agent the roles configure (`ReadBack.snmp_agent`: Debian servers,
+  Linux access points): SNMPv3 with the configured user answers, sysLocation is the
+  inventory's `room` (what the snmpd role writes), and every process check of
   UCD-SNMP-MIB's prTable (prNames .1.3.6.1.4.1.2021.2.1.2, prErrorFlag ...2.1.100)
   reports no error, for at least the services the role watches (sshd, snmpd);
-- switches: `show vlan` (parsed by ntc-templates' cisco_ios template) holds every VLAN
-  of the profile by id and name, and `show running-config` (parsed by the TextFSM
-  template below) shows the profile's access-point ports as trunks;
-- access points: their hostapd configuration carries one `ssid=` per profile SSID
-  (read over SSH with the pinned host key);
+- then the platform's own read-back (`Platform.verify`): a switch's VLANs, access ports
+  and trunks over its CLI, an access point's SSIDs over SSH;
 - WLAN controllers and the access points that name one (host var `controller`): read
-  back through the controller's API, and the APs over SNMP where they answer it
-  (provisioner/wlan/verify.py).
+  back through the controller's API, one session per controller for all its APs, and
+  the APs over SNMP where they answer it (provisioner/wlan/verify.py).
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-import textfsm
-from ntc_templates.parse import parse_output
-
-from provisioner.devices.cli_session import SwitchSession
-from provisioner.devices.ssh import probe_ssh
 from provisioner.errors import DeviceError, ProvisionerError
-from provisioner.models import Device, Role
-from provisioner.provision.preflight import LOOKUP_FILE, known_hosts_file, snmp_target
+from provisioner.models import Device
+from provisioner.platforms import Platform, platform_for
+from provisioner.provision.preflight import known_hosts_file, snmp_target
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
-from provisioner.secrets import read_secret
 from provisioner.snmp import SnmpBackend, SnmpTarget
 from provisioner.wlan.verify import is_wlan, verify_wlan
 
@@ -42,100 +34,27 @@ PR_NAMES = "1.3.6.1.4.1.2021.2.1.2"
 PR_ERROR_FLAG = "1.3.6.1.4.1.2021.2.1.100"
 REQUIRED_PROCS = ("sshd", "snmpd")
 MAX_PROCS = 12
-# Interface blocks of an IOS running-config: name, switchport mode, trunk VLANs.
-RUNNING_INTERFACES = """\
-Value Required INTERFACE (\\S+)
-Value MODE (\\S+)
-Value ALLOWED (\\S+)
-Value NATIVE (\\d+)
-
-Start
-  ^interface -> Continue.Record
-  ^interface ${INTERFACE}
-  ^\\s+switchport mode ${MODE}
-  ^\\s+switchport trunk allowed vlan ${ALLOWED}
-  ^\\s+switchport trunk native vlan ${NATIVE}
-  ^end -> Record
-"""
-# One line with every SSID of every hostapd config file (probe_ssh returns one line).
-# The files hold the PSK and RADIUS secret too (mode 0600, root): sudo, and only the
-# ssid= lines ever leave the device.
-SSID_COMMAND = ("sudo -n grep -rhs '^ssid=' /etc/hostapd | cut -d= -f2- | sort -u "
-                "| paste -sd '|' -")
 
 Verified = AggregatedResult[list[str]]
 
 
-def _profile(device: Device) -> dict[str, Any]:
-    profile = device.vars.get("school_network")
-    return profile if isinstance(profile, dict) else {}
-
-
-def parse_interfaces(running_config: str) -> list[dict[str, str]]:
-    """Interface name, switchport mode and trunk VLANs from `show running-config`."""
-    fsm = textfsm.TextFSM(io.StringIO(RUNNING_INTERFACES))
-    return [dict(zip(fsm.header, row, strict=True)) for row in fsm.ParseText(running_config)]
-
-
-def expected_trunk_ports(profile: dict[str, Any]) -> set[int]:
-    """Port numbers the profile makes trunks (the access-point ports)."""
-    trunks = {p["name"] for p in profile.get("port_profiles", []) if p.get("mode") == "trunk"}
-    return {n for block in profile.get("access_ports", []) if block.get("profile") in trunks
-            for n in range(int(block["first"]), int(block["last"]) + 1)}
-
-
-def switch_differences(profile: dict[str, Any], show_vlan: str, running: str) -> list[str]:
-    """What a switch's VLANs and trunk ports lack against the profile (empty: all there)."""
-    have = {int(r["vlan_id"]): r["vlan_name"]
-            for r in parse_output(platform="cisco_ios", command="show vlan", data=show_vlan)}
-    problems = [f"VLAN {v['id']} {v['name']!r} " + ("missing" if v["id"] not in have
-                                                    else f"is named {have[v['id']]!r}")
-                for v in profile.get("vlans", []) if have.get(int(v["id"])) != v["name"]]
-    ports = {int(i["INTERFACE"].rsplit("/", 1)[-1]): i for i in parse_interfaces(running)
-             if i["INTERFACE"].rsplit("/", 1)[-1].isdigit()}
-    for number in sorted(expected_trunk_ports(profile) & set(ports)):
-        if ports[number]["MODE"] != "trunk":
-            problems.append(f"port {ports[number]['INTERFACE']} is not a trunk "
-                            f"(mode {ports[number]['MODE'] or 'default'})")
-    if expected_trunk_ports(profile) and not expected_trunk_ports(profile) & set(ports):
-        problems.append("none of the access-point ports of the profile exists on the switch")
-    return problems
-
-
-def verify_switch(device: Device, known_hosts: Path, timeout: float = 15.0) -> list[str]:
-    """Read a switch's VLANs and trunks over its CLI; the differences to the profile.
+def verifiable(device: Device) -> Platform:
+    """The device's platform, if the tool can read devices of it back.
 
     Raises:
-        DeviceError: the switch cannot be reached or refuses the login.
-        ConfigError: its password file cannot be read.
+        ProvisionerError: the platform is unknown or has no read-back.
     """
-    password_file = _lookup_file(device.vars.get("ansible_password"))
-    password = read_secret(password_file, f"{device.name} switch password")
-    with SwitchSession(device.address, username=str(device.vars.get("ansible_user", "")),
-                       password=password, known_hosts=known_hosts, timeout=timeout) as session:
-        show_vlan = session.run("show vlan")
-        running = session.run("show running-config")
-    return switch_differences(_profile(device), show_vlan, running)
+    platform = platform_for(device)
+    if platform is None or platform.read_back is None:
+        raise ProvisionerError(
+            f"{device.name}: platform {device.platform!r} cannot be verified by the tool "
+            "('provision platforms' lists what each platform can do)")
+    return platform
 
 
-def _lookup_file(value: object) -> Path:
-    found = LOOKUP_FILE.findall(str(value or ""))
-    if not found:
-        raise ProvisionerError("the switch's ansible_password names no secret file "
-                               "(lookup('ansible.builtin.file', PATH)); refer to one")
-    return Path(found[0])
-
-
-def verify_ap_ssids(device: Device, known_hosts: Path, timeout: float = 10.0) -> list[str]:
-    """The profile's SSIDs missing from an access point's hostapd configuration."""
-    key = device.vars.get("ansible_ssh_private_key_file")
-    line = probe_ssh(device.address, username=str(device.vars.get("ansible_user", "")),
-                     known_hosts=known_hosts, key_file=Path(str(key)) if key else None,
-                     timeout=timeout, command=SSID_COMMAND)
-    have = set(filter(None, line.split("|")))
-    want = [s["name"] for s in _profile(device).get("ssids", [])]
-    return [f"SSID {name!r} missing from hostapd configuration" for name in want
-            if name not in have]
+def _runs_our_agent(device: Device) -> bool:
+    platform = platform_for(device)
+    return bool(platform and platform.read_back and platform.read_back.snmp_agent)
 
 
 def snmp_differences(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, list[str]]:
@@ -197,11 +116,7 @@ def _one(device: Device, check: Callable[[], list[str]]) -> DeviceResult[list[st
 
 
 def _checks(device: Device, pinned: Path, snmp_problems: list[str]) -> list[str]:
-    if device.role is Role.SWITCH:
-        return verify_switch(device, pinned)
-    if device.role is Role.ACCESS_POINT:
-        return snmp_problems + verify_ap_ssids(device, pinned)
-    return snmp_problems
+    return snmp_problems + verifiable(device).verify(device, pinned)
 
 
 def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
@@ -225,7 +140,7 @@ def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
     for checked in verify_wlan(devices, school, snmp):
         result.add(checked)
     devices = [d for d in devices if not is_wlan(d)]
-    agents = [d for d in devices if d.role in (Role.SERVER, Role.ACCESS_POINT)]
+    agents = [d for d in devices if _runs_our_agent(d)]
     snmp_found = snmp_differences(agents, snmp) if agents else {}
     checks = [(device, partial(_checks, device, known_hosts_file(device, known_hosts),
                                snmp_found.get(device.name, []))) for device in devices]

@@ -219,6 +219,12 @@ def test_linux_server_storage_load_memory_and_procs() -> None:
     ("1.3.6.1.4.1.11.2.3.7.11.107", "ProCurve", "hpe-procurve"),
     ("1.3.6.1.4.1.14823.1.1.40", "ArubaOS (MODEL: Aruba7010)", "aruba-controller"),
     ("1.3.6.1.4.1.41112.1.4", "Linux 2.6.32", "ubiquiti-airmax"),
+    # UniFi APs answer under Ubiquiti's number (or as net-snmp) but are no airMAX.
+    ("1.3.6.1.4.1.41112", "UAP-AC-Pro-Gen2 6.6.77.15402", "ubiquiti-unifi"),
+    ("1.3.6.1.4.1.41112.1.4", "U6-Lite 6.5.28.14491", "ubiquiti-unifi"),
+    ("1.3.6.1.4.1.8072.3.2.10", "UAP-nanoHD 6.6.55", "ubiquiti-unifi"),
+    ("1.3.6.1.4.1.47196.4.1.1.1.260", "HPE ANW R9Y04A 6100 48G CL4 4SFP+ Sw PL.10.16.1030",
+     "aruba-aoscx"),
     ("1.3.6.1.4.1.8072.3.2.10", "Linux host", "net-snmp"),
     ("1.3.6.1.4.1.2356.11.1.1", "LANCOM GS-2326P+", "network"),
     ("1.3.6.1.4.1.99999.1", "Something", "generic"),
@@ -229,8 +235,8 @@ def test_profile_choice(object_id: str | None, descr: str | None, profile: str) 
 
 
 def test_every_profile_section_names_its_source() -> None:
-    from provisioner.health.profiles import GENERIC, PROFILES
+    from provisioner.health.profiles import GENERIC, profiles
 
-    for profile in (*PROFILES, GENERIC):
+    for profile in (*profiles(), GENERIC):
         for section in profile.sections_for("server") + profile.sections_for("switch"):
             assert section.source and (section.gets or section.walks)

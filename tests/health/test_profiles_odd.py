@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from provisioner.health.facts import counter_delta
 from provisioner.health.profiles import parse, select_profile
 from provisioner.health.profiles.base import MAX_ROWS
@@ -156,3 +158,49 @@ def test_aruba_instant_cluster_in_the_ai_ap_mib_shape() -> None:
         ("0", 36, "up"), ("1", 6, "up")]
     assert wlan.ssids == ("Lehrkraefte", "Schueler")
     assert facts.anomalies == ()
+
+
+def test_unifi_ap_in_the_ubnt_unifi_mib_shape_is_not_read_as_airmax() -> None:
+    from provisioner.health.profiles.wlan import (
+        DOT11_PRODUCT,
+        UB_RADIO_FREQ,
+        UF_VAP_CHANNEL,
+        UF_VAP_ESSID,
+        UF_VAP_RADIO,
+        UF_VAP_STATIONS,
+    )
+
+    # Two SSIDs on two radios: one VAP row per SSID and radio (UBNT-UniFi-MIB).
+    data = SnmpData(
+        scalars={SYS_OBJECT_ID: "1.3.6.1.4.1.41112", SYS_DESCR: "UAP-AC-Pro-Gen2 6.6.77.15402"},
+        tables={UF_VAP_RADIO: {"1": "ng", "2": "ng", "3": "na", "4": "na"},
+                UF_VAP_ESSID: {"1": "Lehrkraefte", "2": "Schueler", "3": "Lehrkraefte",
+                               "4": "Schueler"},
+                UF_VAP_CHANNEL: {"1": 6, "2": 6, "3": 36, "4": 36},
+                UF_VAP_STATIONS: {"1": 3, "2": 10, "3": 5, "4": 0},
+                DOT11_PRODUCT: {"5": "UAP-AC-Pro-Gen2"}})
+    facts = parse(data, "access_point")
+    assert facts.profile == "ubiquiti-unifi" and facts.vendor == "Ubiquiti"
+    assert facts.model == "UAP-AC-Pro-Gen2"
+    wlan = facts.wlan
+    assert wlan is not None
+    assert [(r.index, r.band, r.channel, r.clients) for r in wlan.radios] == [
+        ("ng", "2.4GHz", 6, 13), ("na", "5GHz", 36, 5)]
+    assert wlan.clients_total == 18 and wlan.ssids == ("Lehrkraefte", "Schueler")
+    # airMAX's MIB is not asked: a UniFi AP has none.
+    request = select_profile("1.3.6.1.4.1.41112", "UAP-AC-Pro-Gen2 6.6.77").request("access_point")
+    assert UB_RADIO_FREQ not in request.walks and UF_VAP_STATIONS in request.walks
+
+
+@pytest.mark.parametrize(("descr", "model", "firmware"), [
+    ("Aruba JL635A 8325 GL.10.04.2000", "JL635A 8325", "GL.10.04.2000"),
+    ("HPE ANW R9Y04A 6100 48G CL4 4SFP+ Sw PL.10.16.1030", "R9Y04A 6100 48G CL4 4SFP+ Sw",
+     "PL.10.16.1030"),
+    ("Aruba JL658A 6300M Switch, FL.10.10.1020", "JL658A 6300M Switch", "FL.10.10.1020"),
+])
+def test_aoscx_gets_its_own_profile_with_model_and_firmware(descr: str, model: str,
+                                                            firmware: str) -> None:
+    data = device({SYS_OBJECT_ID: "1.3.6.1.4.1.47196.4.1.1.1.260", SYS_DESCR: descr}, {})
+    facts = parse(data, "switch")
+    assert (facts.profile, facts.vendor, facts.model, facts.firmware) == (
+        "aruba-aoscx", "Aruba", model, firmware)

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("fake_switches", reason="the lab extras (fake-switches) are not installed")
 
-from provisioner.lab.switchsim_compat import (
+from provisioner.platforms.cisco_ios.simulator import (
     INVALID_INPUT,
     CompatCiscoCore,
     StartupConfig,

@@ -18,13 +18,13 @@ from provisioner.devices.ssh import HostKey, pin_host_key
 from provisioner.errors import ConfigError, InvalidInputError, LabError
 from provisioner.inventory import network_profile, write_school_inventory
 from provisioner.models import Device, Role
-from provisioner.provision import engine
-from provisioner.provision import preflight as pf
-from provisioner.provision.verify import (
+from provisioner.platforms.cisco_ios import (
     expected_trunk_ports,
     parse_interfaces,
     switch_differences,
 )
+from provisioner.provision import engine
+from provisioner.provision import preflight as pf
 from provisioner.results import DeviceResult, FailureKind
 from provisioner.snmp import SnmpReply
 

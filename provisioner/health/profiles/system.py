@@ -26,6 +26,7 @@ VENDORS = {
     1991: "Brocade", 318: "APC", 311: "Microsoft", 674: "Dell", 2636: "Juniper",
     30065: "Arista", 890: "Zyxel", 14179: "Cisco", 25053: "Ruckus", 12356: "Fortinet",
     534: "Eaton", 6027: "Dell", 4526: "Netgear", 11863: "TP-Link", 6486: "Alcatel-Lucent",
+    47196: "Aruba",
 }
 
 _ENT = "1.3.6.1.2.1.47.1.1.1.1"

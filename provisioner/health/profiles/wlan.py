@@ -10,6 +10,11 @@ Sources:
 - Ubiquiti airMAX (e.g. NanoStation M5): UBNT-AirMAX-MIB (1.3.6.1.4.1.41112.1.4)
   ubntRadioTable .1.1, ubntWlStatTable .5.1, ubntStaTable .7.1; IEEE802dot11-MIB
   (1.2.840.10036) dot11manufacturerProductName/Version and dot11CurrentChannel.
+- Ubiquiti UniFi access points: UBNT-UniFi-MIB (1.3.6.1.4.1.41112.1.6) unifiVapTable
+  .1.2.1 (unifiVapChannel .4, unifiVapEssId .6, unifiVapNumStations .8, unifiVapRadio
+  .9: "ng" 2.4 GHz, "na" 5 GHz); model and firmware from IEEE802dot11-MIB as airMAX.
+  A UniFi AP answers under Ubiquiti's enterprise number like airMAX does but has no
+  UBNT-AirMAX-MIB: LibreNMS tells them apart by sysDescr ("UAP...", "U6...").
 - Cisco wireless LAN controllers (AireOS): AIRESPACE-WIRELESS-MIB (1.3.6.1.4.1.14179)
   bsnAPTable 2.2.1.1, bsnAPIfTable 2.2.2.1, bsnMobileStationTable 2.1.4.1,
   bsnDot11EssTable 2.1.1.1.
@@ -261,6 +266,48 @@ UBIQUITI_WLAN = Section(
     (), (UB_RADIO_MODE, UB_RADIO_FREQ, UB_SSID, UB_STA_COUNT, UB_STA_MAC, DOT11_PRODUCT,
          DOT11_VERSION, DOT11_CHANNEL),
     _read_ubiquiti)
+
+
+# --- Ubiquiti UBNT-UniFi-MIB ----------------------------------------------------------
+_UNIFI_VAP = "1.3.6.1.4.1.41112.1.6.1.2.1"
+UF_VAP_CHANNEL, UF_VAP_ESSID = f"{_UNIFI_VAP}.4", f"{_UNIFI_VAP}.6"
+UF_VAP_STATIONS, UF_VAP_RADIO = f"{_UNIFI_VAP}.8", f"{_UNIFI_VAP}.9"
+UNIFI_BANDS = {"ng": "2.4GHz", "na": "5GHz", "6e": "6GHz"}
+
+
+def _unifi_radios(reader: Reader) -> list[RadioFacts]:
+    # One row per virtual AP (SSID x radio): a radio's clients are its VAPs' sum.
+    radio_of = reader.texts(UF_VAP_RADIO)
+    channels, stations = reader.numbers(UF_VAP_CHANNEL), reader.numbers(UF_VAP_STATIONS)
+    clients: dict[str, int] = {}
+    channel: dict[str, int] = {}
+    for index in sorted(set(radio_of) | set(stations)):
+        radio = radio_of.get(index, "?")
+        clients[radio] = clients.get(radio, 0) + stations.get(index, 0)
+        if index in channels:
+            channel.setdefault(radio, channels[index])
+    return [RadioFacts(ap="self", index=radio, status="up", channel=channel.get(radio),
+                       band=UNIFI_BANDS.get(radio), clients=count)
+            for radio, count in clients.items()]
+
+
+def _read_unifi(reader: Reader, draft: Draft, role: str) -> None:
+    products, versions = reader.texts(DOT11_PRODUCT), reader.texts(DOT11_VERSION)
+    if products:
+        draft.fields["model"] = next(iter(products.values()))
+    if versions:
+        draft.fields["firmware"] = next(iter(versions.values()))
+    name = reader.scalar_text(SYS_NAME) or "self"
+    ap = AccessPointFacts("self", name, "up", 0, draft.fields.get("model"))
+    draft.set("wlan", wlan_facts([ap], _unifi_radios(reader), None,
+                                 reader.texts(UF_VAP_ESSID).values()))
+
+
+UNIFI_WLAN = Section(
+    "UBNT-UniFi-MIB", "Ubiquiti UBNT-UniFi-MIB (1.3.6.1.4.1.41112.1.6) unifiVapTable; "
+    "IEEE802dot11-MIB", (),
+    (UF_VAP_CHANNEL, UF_VAP_ESSID, UF_VAP_STATIONS, UF_VAP_RADIO, DOT11_PRODUCT, DOT11_VERSION),
+    _read_unifi)
 
 
 # --- Cisco AIRESPACE-WIRELESS-MIB ----------------------------------------------------

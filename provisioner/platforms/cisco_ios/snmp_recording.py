@@ -22,9 +22,9 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from provisioner.lab.topology import SWITCH_FAST_PORTS, SWITCH_GIGABIT_PORTS, SWITCH_RECORDING
+from provisioner.platforms.cisco_ios import FAST_PORTS, GIGABIT_PORTS, SNMP_RECORDING
 
-LAB_SWITCH_RECORDING = SWITCH_RECORDING
+LAB_SWITCH_RECORDING = SNMP_RECORDING
 SOURCE_RECORDING = "network/switch/cisco-c3750"
 _IF_ENTRY = "1.3.6.1.2.1.2.2.1."
 _IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1."
@@ -47,9 +47,9 @@ class Interface:
 def interfaces() -> list[Interface]:
     """VLAN 1 and every port of the simulated switch, in ifIndex order."""
     found = [Interface(1, "Vlan1", "Vl1", 1000, _VIRTUAL)]
-    for n, name in enumerate(SWITCH_FAST_PORTS, start=1):
+    for n, name in enumerate(FAST_PORTS, start=1):
         found.append(Interface(10000 + n, name, name.replace("FastEthernet", "Fa"), 100))
-    for n, name in enumerate(SWITCH_GIGABIT_PORTS, start=1):
+    for n, name in enumerate(GIGABIT_PORTS, start=1):
         found.append(Interface(10100 + n, name, name.replace("GigabitEthernet", "Gi"), 1000))
     return found
 
