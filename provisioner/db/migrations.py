@@ -6,6 +6,8 @@ round a city's 949.500,00 EUR budget lines.
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -298,8 +300,9 @@ def m009_wlan_controller_role(db: Database) -> None:
     indexes = [row[0] for row in db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices' "
         "AND sql IS NOT NULL")]
-    new = sql.replace(_ROLES_BEFORE_WLAN, _ROLES_WITH_WLAN).replace(
-        "CREATE TABLE devices", "CREATE TABLE devices_new", 1)
+    # The stored name may be quoted (`"devices"`) once a table was renamed into place.
+    new = re.sub(r'^CREATE TABLE\s+(["`]?)devices\1', "CREATE TABLE devices_new",
+                 sql.replace(_ROLES_BEFORE_WLAN, _ROLES_WITH_WLAN), count=1)
     db.execute(new)
     db.execute("INSERT INTO devices_new SELECT * FROM devices")
     db.execute("DROP TABLE devices")

@@ -105,7 +105,8 @@ def _server_change(server: AuthServer, have: Mapping[str, str] | None, secrets: 
     if send_key:
         body["key"] = secrets.radius_key
         after["key"] = f"(secret from {secrets.radius_source})"
-    before = {k: v for k, v in (have or {}).items() if k in (*want, "key")}
+    # In the order of `after`, so a diff shows only what differs.
+    before = {k: (have or {})[k] for k in (*want, "key") if k in (have or {})}
     return Change("auth-server", server.name, "create" if have is None else "modify", before,
                   after, {"auth-server": body})
 
@@ -117,10 +118,10 @@ def _ssid_change(ssid: SsidProfile, have: Mapping[str, str] | None, secrets: Sec
     if have is not None and not send_psk and not _differs(want, have):
         return None
     after = dict(want)
-    if send_psk:
-        after["wpa-passphrase"] = f"(secret from {secrets.psk_source})"
-    keys = (*want, "wpa-passphrase", "disable")
-    before = {k: v for k, v in (have or {}).items() if k in keys}
+    if send_psk or (have or {}).get("wpa-passphrase") == "set":
+        after["wpa-passphrase"] = f"(secret from {secrets.psk_source})" if send_psk else "set"
+    keys = ("disable", *want, "wpa-passphrase")
+    before = {k: (have or {})[k] for k in keys if k in (have or {})}
     return Change("ssid", ssid.name, "create" if have is None else "modify", before, after,
                   _ssid_body(ssid, secrets.psk if send_psk else None))
 

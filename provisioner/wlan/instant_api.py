@@ -150,7 +150,11 @@ class InstantSession:
         self._connection: http.client.HTTPSConnection | None = None
 
     def __enter__(self) -> InstantSession:
-        self.login()
+        try:
+            self.login()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -231,6 +235,7 @@ class InstantSession:
         sid = answer.get("sid")
         if str(answer.get("Status", "")).lower() != "success" or not isinstance(sid, str) \
                 or not sid:
+            self._drop()
             raise AuthenticationFailedError(self.access.name, (
                 f"the controller refused the login of user {self.access.user!r} "
                 f"({_message(answer) or 'no reason given'}); check controller_user and "

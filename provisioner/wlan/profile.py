@@ -66,11 +66,12 @@ class SsidProfile:
     captive_portal: str = "disable"
 
     def settings(self) -> dict[str, str]:
-        """The non-secret settings as `show running-config` lists them."""
-        found = {"essid": self.essid, "opmode": self.opmode, "vlan": str(self.vlan),
-                 "type": self.type, "captive-portal": self.captive_portal, "enable": ""}
+        """The non-secret settings as `show running-config` lists them, in its order."""
+        found = {"enable": "", "type": self.type, "essid": self.essid, "opmode": self.opmode,
+                 "vlan": str(self.vlan)}
         if self.auth_servers:  # one `auth-server NAME` line each, primary first
             found["auth-server"] = ",".join(self.auth_servers)
+        found["captive-portal"] = self.captive_portal
         return found
 
 
