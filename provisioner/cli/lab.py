@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
-from provisioner.errors import ExitStatus, LabError, ProvisionerError
+from provisioner.errors import ExitStatus, LabError, NotFoundError, ProvisionerError
 from provisioner.lab import faults as lab_faults
 from provisioner.lab import manager as lab_manager
 from provisioner.lab.credentials import ensure_credentials
@@ -15,7 +15,14 @@ from provisioner.lab.recordings import (
     parse_recorded_device,
 )
 from provisioner.lab.status import lab_status
-from provisioner.lab.topology import MAX_SCHOOLS, LabSpec, RecordedDevice, lab_school_ids
+from provisioner.lab.topology import (
+    MAX_SCHOOLS,
+    LabSpec,
+    RecordedDevice,
+    lab_school_ids,
+    switch_simulator,
+)
+from provisioner.platforms import get_platform
 from provisioner.terminal import to_json
 
 
@@ -25,6 +32,25 @@ def _recorded_devices(_ctx: click.Context, _param: click.Parameter,
         return tuple(parse_recorded_device(value) for value in values)
     except LabError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+def _switch_platforms(_ctx: click.Context, _param: click.Parameter,
+                      values: tuple[str, ...]) -> tuple[str, ...]:
+    """`[SCHOOL:]PLATFORM[,PLATFORM]` with every platform one the lab simulates."""
+    chosen = []
+    for value in values:
+        school, _, names = value.strip().rpartition(":")
+        platforms = [name.strip() for name in names.split(",") if name.strip()]
+        try:
+            resolved = [get_platform(name).name for name in platforms]
+            for name in resolved:
+                switch_simulator(name)
+        except (NotFoundError, ValueError) as exc:
+            raise click.BadParameter(str(exc)) from exc
+        if not resolved:
+            raise click.BadParameter(f"{value!r} names no platform")
+        chosen.append(f"{school}:{','.join(resolved)}" if school else ",".join(resolved))
+    return tuple(chosen)
 
 
 @cli.group()
@@ -38,7 +64,7 @@ def lab() -> None:
 @click.option("--servers", type=click.IntRange(0, 50), default=2, show_default=True,
               help="Debian servers per school (sshd, snmpd).")
 @click.option("--switches", type=click.IntRange(0, 100), default=4, show_default=True,
-              help="Simulated Cisco IOS switches per school (SSH CLI, SNMP recording).")
+              help="Simulated switches per school (SSH CLI, SNMP recording).")
 @click.option("--aps", type=click.IntRange(0, 150), default=8, show_default=True,
               help="Linux access points per school (sshd, snmpd).")
 @click.option("--recorded-aps", type=click.IntRange(0, 50), default=2, show_default=True,
@@ -51,12 +77,17 @@ def lab() -> None:
               help="Also give every school a device answering SNMP from this snmpsim-data "
                    "recording (see 'lab recordings'); ROLE is switch, access_point or "
                    "server. Repeatable.")
+@click.option("--switch-platform", "switch_platforms", multiple=True,
+              metavar="[SCHOOL:]PLATFORM[,PLATFORM]", callback=_switch_platforms,
+              help="The simulated switches' platform (cisco_ios or aruba_aoss; default "
+                   "cisco_ios): for every school, or SCHOOL's alone; a list makes a mixed "
+                   "school, its switches taking the platforms in turn. Repeatable.")
 @click.option("--runtime", type=click.Choice(["auto", "nspawn", "chroot"]), default="auto",
               show_default=True, help="How Debian hosts run: systemd-nspawn or plain chroot.")
 @pass_ctx
 def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int,
                recorded_aps: int, wlan_aps: int, recorded: tuple[RecordedDevice, ...],
-               runtime: str) -> None:
+               switch_platforms: tuple[str, ...], runtime: str) -> None:
     """Build and start the lab (needs root); safe to run again.
 
     Writes an Ansible inventory per lab school (with each device's uplink switch
@@ -65,7 +96,8 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
     `managed: false`. Each school's WLAN controller is <school>-vc01, its Instant APs
     <school>-iap01, ...; the controller's certificate is pinned in the credentials.
 
-    Example: provision lab up --schools 1 --device network/switch/hpe-procurve-516733-b21:switch
+    Examples: provision lab up --schools 1 --device network/switch/hpe-procurve-516733-b21:switch;
+    provision lab up --schools 2 --switch-platform 100002:aruba_aoss
     """
     app = obj.app
     try:
@@ -73,7 +105,7 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
     except ProvisionerError:
         planned = []
     spec = LabSpec(lab_school_ids(planned, schools), servers, switches, aps, recorded_aps,
-                   recorded, wlan_aps)
+                   recorded, switch_platforms, wlan_aps)
     with app.audited(f"lab up --schools {schools}"):
         creds = ensure_credentials(app.settings.lab_dir / "credentials")
         state = lab_manager.lab_up(spec, app.settings, creds, obj.progress, runtime=runtime)

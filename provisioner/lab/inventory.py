@@ -20,6 +20,7 @@ from provisioner.lab.topology import (
     plan_uplinks,
 )
 from provisioner.models import Device, Role
+from provisioner.platforms import find_platform
 
 _ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Flur",
           Role.WLAN_CONTROLLER: "Serverraum"}
@@ -56,7 +57,19 @@ def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
     if uplink is not None:
         # The switch port it hangs off; the core switch has none (health's dependency tree).
         extra["uplink"] = {"host": uplink.host, "port": uplink.port}
-    return extra
+    return {**_platform_vars(device), **extra}
+
+
+def _platform_vars(device: LabDevice) -> dict[str, Any]:
+    """What a simulated switch's platform needs in the inventory: how Ansible reaches it
+    (per host: a school may mix platforms) and the simulated model's uplink ports."""
+    platform = find_platform(device.platform)
+    if not device.kind.simulated_switch or platform is None or platform.ansible is None:
+        return {}
+    found = dict(platform.ansible.host_vars)
+    if platform.lab is not None:
+        found["switch_uplink_ports"] = list(platform.lab.uplink_ports)
+    return found
 
 
 def _device(device: LabDevice, uplink: Uplink | None, devices: Sequence[LabDevice],
@@ -93,11 +106,10 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
         "all": {**profile, **snmp, **wlan, "lab": True},
         "servers": linux,
         "access_points": linux,
+        # Connection and network OS per host, from each switch's platform.
         "switches": {
-            "ansible_connection": "ansible.netcommon.network_cli",
-            "ansible_network_os": "cisco.ios.ios", "ansible_user": SWITCH_USER,
+            "ansible_user": SWITCH_USER,
             "ansible_password": secret % creds.switch_password,
-            "ansible_become": True, "ansible_become_method": "enable",
             "ansible_become_password": secret % creds.switch_password,
             # libssh ignores a pinned known_hosts file (playbooks/README.md): paramiko
             # checks strictly against $HOME/.ssh/known_hosts, which the run provides.

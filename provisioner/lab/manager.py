@@ -46,8 +46,8 @@ from provisioner.secrets import write_secret_file
 
 Progress = Callable[[str], None]
 RUNTIME_CHOICES = ("auto", "nspawn", "chroot")
-SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED,
-                   DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
+SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.AOSS_SWITCH, DeviceKind.RECORDED_AP,
+                   DeviceKind.RECORDED, DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
 # What `lab up` makes in the lab dir besides the state file; `lab down` removes them.
 LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories")
 LAB_FILES = ("faults.lock",)  # `lab fault`'s lock

@@ -26,6 +26,7 @@ from pathlib import Path
 from provisioner.errors import LabError
 from provisioner.lab.topology import RecordedDevice
 from provisioner.models import Role
+from provisioner.platforms.aruba_aoss import snmp_recording as aoss_recording
 from provisioner.platforms.cisco_ios.snmp_recording import (
     LAB_SWITCH_RECORDING,
     SOURCE_RECORDING,
@@ -33,7 +34,7 @@ from provisioner.platforms.cisco_ios.snmp_recording import (
 )
 
 # Bump when _vary(), labuptime.py or a derived recording changes: old caches are not reused.
-_REWRITE_VERSION = 4
+_REWRITE_VERSION = 5
 # The lab's own variation module (sysUpTime a lab "reboot" resets per device).
 UPTIME_MODULE = Path(__file__).parent / "data" / "labuptime.py"
 _SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -44,6 +45,8 @@ Derivation = Callable[[Iterable[str]], Iterable[str]]
 # Recordings the lab derives from snmpsim-data's: name -> (source recording, derivation).
 DERIVED: dict[str, tuple[str, Derivation]] = {
     LAB_SWITCH_RECORDING: (SOURCE_RECORDING, derive_switch_lines),
+    aoss_recording.LAB_RECORDING: (aoss_recording.SOURCE_RECORDING,
+                                   aoss_recording.derive_switch_lines),
 }
 # Records are in OID order: reading stops after the system group's sysObjectID.
 _LAST_NEEDED = (1, 3, 6, 1, 2, 1, 1, 2, 0)

@@ -26,6 +26,7 @@ class SwitchSpec:
     host_key: str  # path of its OpenSSH private host key
     startup_config: str  # path where `write memory` keeps its configuration
     port: int = 22
+    platform: str = "cisco_ios"  # which switch OS it simulates (provisioner/platforms/)
 
 
 @dataclass(frozen=True)

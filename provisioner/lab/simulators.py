@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioner.errors import LabError
@@ -51,7 +52,8 @@ SWITCH_MODULE = "provisioner.lab.switchsim_runner"  # switchsim + host key reloa
 _OLD_SWITCH_MODULE = "provisioner.lab.switchsim"  # what labs started before it ran
 SNMP_MODULE = "provisioner.lab.snmpsim_runner"
 WLAN_MODULE = wlan_lab.SIM_MODULE
-SNMP_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
+SNMP_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.AOSS_SWITCH, DeviceKind.RECORDED_AP,
+              DeviceKind.RECORDED)
 _POLL_SECONDS = 0.05
 _TAIL_LINES = 3
 
@@ -84,18 +86,31 @@ def _describe(kind: str, devices: Sequence[LabDevice]) -> str:
     return f"{kind} for {names}{more}"
 
 
-def host_key(key_file: Path) -> str:
-    """The public host key line of a switch, made on first use (ed25519, kept per lab).
+def key_type(device: LabDevice) -> str:
+    """The host key type a simulated switch presents: AOS-S makes ECDSA keys (`crypto key
+    generate ssh ecdsa 256`, no ed25519 in 16.x), the IOS simulator ed25519."""
+    return "ecdsa" if device.kind is DeviceKind.AOSS_SWITCH else "ed25519"
+
+
+def _new_private_key(kind: str) -> str:
+    key = (ec.generate_private_key(ec.SECP256R1()) if kind == "ecdsa"
+           else Ed25519PrivateKey.generate())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.NoEncryption()).decode("ascii")
+
+
+def host_key(key_file: Path, kind: str = "ed25519") -> str:
+    """The public host key line of a switch, made on first use (kept per lab).
+
+    Args:
+        key_file: where the private key is kept.
+        kind: `ed25519` or `ecdsa` (NIST P-256), for a key made now.
 
     Returns:
-        "ssh-ed25519 AAAA..." without comment.
+        "ssh-ed25519 AAAA..." (or "ecdsa-sha2-nistp256 AAAA...") without comment.
     """
     if not key_file.exists():
-        private = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
+        private = _new_private_key(kind).encode("ascii")
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(private)
@@ -132,7 +147,7 @@ def _start_switches(
     specs = []
     for device in switches:
         key_file = sim_dir / "hostkeys" / f"{device.name}_ed25519"
-        host_keys[device.address] = host_key(key_file)
+        host_keys[device.address] = host_key(key_file, key_type(device))
         specs.append(
             SwitchSpec(
                 name=device.name,
@@ -140,6 +155,7 @@ def _start_switches(
                 address=device.address,
                 host_key=str(key_file),
                 startup_config=str(sim_dir / "startup" / f"{device.name}.cfg"),
+                platform=device.platform,
             )
         )
     ready = sim_dir / "switchsim.ready"
@@ -351,7 +367,7 @@ def start_simulators(
     Raises:
         LabError: a simulator did not come up (the message carries its log's tail).
     """
-    switches = [d for d in devices if d.kind is DeviceKind.IOS_SWITCH]
+    switches = [d for d in devices if d.kind.simulated_switch]
     snmp = [d for d in devices if d.kind in SNMP_KINDS]
     wlan = any(d.kind is DeviceKind.WLAN_CONTROLLER for d in devices)
     if not snmp and not wlan:
@@ -390,12 +406,8 @@ def rekey_switch(lab_dir: Path, device: LabDevice) -> str:
     if not key_file.is_file():
         raise LabError(f"{device.name} has no host key file {key_file}; "
                        "rebuild the lab with 'provision lab down' and 'provision lab up'")
-    key = Ed25519PrivateKey.generate()
-    write_secret_file(key_file, key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption()).decode("ascii"))
-    return key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode("ascii")
+    write_secret_file(key_file, _new_private_key(key_type(device)))
+    return host_key(key_file)
 
 
 def runs_module(pid: int, module: str) -> bool:

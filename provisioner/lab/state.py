@@ -140,7 +140,8 @@ def state_from_json(text: str) -> LabState:
     recorded = tuple(RecordedDevice(r["recording"], Role(r["role"]))
                      for r in spec.get("recorded", ()))
     return LabState(
-        spec=LabSpec(**{**spec, "school_ids": tuple(spec["school_ids"]), "recorded": recorded}),
+        spec=LabSpec(**{**spec, "school_ids": tuple(spec["school_ids"]), "recorded": recorded,
+                        "switch_platforms": tuple(spec.get("switch_platforms", ()))}),
         devices=[_device_from_dict(d) for d in raw["devices"]],
         runtime=raw["runtime"],
         base=raw["base"],

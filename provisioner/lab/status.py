@@ -140,7 +140,7 @@ def _ssh_check(device: LabDevice, creds: LabCredentials,
     if not device.has_ssh:
         return "", None
     try:
-        if device.kind is DeviceKind.IOS_SWITCH:
+        if device.kind.simulated_switch:
             answer = probe_ssh(device.address, username=SWITCH_USER, password=switch_password,
                                known_hosts=creds.known_hosts)
         else:

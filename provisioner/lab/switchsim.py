@@ -32,6 +32,9 @@ from provisioner.platforms.cisco_ios.simulator import CompatCiscoCore, StartupCo
 
 log = logging.getLogger("provisioner.lab.switchsim")
 
+# The SSH factories `serve` made, in the order of the config's switches (the runner
+# gives them new host keys on SIGHUP).
+FACTORIES: list[Any] = []
 # Twisted types its reactor and factories through zope interfaces, which mypy
 # cannot follow without the mypy-zope plugin: they are untyped here.
 reactor: Any = _twisted_reactor
@@ -54,10 +57,25 @@ def ssh_factory(
     return ssh
 
 
-def _serve_switch(spec: SwitchSpec, username: str, password: str) -> None:
+def _factory(spec: SwitchSpec, username: str, password: str,
+             host_key: keys.Key) -> tuple[factory.SSHFactory, str]:
+    """The switch's SSH factory for its platform, and a note on what it restored."""
+    if spec.platform == "aruba_aoss":
+        from provisioner.platforms.aruba_aoss.simulator import boot
+        from provisioner.platforms.aruba_aoss.simulator import ssh_factory as aoss_factory
+
+        switch = boot(spec.name, Path(spec.startup_config))
+        note = "startup configuration" if switch.startup else "factory configuration"
+        return aoss_factory(switch, username, password, host_key), note
     core = CompatCiscoCore(spec.name, password, StartupConfig(Path(spec.startup_config)))
     restored = core.restore_startup_config()
+    return ssh_factory(core, username, password, host_key), f"{restored} startup-config lines"
+
+
+def _serve_switch(spec: SwitchSpec, username: str, password: str) -> None:
     host_key = keys.Key.fromFile(spec.host_key)
+    ssh, restored = _factory(spec, username, password, host_key)
+    FACTORIES.append(ssh)
     try:
         sock = tcp_listener(spec.netns, spec.address, spec.port)
     except OSError as exc:
@@ -67,19 +85,11 @@ def _serve_switch(spec: SwitchSpec, username: str, password: str) -> None:
         ) from exc
     try:
         # adoptStreamPort duplicates the descriptor; ours is closed right after.
-        reactor.adoptStreamPort(
-            sock.fileno(), socket.AF_INET, ssh_factory(core, username, password, host_key)
-        )
+        reactor.adoptStreamPort(sock.fileno(), socket.AF_INET, ssh)
     finally:
         sock.close()
-    log.info(
-        "%s listening on %s:%d in %s (%d startup-config lines applied)",
-        spec.name,
-        spec.address,
-        spec.port,
-        spec.netns,
-        restored,
-    )
+    log.info("%s (%s) listening on %s:%d in %s (%s applied)", spec.name, spec.platform,
+             spec.address, spec.port, spec.netns, restored)
 
 
 def _write_ready(path: Path) -> None:

@@ -26,17 +26,6 @@ from provisioner.lab.simconfig import SwitchSimConfig, read_switch_config
 
 log = logging.getLogger("provisioner.lab.switchsim_runner")
 
-# The SSH factories `switchsim.serve` made, in the order of the config's switches.
-_factories: list[Any] = []
-_make_factory = switchsim.ssh_factory
-
-
-def _recording_factory(core: Any, username: str, password: str, host_key: keys.Key) -> Any:
-    factory = _make_factory(core, username, password, host_key)
-    _factories.append(factory)
-    return factory
-
-
 def reload_host_keys(config: SwitchSimConfig, factories: Sequence[Any]) -> int:
     """Give each switch's SSH factory the host key now in its file; how many changed.
 
@@ -67,11 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, IndexError, LabError) as exc:
         print(f"switch simulator failed: {exc}", file=sys.stderr)
         return 2
-    switchsim.ssh_factory = _recording_factory
-
     def on_hangup(_signum: int, _frame: FrameType | None) -> None:
         # Python runs this between reactor steps; callFromThread wakes the reactor.
-        switchsim.reactor.callFromThread(reload_host_keys, config, list(_factories))
+        switchsim.reactor.callFromThread(reload_host_keys, config, list(switchsim.FACTORIES))
 
     signal.signal(signal.SIGHUP, on_hangup)
     return switchsim.main(args)

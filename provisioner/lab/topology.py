@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from provisioner.models import Role
+from provisioner.platforms import find_platform, platforms
+from provisioner.platforms.base import LabSimulator
 
 BRIDGE = "pvlab0"
 # The lab's private range: it exists only on the lab bridge and inside the lab's
@@ -28,10 +30,8 @@ SWITCH_RECORDING = "lab/cisco-ios-switch"
 AP_RECORDINGS = ("network/wifi/aruba-7010", "network/wifi/ubiquiti-m5")
 
 
-# Interfaces of the simulated switches (fake-switches' Cisco 2960-48TT-L model):
-# switches hang off the core's gigabit ports first, everything else off fast ports.
-SWITCH_FAST_PORTS = tuple(f"FastEthernet0/{n}" for n in range(1, 49))
-SWITCH_GIGABIT_PORTS = ("GigabitEthernet0/1", "GigabitEthernet0/2")
+# The switch platform of lab switches unless `LabSpec.switch_platforms` says otherwise.
+DEFAULT_SWITCH_PLATFORM = "cisco_ios"
 # Platform names for recorded vendors the inventory knows by another name.
 _RECORDED_PLATFORMS = {"cisco-c3": "cisco_ios", "hpe-procurve": "hp_procurve",
                        "aruba": "aruba_os", "ubiquiti": "ubiquiti_airos"}
@@ -42,10 +42,16 @@ class DeviceKind(StrEnum):
 
     DEBIAN_HOST = "debian_host"  # own root fs, real sshd + snmpd (servers, Linux APs)
     IOS_SWITCH = "ios_switch"  # fake-switches over SSH + snmpsim recording over SNMP
+    AOSS_SWITCH = "aoss_switch"  # the project's AOS-S CLI over SSH + snmpsim recording
     RECORDED_AP = "recorded_ap"  # SNMP only, answered from a real WLAN recording
     RECORDED = "recorded"  # SNMP only, any role, from a recording the user chose
     WLAN_CONTROLLER = "wlan_controller"  # Aruba Instant virtual controller (HTTPS REST)
     CONTROLLED_AP = "controlled_ap"  # an Instant AP inside its controller's simulation
+
+    @property
+    def simulated_switch(self) -> bool:
+        """Whether the lab's switch simulator serves it over SSH."""
+        return self in (DeviceKind.IOS_SWITCH, DeviceKind.AOSS_SWITCH)
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,21 @@ class LabSpec:
     aps: int = 8
     recorded_aps: int = 2
     recorded: tuple[RecordedDevice, ...] = ()
+    # `[SCHOOL:]PLATFORM[,PLATFORM...]`: the switch platforms of a school (or of every
+    # school), its switches taking them in turn; a school's own entry wins.
+    switch_platforms: tuple[str, ...] = ()
+
+    def platforms_of(self, school_id: str) -> tuple[str, ...]:
+        """The switch platforms a school's switches take in turn."""
+        every: tuple[str, ...] = (DEFAULT_SWITCH_PLATFORM,)
+        own: tuple[str, ...] | None = None
+        for entry in self.switch_platforms:
+            school, _, names = entry.rpartition(":")
+            if school == "":
+                every = tuple(names.split(","))
+            elif school == school_id:
+                own = tuple(names.split(","))
+        return own or every
     # Aruba Instant APs per school, configured through the school's virtual controller
     # (one per school when there are any).
     wlan_aps: int = 4
@@ -164,8 +185,11 @@ def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -
     net = LAB_NETWORK.network_address + (school_no + 1) * 256
     rows: list[tuple[Role, DeviceKind, str, str, str | None]] = []
     rows += [(Role.SERVER, DeviceKind.DEBIAN_HOST, "srv", "debian", None)] * spec.servers
-    switch = (Role.SWITCH, DeviceKind.IOS_SWITCH, "sw", "cisco_ios", SWITCH_RECORDING)
-    rows += [switch] * spec.switches
+    platforms = spec.platforms_of(school_id)
+    for n in range(spec.switches):
+        simulator = switch_simulator(platforms[n % len(platforms)])
+        rows.append((Role.SWITCH, DeviceKind(simulator.kind), "sw",
+                     platforms[n % len(platforms)], simulator.snmp_recording))
     rows += [(Role.ACCESS_POINT, DeviceKind.DEBIAN_HOST, "ap", "linux_hostapd", None)] * spec.aps
     for n in range(spec.recorded_aps):
         ap_recording = AP_RECORDINGS[n % len(AP_RECORDINGS)]
@@ -242,14 +266,31 @@ def recording_context(recording: str) -> str:
     return hashlib.md5(recording.encode(), usedforsecurity=False).hexdigest()
 
 
-class _PortPool:
-    """The free interfaces of one switch: fast ports from the bottom, gigabit first for
-    switches (as a core's uplink ports are used in real schools)."""
+def switch_simulator(platform: str) -> LabSimulator:
+    """How the lab simulates a switch of `platform` (its kind, ports, SNMP recording).
 
-    def __init__(self, switch: str) -> None:
-        self.switch = switch
-        self.fast = list(SWITCH_FAST_PORTS)
-        self.gigabit = list(SWITCH_GIGABIT_PORTS)
+    Raises:
+        ValueError: the platform has no lab switch simulator.
+    """
+    found = find_platform(platform)
+    if found is None or found.lab is None or not DeviceKind(found.lab.kind).simulated_switch:
+        switches = [p.name for p in platforms()
+                    if p.lab is not None and p.lab.kind in {k.value for k in DeviceKind
+                                                             if k.simulated_switch}]
+        raise ValueError(f"the lab simulates no {platform!r} switch; it has "
+                         f"{', '.join(switches)}")
+    return found.lab
+
+
+class _PortPool:
+    """The free interfaces of one switch: access ports from the bottom, uplink ports
+    first for switches (as a core's uplink ports are used in real schools)."""
+
+    def __init__(self, switch: LabDevice) -> None:
+        self.switch = switch.name
+        ports = switch_simulator(switch.platform)
+        self.fast = list(ports.access_ports)
+        self.gigabit = list(ports.uplink_ports)
 
     def take(self, for_switch: bool) -> Uplink | None:
         if for_switch and self.gigabit:
@@ -262,10 +303,10 @@ class _PortPool:
 
 
 def _school_uplinks(devices: Sequence[LabDevice]) -> dict[str, Uplink]:
-    switches = [d for d in devices if d.kind is DeviceKind.IOS_SWITCH]
+    switches = [d for d in devices if d.kind.simulated_switch]
     if not switches:
         return {}  # nothing to plug into: every device is its own root
-    core, access = _PortPool(switches[0].name), [_PortPool(s.name) for s in switches[1:]]
+    core, access = _PortPool(switches[0]), [_PortPool(s) for s in switches[1:]]
     found: dict[str, Uplink] = {}
     turn = 0
     for device in devices:
@@ -287,7 +328,7 @@ def _school_uplinks(devices: Sequence[LabDevice]) -> dict[str, Uplink]:
 def plan_uplinks(devices: Sequence[LabDevice]) -> dict[str, Uplink]:
     """Where each device of the lab is plugged in, by device name.
 
-    Per school the first simulated IOS switch is the core and has no uplink; the other
+    Per school the first simulated switch is the core and has no uplink; the other
     switches (simulated or recorded) and the servers hang off the core; access points
     (Linux and recorded) are spread over the other switches, or the core when it is
     the only one. A school without a simulated switch has no uplinks.
