@@ -95,6 +95,8 @@ run_demo() {
   case $health in 0|10|11) ;; *) exit "$health" ;; esac
   echo "==> the main job: provision lab school 100001 (servers, switches, APs), then verify it"
   provision --db "$db" --inventories "$inv" school --id 100001 --yes
+  # Its SSIDs, as its WLAN controller carries them now (read through the controller's API).
+  provision --db "$db" --inventories "$inv" wlan --school 100001
   provision --db "$db" runs --school 100001 --limit 3
   provision --db "$db" schools
   provision --db "$db" school show 100001

@@ -15,12 +15,13 @@ from provisioner.cli import (
     platforms,
     provision,
     schools,
+    wlan,
 )
 from provisioner.cli.base import cli
 
 __all__ = [
     "audit", "cli", "export", "health", "inventory", "lab", "main", "plan", "platforms",
-    "provision", "schools",
+    "provision", "schools", "wlan",
 ]
 
 

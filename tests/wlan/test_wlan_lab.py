@@ -1,7 +1,7 @@
 """SSIDs through the WLAN controller on the lab: real HTTPS simulator, real Ansible runs.
 
 One small lab school: a core switch, the school's Aruba Instant virtual controller and
-three Instant APs inside it. The tests run in file order and build on each other:
+four Instant APs inside it (the lab's default). The tests run in file order and build on each other:
 a controller that is down and one that refuses the login each fail naming it; then
 provision, verify, re-run (0 changed), --check (the controller's configuration the same
 before and after), an unknown AP named, an AP down, health through the controller, and
@@ -36,7 +36,7 @@ pytestmark = [
 PLAN = Path(__file__).parent.parent / "data" / "cli" / "plan-v1.csv"
 SCHOOL = "100001"
 VC, SWITCH = f"{SCHOOL}-vc01", f"{SCHOOL}-sw01"
-APS = [f"{SCHOOL}-iap0{n}" for n in (1, 2, 3)]
+APS = [f"{SCHOOL}-iap0{n}" for n in (1, 2, 3, 4)]
 SSIDS = ("Lehrkraefte", "Schueler", "Gaeste", "Geraete")
 
 
@@ -86,7 +86,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("wlan-lab"))
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "0", "--switches", "1",
-                     "--aps", "0", "--recorded-aps", "0", "--wlan-aps", "3")
+                     "--aps", "0", "--recorded-aps", "0", "--wlan-aps", "4")
     try:
         assert up.exit_code == 0, up.output
         synced = the_lab.run("inventory", "sync")
@@ -147,6 +147,14 @@ def test_provision_the_ssids_through_the_controller_and_verify(lab: Lab) -> None
     shown = lab.run("school", "show", SCHOOL)
     assert all(any(line.split()[:1] == [n] and "verified" in line.split()
                    for line in shown.output.splitlines()) for n in (VC, *APS)), shown.output
+    # What the controller carries now, read live through its API.
+    carried = lab.run("wlan", "--school", SCHOOL)
+    assert carried.exit_code == 0, carried.output
+    first = carried.output.splitlines()[0]
+    assert first.startswith(f"{VC} (aruba_instant, ") and "; 4 of 4 APs up, " in first, first
+    assert ("SSIDs Lehrkraefte (VLAN 20, wpa2-aes), Schueler (VLAN 30, wpa2-aes), Gaeste "
+            "(VLAN 50, opensystem), Geraete (VLAN 60, wpa2-psk-aes);") in first
+    assert carried.output.splitlines()[1].split() == ["ap", "state", "clients", *SSIDS]
 
 
 def test_a_second_run_changes_nothing(lab: Lab) -> None:
@@ -220,7 +228,7 @@ def test_health_per_ap_through_the_controller_and_a_silent_controller(lab: Lab) 
     finally:
         _fault(lab, VC, "start")
     assert result.exit_code == 11, result.output
-    assert (f"{SCHOOL} CONTROLLER DOWN: controller {VC} does not answer; 3 AP(s) behind it "
+    assert (f"{SCHOOL} CONTROLLER DOWN: controller {VC} does not answer; 4 AP(s) behind it "
             "unreachable (controller)") in result.output
     assert not any(line.startswith(APS[0]) for line in result.output.splitlines())
 
