@@ -118,7 +118,9 @@ def group_vars(school_no: int) -> dict[str, dict[str, object]]:
         "access_points": {"ansible_user": "provisioner"},
         # Reached over its REST API from the control node; its certificate is pinned per
         # controller (host var controller_cert_file).
-        "wlan_controllers": {"ansible_connection": "local", "controller_user": "admin",
+        "wlan_controllers": {"ansible_connection": "local",
+                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                             "controller_user": "admin",
                              "controller_password_file":
                                  "/etc/provisioner/secrets/wlan_controller_password"},
     }

@@ -122,6 +122,8 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
         # Reached over their REST API from the control node (an action plugin).
         "wlan_controllers": {
             "ansible_connection": "local",
+            # A module on the control node runs with Ansible's own Python.
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
             "controller_user": wlan_lab.WLAN_USER,
             "controller_password_file": str(creds.wlan_password),
             "controller_port": wlan_lab.PORT,

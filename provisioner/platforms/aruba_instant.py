@@ -43,7 +43,9 @@ class ArubaInstant(Platform):
     kind = PlatformKind.WLAN_CONTROLLER
     aliases = ("aruba_iap", "instant")
     ansible = AnsibleAccess(connection="local", role="wlan_controller",
-                            host_vars={"ansible_connection": "local"})
+                            host_vars={"ansible_connection": "local",
+                                       "ansible_python_interpreter":
+                                           "{{ ansible_playbook_python }}"})
     read_back = ReadBack("https", (
         "show running-config: ssid-profile, auth-server, allowed-ap blocks "
         "(provisioner/wlan/instant_cli.py)",
