@@ -48,7 +48,7 @@ PORTALS = ("disable", "internal", "external")
 OK, BAD_SESSION, BAD_API, BAD_PARAMS, MISSING, CONFIG_ERROR = 0, 1, 2, 4, 5, 6
 _NESTED = ("essid", "vlan", "auth-server")  # {"action": "create", "value": ...}
 _PLAIN = ("opmode", "type", "captive-portal", "wpa-passphrase", "enable", "disable")
-_RADIOS = (("2.4GHz/HE/20MHz", "6/15.0/28.2"), ("5GHz/HE/40MHz", "36+/27.6/27.6"))
+RADIOS = (("2.4GHz/HE/20MHz", "6/15.0/28.2"), ("5GHz/HE/40MHz", "36+/27.6/27.6"))
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from typing import Any
 
 from provisioner.lab.netns_socket import tcp_listener
 from provisioner.lab.wlansim import (
-    _RADIOS,
     BAD_API,
     BAD_PARAMS,
     OK,
+    RADIOS,
     ApiError,
     ControllerState,
     Faults,
@@ -103,7 +103,7 @@ def show_bss_table(state: ControllerState) -> str:
     rows, total = [], 0
     for ap in state.members():
         for index, ssid in enumerate(state.enabled()):
-            for radio, (band, channel) in enumerate(_RADIOS):
+            for radio, (band, channel) in enumerate(RADIOS):
                 clients = state.clients(ap, ssid, radio)
                 total += clients
                 rows.append([_bssid(ap, index * 16 + radio), ssid, "?/?", ap.address, band,

@@ -240,6 +240,9 @@ def check_controller(device: Device, timeout: float) -> DeviceResult[HostCheck]:
         elapsed = (time.perf_counter() - started) * 1000
         return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
 
+    unsupported = platform_problem(device)
+    if unsupported:
+        return result(FailureKind.CONFIG, unsupported)
     try:
         access = controller_access(device, timeout)
     except ConfigError as exc:
