@@ -11,6 +11,11 @@ the variants run one after another, first runs then idempotent re-runs:
   c   the same, hand-tuned: forks 25, pipelining, ControlPersist, jsonfile fact cache
   l   (with --linear) `provision school --strategy linear`: the tool on plain Ansible
 
+With `--switch-platform aruba_aoss` every school's switches are HPE Aruba AOS-S
+(the lab's AOS-S simulator) instead of Cisco IOS. Plain ansible-playbook (b, c) then
+gets the platform's cliconf/terminal plugin folders (ANSIBLE_CLICONF_PLUGINS,
+ANSIBLE_TERMINAL_PLUGINS): without them it cannot talk to AOS-S at all.
+
 Run it in a sandbox of its own (a lab of 80 devices; needs root):
 
     XDG_DATA_HOME=/tmp/bench-prov/data bash scripts/isolated.sh bench-prov \\
@@ -32,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from provisioner.platforms import ansible_plugin_env
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PLAN = REPO / "examples" / "plan-musterstadt.csv"
@@ -41,8 +48,9 @@ RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 class Bench:
     def __init__(self, home: Path, servers: int, switches: int, aps: int,
-                 playbooks: Path) -> None:
+                 playbooks: Path, switch_platform: str = "cisco_ios") -> None:
         self.home = home
+        self.switch_platform = switch_platform
         self.playbooks = playbooks
         self.db = home / "bench.db"
         self.inv = home / "data" / "provisioner" / "lab" / "inventories"
@@ -67,7 +75,8 @@ class Bench:
         servers, switches, aps = self.spec
         self.provision("lab", "up", "--schools", str(schools), "--servers", str(servers),
                        "--switches", str(switches), "--aps", str(aps), "--recorded-aps", "0",
-                       "--wlan-aps", "0", "--runtime", "nspawn")
+                       "--wlan-aps", "0", "--switch-platform", self.switch_platform,
+                       "--runtime", "nspawn")
         return sorted(p.name for p in self.inv.iterdir() if p.is_dir())
 
     def known_hosts(self) -> Path:
@@ -91,7 +100,8 @@ def _ansible_env(bench: Bench, tuned: bool, run_dir: Path) -> dict[str, str]:
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     (home / ".ssh" / "known_hosts").write_bytes(bench.known_hosts().read_bytes())
     # Host key checking stays on, as for us; network_cli pins via $HOME/.ssh/known_hosts.
-    env = {**bench.env, "HOME": str(home), "ANSIBLE_HOST_KEY_CHECKING": "True"}
+    env = {**bench.env, "HOME": str(home), "ANSIBLE_HOST_KEY_CHECKING": "True",
+           **ansible_plugin_env()}
     if tuned:
         env.update({
             "ANSIBLE_FORKS": "25", "ANSIBLE_PIPELINING": "True",
@@ -130,6 +140,8 @@ def main() -> int:
     parser.add_argument("--linear", action="store_true",
                         help="add variant l (provision school --strategy linear)")
     parser.add_argument("--keep", action="store_true", help="leave the lab running")
+    parser.add_argument("--switch-platform", default="cisco_ios",
+                        help="the lab switches' platform (cisco_ios, aruba_aoss)")
     parser.add_argument("--playbooks", type=Path, default=REPO / "playbooks",
                         help="the playbooks folder (default: the repository's)")
     args = parser.parse_args()
@@ -137,11 +149,13 @@ def main() -> int:
         print("bench/provision.py needs root: run it through scripts/isolated.sh", file=sys.stderr)
         return 6
     home = Path(tempfile.mkdtemp(prefix="bench-prov-"))
-    bench = Bench(home, args.servers, args.switches, args.aps, args.playbooks.resolve())
+    bench = Bench(home, args.servers, args.switches, args.aps, args.playbooks.resolve(),
+                  args.switch_platform)
     variants = ["a", "b", "c"] + (["l"] if args.linear else [])
     started = time.monotonic()
     schools = bench.lab_up(len(variants))
-    print(f"lab up: {len(schools)} schools of {sum(bench.spec)} SSH-managed hosts in "
+    print(f"lab up: {len(schools)} schools of {sum(bench.spec)} SSH-managed hosts "
+          f"({args.switch_platform} switches) in "
           f"{time.monotonic() - started:.0f} s", flush=True)
     results: dict[str, list[tuple[float, int, int]]] = {v: [] for v in variants}
     try:

@@ -81,9 +81,10 @@ run_demo() {
   local data="${XDG_DATA_HOME:-$HOME/.local/share}/provisioner"
   local db="${PROVISIONER_DB:-$data/demo.db}"
   mkdir -p "$(dirname "$db")"
-  echo "==> the example plan, then the lab: three schools of real daemons (the first build of its base takes ~80 s)"
+  echo "==> the example plan, then the lab: three schools of real daemons (the first build of its base takes ~80 s);"
+  echo "    school 100002's switches are HPE Aruba AOS-S, the others' Cisco IOS"
   provision --db "$db" plan import examples/plan-musterstadt.csv
-  provision --db "$db" lab up --schools 3
+  provision --db "$db" lab up --schools 3 --switch-platform 100002:aruba_aoss
   local inv="$data/lab/inventories"
   provision --db "$db" --inventories "$inv" inventory sync
   provision --db "$db" lab status
@@ -97,7 +98,9 @@ run_demo() {
   provision --db "$db" --inventories "$inv" school --id 100001 --yes
   # Its SSIDs, as its WLAN controller carries them now (read through the controller's API).
   provision --db "$db" --inventories "$inv" wlan --school 100001
-  provision --db "$db" runs --school 100001 --limit 3
+  echo "==> the AOS-S switches of lab school 100002, configured and verified the same way"
+  provision --db "$db" --inventories "$inv" school --id 100002 --limit switches --yes
+  provision --db "$db" runs --limit 3
   provision --db "$db" schools
   provision --db "$db" school show 100001
   # The committee report of all this: PDF (German), and the same figures as XLSX.

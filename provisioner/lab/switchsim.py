@@ -64,8 +64,9 @@ def _factory(spec: SwitchSpec, username: str, password: str,
         from provisioner.platforms.aruba_aoss.simulator import boot
         from provisioner.platforms.aruba_aoss.simulator import ssh_factory as aoss_factory
 
+        saved = Path(spec.startup_config).is_file()
         switch = boot(spec.name, Path(spec.startup_config))
-        note = "startup configuration" if switch.startup else "factory configuration"
+        note = "saved configuration" if saved else "factory configuration"
         return aoss_factory(switch, username, password, host_key), note
     core = CompatCiscoCore(spec.name, password, StartupConfig(Path(spec.startup_config)))
     restored = core.restore_startup_config()

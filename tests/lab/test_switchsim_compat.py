@@ -222,3 +222,18 @@ def test_unknown_global_commands_are_refused(tmp_path: Path) -> None:
     _core, send = _enabled(tmp_path)
     assert INVALID_INPUT in _configure(send, "snmp-server bogus")
     assert INVALID_INPUT in _configure(send, "ntp peer")
+
+
+def test_vtp_transparent_shows_in_running_config_and_survives_a_save(tmp_path: Path) -> None:
+    _core, send = _enabled(tmp_path)
+    assert "vtp mode" not in send("show running-config")  # server, the default, not shown
+    assert INVALID_INPUT not in _configure(send, "vtp mode transparent")
+    assert "vtp mode transparent" in send("show running-config")
+    assert INVALID_INPUT in _configure(send, "vtp mode bogus")
+    send("write memory")
+    restarted = CompatCiscoCore("sw01", PASSWORD, StartupConfig(tmp_path / "sw01.cfg"))
+    restarted.restore_startup_config()
+    again = _cli(restarted)
+    again("enable")
+    again(PASSWORD)
+    assert "vtp mode transparent" in again("show running-config")

@@ -17,7 +17,9 @@ Messages as a 2530-24G-PoEP on YA.16.11.0026 prints them (captured): "Invalid in
 X", "Incomplete input: X", "Module not present for port or invalid port: X",
 "String X... too long. Allowed length is 32 characters."; output layouts of
 `show vlans`, `show vlans N`, `show system`, `show version` from the same captures.
-The layout of `show snmpv3 user` is the simulator's own (none was at hand).
+The layout of `show snmpv3 user` and the two sentences of `show config status` are the
+simulator's own (no capture was at hand; the guide names the command and its two
+answers, saved or not).
 
 Not emulated: operator level and `enable` passwords, the menu interface, `interface`
 settings beyond `name`/`enable`/`disable`, trunks (LACP), spanning tree, ACLs, routing,

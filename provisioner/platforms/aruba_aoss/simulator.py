@@ -69,9 +69,8 @@ def save_to(path: Path, config: SwitchConfig) -> None:
 
 def boot(name: str, startup_file: Path) -> Switch:
     """The switch as it comes up: its saved configuration, else the factory one."""
-    saved = load_saved(startup_file)
-    running = saved.copy() if saved else SwitchConfig.factory(name)
-    return Switch(running, saved, on_save=lambda config: save_to(startup_file, config))
+    saved = load_saved(startup_file) or SwitchConfig.factory(name)
+    return Switch(saved.copy(), saved, on_save=lambda config: save_to(startup_file, config))
 
 
 class _Protocol(protocol.Protocol):

@@ -1,7 +1,7 @@
 """Fixes to fake-switches' Cisco IOS CLI so real tools (netmiko, Ansible cisco.ios) work.
 
-fake-switches 1.5.0 lacks `end`, `show privilege`, `show startup-config` and a
-working `copy running-config startup-config` (it crashes the session); it accepts
+fake-switches 1.5.0 lacks `end`, `show privilege`, `show startup-config`, `vtp mode`
+and a working `copy running-config startup-config` (it crashes the session); it accepts
 an empty enable password, answers unknown commands in a non-IOS way and lets any
 command that raises drop the SSH session. The subclasses here keep its model of
 VLANs and ports and fix only the dialogue around it.
@@ -83,13 +83,14 @@ class GlobalConfig:
 
     def __init__(self) -> None:
         self.default_gateway: str | None = None
+        self.vtp_mode: str | None = None  # shown when not the default (server), as IOS does
         self.ntp_servers: list[str] = []
         self.snmp: dict[str, str] = {}  # "view NAME", "group NAME", "location", ... -> line
         self.snmp_users: dict[str, dict[str, str]] = {}
 
     def running_lines(self) -> list[str]:
         """The lines of `show running-config` these settings make, in IOS order."""
-        lines = []
+        lines = [f"vtp mode {self.vtp_mode}", "!"] if self.vtp_mode else []
         if self.default_gateway:
             lines += [f"ip default-gateway {self.default_gateway}", "!"]
         lines += [self.snmp[key] for key in sorted(self.snmp)]
@@ -183,6 +184,14 @@ class CompatConfigProcessor(ConfigCommandProcessor):
             self.settings.default_gateway = None
         else:
             super().do_no_ip(cmd, *args)
+
+    def do_vtp(self, *args: str) -> None:
+        """`vtp mode transparent|server|client|off` (the fake keeps VLANs either way)."""
+        if len(args) == 2 and args[0] == "mode" and args[1] in ("transparent", "client",
+                                                                 "server", "off"):
+            self.settings.vtp_mode = None if args[1] == "server" else args[1]
+        else:
+            self.write_line(INVALID_INPUT)
 
     def do_ntp(self, *args: str) -> None:
         """`ntp server ADDR`."""
