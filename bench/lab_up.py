@@ -28,7 +28,7 @@ from provisioner.lab.credentials import ensure_credentials
 from provisioner.lab.manager import lab_down, lab_up
 from provisioner.lab.topology import LabSpec
 
-SPEC = LabSpec(("100001",), servers=2, switches=4, aps=8)
+SPEC = LabSpec(("100001",), servers=2, switches=4, aps=8, wlan_aps=0)
 TARGETS = {"warm": 30.0, "cold": 180.0}
 
 

@@ -75,7 +75,8 @@ class Bench:
         servers, switches, aps = self.spec
         self.provision("lab", "up", "--schools", str(schools), "--servers", str(servers),
                        "--switches", str(switches), "--aps", str(aps), "--recorded-aps", "0",
-                       "--switch-platform", self.switch_platform, "--runtime", "nspawn")
+                       "--wlan-aps", "0", "--switch-platform", self.switch_platform,
+                       "--runtime", "nspawn")
         return sorted(p.name for p in self.inv.iterdir() if p.is_dir())
 
     def known_hosts(self) -> Path:

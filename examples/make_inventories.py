@@ -21,9 +21,15 @@ BEHIND = {"100009": {Role.ACCESS_POINT: 20}, "100017": {Role.SWITCH: 6, Role.ACC
           "100020": {Role.ACCESS_POINT: 12}}
 SWITCH_PLATFORMS = ("cisco_ios", "hp_procurve", "cisco_ios", "lancom")
 AP_PLATFORMS = ("lancom", "aruba_instant", "unifi")
-PREFIX = {Role.SERVER: "srv", Role.SWITCH: "sw", Role.ACCESS_POINT: "ap"}
-FIRST_HOST = {Role.SERVER: 10, Role.SWITCH: 20, Role.ACCESS_POINT: 100}
-ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Raum"}
+PREFIX = {Role.SERVER: "srv", Role.SWITCH: "sw", Role.ACCESS_POINT: "ap",
+          Role.WLAN_CONTROLLER: "vc"}
+FIRST_HOST = {Role.SERVER: 10, Role.SWITCH: 20, Role.ACCESS_POINT: 100,
+              Role.WLAN_CONTROLLER: 5}
+ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Raum",
+         Role.WLAN_CONTROLLER: "Serverraum"}
+# Aruba Instant APs are configured through their cluster's virtual controller: one per
+# school, reached at its own address (the virtual controller IP).
+CONTROLLED = "aruba_instant"
 
 
 def platform(role: Role, school_no: int) -> str:
@@ -46,8 +52,8 @@ def uplinks(school_id: str, devices: list[Device]) -> dict[str, tuple[str, str]]
     """Device name -> (upstream switch, its port): sw01 is the core and has none.
 
     Access switches hang off the core's ports 25 and up; APs off the access switches'
-    AP ports (21-24, then 25 and up), round robin; servers off the first access switch's
-    ports 1 and up (the core's when there is no access switch).
+    AP ports (21-24, then 25 and up), round robin; servers and the WLAN controller off the
+    first access switch's ports 1 and up (the core's when there is no access switch).
     """
     switches = [d for d in devices if d.role is Role.SWITCH]
     if not switches:
@@ -59,7 +65,7 @@ def uplinks(school_id: str, devices: list[Device]) -> dict[str, tuple[str, str]]
     for n, ap in enumerate(aps):
         switch = access[n % len(access)]
         links[ap.name] = (switch.name, port_name(switch.platform, 21 + n // len(access)))
-    servers = [d for d in devices if d.role is Role.SERVER]
+    servers = [d for d in devices if d.role in (Role.SERVER, Role.WLAN_CONTROLLER)]
     for n, server in enumerate(servers, start=1):
         links[server.name] = (access[0].name, port_name(access[0].platform, n))
     return links
@@ -76,9 +82,24 @@ def devices_of(school_id: str, school_no: int, planned: Counter[Role]) -> list[D
                 serial=f"MS{school_id}{PREFIX[role].upper()}{n:03d}",
                 room=f"{ROOMS[role]} {n if role is not Role.SERVER else ''}".strip(),
             ))
+    devices += controller_of(school_id, school_no, devices)
     links = uplinks(school_id, devices)
     return [replace(d, uplink_host=links[d.name][0], uplink_port=links[d.name][1])
             if d.name in links else d for d in devices]
+
+
+def controller_of(school_id: str, school_no: int, devices: list[Device]) -> list[Device]:
+    """The school's WLAN controller when its APs are Instant APs (they then name it)."""
+    aps = [d for d in devices if d.role is Role.ACCESS_POINT and d.platform == CONTROLLED]
+    if not aps:
+        return []
+    name = f"{school_id}-vc01"
+    for ap in aps:
+        ap.vars["controller"] = name
+    return [Device(school_id, name, Role.WLAN_CONTROLLER, CONTROLLED,
+                   f"10.{school_no}.0.{FIRST_HOST[Role.WLAN_CONTROLLER]}",
+                   serial=f"MS{school_id}VC001", room=ROOMS[Role.WLAN_CONTROLLER],
+                   vars={"controller_cert_file": f"/etc/provisioner/pinned/{name}.pem"})]
 
 
 def group_vars(school_no: int) -> dict[str, dict[str, object]]:
@@ -95,6 +116,13 @@ def group_vars(school_no: int) -> dict[str, dict[str, object]]:
         "switches": {"ansible_connection": "ansible.netcommon.network_cli",
                      "ansible_user": "provisioner"},
         "access_points": {"ansible_user": "provisioner"},
+        # Reached over its REST API from the control node; its certificate is pinned per
+        # controller (host var controller_cert_file).
+        "wlan_controllers": {"ansible_connection": "local",
+                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                             "controller_user": "admin",
+                             "controller_password_file":
+                                 "/etc/provisioner/secrets/wlan_controller_password"},
     }
 
 

@@ -258,6 +258,10 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
         "ANSIBLE_LOCAL_TEMP": str(job.run_dir / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_TIMEOUT": "20",
+        # The project's own action plugins (e.g. aruba_instant_wlan: the vendor's
+        # collection is not on PyPI); playbooks/ansible.cfg names the same folder.
+        "ANSIBLE_ACTION_PLUGINS": str(Path(__file__).resolve().parent / "ansible_plugins"
+                                      / "action"),
     }
     if job.strategy:
         env["ANSIBLE_STRATEGY"] = job.strategy

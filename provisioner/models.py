@@ -43,6 +43,9 @@ class Role(StrEnum):
     SERVER = "server"
     SWITCH = "switch"
     ACCESS_POINT = "access_point"
+    # Configures the school's WLAN on its access points (e.g. an Aruba Instant virtual
+    # controller); an AP names its controller in the host var `controller`.
+    WLAN_CONTROLLER = "wlan_controller"
 
     @property
     def group(self) -> str:
@@ -54,6 +57,7 @@ ROLE_GROUPS: dict[Role, str] = {
     Role.SERVER: "servers",
     Role.SWITCH: "switches",
     Role.ACCESS_POINT: "access_points",
+    Role.WLAN_CONTROLLER: "wlan_controllers",
 }
 
 # Which plan measure counts the devices of a role (for plan-vs-inventory checks).

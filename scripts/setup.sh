@@ -116,8 +116,10 @@ run_demo() {
   provision --db "$db" --inventories "$inv" health --prometheus "$HOME/provisioner-health.prom" \
     || health=$?
   case $health in 0|10|11) ;; *) exit "$health" ;; esac
-  echo "==> the main job: provision lab school 100001 (servers, switches, APs), then verify it"
+  echo "==> the main job: provision lab school 100001 (servers, switches, APs, its WLAN through its controller), then verify it"
   provision --db "$db" --inventories "$inv" school --id 100001 --yes
+  # Its SSIDs, as its WLAN controller carries them now (read through the controller's API).
+  provision --db "$db" --inventories "$inv" wlan --school 100001
   echo "==> the AOS-S switches of lab school 100002, configured and verified the same way"
   provision --db "$db" --inventories "$inv" school --id 100002 --limit switches --yes
   provision --db "$db" runs --limit 3

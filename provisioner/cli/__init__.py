@@ -16,12 +16,13 @@ from provisioner.cli import (
     platforms,
     provision,
     schools,
+    wlan,
 )
 from provisioner.cli.base import cli
 
 __all__ = [
     "audit", "cli", "export", "health", "inventory", "lab", "main", "node", "plan",
-    "platforms", "provision", "schools",
+    "platforms", "provision", "schools", "wlan",
 ]
 
 

@@ -47,6 +47,9 @@ def _problem_rows(report: HealthReport) -> list[list[object]]:
         if d.school_id in dead and d.failure in (FailureKind.UPSTREAM, FailureKind.TIMEOUT,
                                                  FailureKind.UNREACHABLE):
             continue
+        # So is a silent WLAN controller for the APs behind it.
+        if d.controller and d.failure is FailureKind.UPSTREAM:
+            continue
         rows.append([d.device, d.school_id, d.role.value, d.state.value, d.reason])
     return rows
 
@@ -54,6 +57,8 @@ def _problem_rows(report: HealthReport) -> list[list[object]]:
 def _print_report(obj: Context, report: HealthReport) -> None:
     for school in report.schools:
         click.echo(school.line())
+        if school.controller_down and not school.dead_site:
+            click.echo(f"{school.school_id} CONTROLLER DOWN: {school.controller_down}")
     rows = _problem_rows(report)
     if rows and obj.tty:
         obj.table(["device", "school", "role", "state", "reason"], rows)
@@ -108,7 +113,9 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
            prometheus: Path | None) -> None:
     """Check the devices over SNMP: states, dead sites, WLAN clients; store the samples.
 
-    SNMPv3 authPriv unless the inventory says 2c for a device. Exit status for cron:
+    SNMPv3 authPriv unless the inventory says 2c for a device; WLAN controllers and the
+    APs that name them through the controller's API (per AP up/down, clients per SSID
+    and radio; a silent controller is one CONTROLLER DOWN line). Exit status for cron:
     0 all ok, 10 warnings (or stale/unknown devices), 11 critical, unreachable or a dead
     site, 9 another check is running, 1-6 it could not run.
 

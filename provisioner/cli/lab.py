@@ -75,6 +75,9 @@ def lab() -> None:
               help="Linux access points per school (sshd, snmpd).")
 @click.option("--recorded-aps", type=click.IntRange(0, 50), default=2, show_default=True,
               help="WLAN devices per school answering SNMP from real recordings.")
+@click.option("--wlan-aps", type=click.IntRange(0, 150), default=4, show_default=True,
+              help="Aruba Instant APs per school, configured through the school's WLAN "
+                   "controller (simulated, HTTPS REST API); 0: no controller.")
 @click.option("--device", "recorded", multiple=True, metavar="RECORDING:ROLE",
               callback=_recorded_devices,
               help="Also give every school a device answering SNMP from this snmpsim-data "
@@ -92,14 +95,15 @@ def lab() -> None:
                    "lab's RabbitMQ on a separate WAN bridge (docs/scale-out.md).")
 @pass_ctx
 def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int,
-               recorded_aps: int, recorded: tuple[RecordedDevice, ...],
+               recorded_aps: int, wlan_aps: int, recorded: tuple[RecordedDevice, ...],
                switch_platforms: tuple[str, ...], runtime: str, nodes: int) -> None:
     """Build and start the lab (needs root); safe to run again.
 
     Writes an Ansible inventory per lab school (with each device's uplink switch
     port), the SSH key, a pinned known_hosts and SNMPv3 credentials (0600 files)
     under the lab folder. Recorded devices are named <school>-rec01, ... and marked
-    `managed: false`.
+    `managed: false`. Each school's WLAN controller is <school>-vc01, its Instant APs
+    <school>-iap01, ...; the controller's certificate is pinned in the credentials.
 
     Example: provision lab up --schools 2 --switch-platform 100002:aruba_aoss
 
@@ -111,7 +115,8 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
     except ProvisionerError:
         planned = []
     spec = LabSpec(lab_school_ids(planned, schools), servers, switches, aps, recorded_aps,
-                   recorded, nodes=nodes, switch_platforms=switch_platforms)
+                   recorded, nodes=nodes, switch_platforms=switch_platforms,
+                   wlan_aps=wlan_aps)
     with app.audited(f"lab up --schools {schools}" + (f" --nodes {nodes}" if nodes else "")):
         creds = ensure_credentials(app.settings.lab_dir / "credentials")
         state = lab_manager.lab_up(spec, app.settings, creds, obj.progress, runtime=runtime)
@@ -167,7 +172,8 @@ def lab_down_cmd(obj: Context) -> None:
 @json_option
 @pass_ctx
 def lab_status_cmd(obj: Context) -> None:
-    """Show each lab device, whether SSH and SNMPv3 answer, and any lab fault.
+    """Show each lab device, whether SSH, SNMPv3 or its WLAN controller's API answer, and
+    any lab fault.
 
     Exits with 7 when a device does not answer.
 
@@ -182,15 +188,18 @@ def lab_status_cmd(obj: Context) -> None:
     if obj.json_output:
         click.echo(to_json([{"device": p.device.name, "address": p.device.address,
                              "ssh": None if not p.ssh_checked else (p.ssh_error or ANSWERED),
-                             "snmp": p.snmp_error or ANSWERED, "sys_descr": p.sys_descr,
+                             "snmp": None if not p.snmp_checked else (p.snmp_error or ANSWERED),
+                             "api": None if not p.api_checked else (p.api_error or ANSWERED),
+                             "sys_descr": p.sys_descr,
                              "fault": p.fault,
                              "failure": results[p.device.name].failure}
                             for p in probes]), nl=False)
     else:
-        obj.table(["device", "role", "address", "ssh", "snmp", "fault", "sysDescr"],
+        obj.table(["device", "role", "address", "ssh", "snmp", "api", "fault", "sysDescr"],
                   [[p.device.name, p.device.role.value, p.device.address,
                     (p.ssh_error or ANSWERED) if p.ssh_checked else "-",
-                    p.snmp_error or ANSWERED,
+                    (p.snmp_error or ANSWERED) if p.snmp_checked else "-",
+                    (p.api_error or ANSWERED) if p.api_checked else "-",
                     p.fault or "", p.sys_descr.splitlines()[0][:60] if p.sys_descr else ""]
                    for p in probes])
         failed = len(results.failed_devices)
@@ -208,13 +217,15 @@ def lab_status_cmd(obj: Context) -> None:
 def lab_fault_cmd(obj: Context, words: tuple[str, ...], school: str | None) -> None:
     """Make a lab device or school fail, for real, to rehearse (needs root).
 
-    DEVICE ACTION: stop (nothing answers), start, rekey (a new SSH host key; the
-    pinned known_hosts keeps the old one until 'provision trust'), reboot (its
-    agents restart: sysUpTime counts anew), hostile (its SNMP address answers with
-    forged, unauthenticated, malformed and flooding replies, never a usable one),
-    restore (undoes hostile). --school ID cut|restore: the school's uplink goes down
-    (none of its devices answers) or comes back. 'lab status' shows the faults;
-    'lab down' removes a faulted lab as any other.
+    DEVICE ACTION: stop (nothing answers; an Instant AP: its controller sees it
+    down), start, rekey (a new SSH host key; the pinned known_hosts keeps the old one
+    until 'provision trust'), reboot (its agents restart: sysUpTime counts anew),
+    hostile (its SNMP address answers with forged, unauthenticated, malformed and
+    flooding replies, never a usable one), restore (undoes hostile). For a WLAN
+    controller also reject-login (it refuses every login), unknown-ap (an AP the
+    inventory does not know joins it) and clear (both end). --school ID cut|restore:
+    the school's uplink goes down (none of its devices answers) or comes back. 'lab
+    status' shows the faults; 'lab down' removes a faulted lab as any other.
 
     Example: provision lab fault 100001-srv01 stop
     """

@@ -7,6 +7,7 @@ round a city's 949.500,00 EUR budget lines.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 from sqlite_utils import Database
@@ -393,3 +394,35 @@ def _fill_history(db: Database) -> None:
         "INSERT INTO device_states (device, state, at, detail) SELECT name, state, state_at, "
         "state_detail FROM devices WHERE state_at IS NOT NULL AND name NOT IN "
         "(SELECT device FROM device_states)")
+
+
+_ROLES_BEFORE_WLAN = "role IN ('server', 'switch', 'access_point')"
+_ROLES_WITH_WLAN = "role IN ('server', 'switch', 'access_point', 'wlan_controller')"
+
+
+@migrations()
+def m010_wlan_controller_role(db: Database) -> None:
+    """Devices may be WLAN controllers (role `wlan_controller`, inventory group
+    `wlan_controllers`): the access points of a school belong to one.
+
+    SQLite cannot change a CHECK constraint in place: the table is made anew from its own
+    stored definition with only the role list widened (so columns added by any earlier
+    migration stay), its rows copied over and its indexes made again (SQLite's
+    "generalized ALTER TABLE procedure"). Nothing references `devices` by foreign key.
+    """
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                     "AND name = 'devices'").fetchone()[0]
+    if _ROLES_BEFORE_WLAN not in sql:
+        return
+    indexes = [row[0] for row in db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices' "
+        "AND sql IS NOT NULL")]
+    # The stored name may be quoted (`"devices"`) once a table was renamed into place.
+    new = re.sub(r'^CREATE TABLE\s+(["`]?)devices\1', "CREATE TABLE devices_new",
+                 sql.replace(_ROLES_BEFORE_WLAN, _ROLES_WITH_WLAN), count=1)
+    db.execute(new)
+    db.execute("INSERT INTO devices_new SELECT * FROM devices")
+    db.execute("DROP TABLE devices")
+    db.execute("ALTER TABLE devices_new RENAME TO devices")
+    for index in indexes:
+        db.execute(index)

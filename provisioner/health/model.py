@@ -59,6 +59,7 @@ class DeviceHealth:
         rtt_ms: wall time of the poll of this device, milliseconds.
         wlan_clients: clients associated (access points, controllers), None if not reported.
         summary: a small facts summary (vendor, model, firmware, ...) without secrets.
+        controller: the WLAN controller an AP is judged through ("" for none).
     """
 
     device: str
@@ -73,6 +74,7 @@ class DeviceHealth:
     rtt_ms: float | None = None
     wlan_clients: int | None = None
     summary: dict[str, object] = field(default_factory=dict)
+    controller: str = ""
 
     @property
     def reason(self) -> str:
@@ -101,7 +103,8 @@ class RoleCount:
         return text + (f" (plan {self.planned})" if self.planned is not None else "")
 
 
-ROLE_LABELS = {Role.SERVER: "servers", Role.SWITCH: "switches", Role.ACCESS_POINT: "APs"}
+ROLE_LABELS = {Role.SERVER: "servers", Role.SWITCH: "switches", Role.ACCESS_POINT: "APs",
+               Role.WLAN_CONTROLLER: "WLAN controllers"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class SchoolHealth:
         counts: per role, devices inventoried / answering / ok / planned.
         wlan_clients: clients over all its access points and controllers that reported any.
         states: how many devices are in each state.
+        controller_down: one line for its WLAN controllers that do not answer (their APs
+            are "unreachable (controller)"), "" when all answer.
     """
 
     school_id: str
@@ -125,6 +130,7 @@ class SchoolHealth:
     counts: tuple[RoleCount, ...]
     wlan_clients: int
     states: dict[str, int]
+    controller_down: str = ""
 
     def line(self) -> str:
         """The school in one line, as the summary prints it."""

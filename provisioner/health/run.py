@@ -22,6 +22,7 @@ from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.db.health import SampleRow
 from provisioner.errors import NotFoundError
+from provisioner.health.controllers import through_controllers
 from provisioner.health.facts import DeviceFacts
 from provisioner.health.judge import (
     StoredSample,
@@ -170,8 +171,10 @@ def _plan(store: Store, settings: Settings, options: HealthOptions,
              if node}
     ports = watched_ports(everything)
     nets = settings.management_nets()
-    return [plan_device(d, hostvars.get(d.name), nets, ports.get(d.name, {}),
-                        build_target=d.school_id not in nodes) for d in devices], nodes, hostvars
+    # The vars ride along: WLAN controllers are read through their API (health/controllers).
+    return [plan_device(replace(d, vars=dict(hostvars.get(d.name) or {})), hostvars.get(d.name),
+                        nets, ports.get(d.name, {}), build_target=d.school_id not in nodes)
+            for d in devices], nodes, hostvars
 
 
 def poll(planned: Sequence[PlannedDevice], backend: SnmpBackend, parser: FactsParser,
@@ -287,12 +290,17 @@ def _report(store: Store, planned: Sequence[PlannedDevice],
     runs = provisioning_windows(store, previous)
     judged = [judge_one(p, r, parser, previous.get(p.device.name), now, runs=runs,
                         polled_from=started_at) for p, r in pairs]
+    # As patient with a controller as with an SNMP agent: its timeout times its tries.
+    judged, controllers_down = through_controllers(
+        judged, [p.device for p in planned],
+        timeout=min(options.timeout_s * (options.retries + 1), options.deadline_s))
     judged, deps = apply_dependencies(judged, _whole_schools(options))
     schools = []
     for school_id in sorted({d.school_id for d in judged}):
         members = [d for d in judged if d.school_id == school_id]
-        schools.append(school_health(school_id, members, deps.dead_sites.get(school_id, ""),
-                                     _planned_quantities(store, school_id)))
+        school = school_health(school_id, members, deps.dead_sites.get(school_id, ""),
+                               _planned_quantities(store, school_id))
+        schools.append(replace(school, controller_down=controllers_down.get(school_id, "")))
     return judged, schools
 
 

@@ -6,6 +6,7 @@ Health reads two more inventory variables:
 
 | variable | meaning | default |
 |---|---|---|
+| `snmp` | `false`: not polled over SNMP (e.g. read through its WLAN controller) | `true` |
 | `snmp_sys_name` | the sysName the device should report | the inventory host name |
 | `snmp_location` | the sysLocation it should report (checked only when set) | |
 
@@ -78,7 +79,10 @@ def plan_device(device: Device, hostvars: Mapping[str, object] | None,
         problem = (f"{device.name}: not in its school's inventory any more; run "
                    "'provision inventory sync'")
     target: SnmpTarget | None = None
-    if not problem and build_target:
+    if not problem and _text(vars_.get("snmp", True)).lower() in ("false", "no", "0", "off"):
+        problem = (f"{device.name}: does not answer SNMP (inventory snmp: false); "
+                   "not polled")
+    elif not problem and build_target:
         try:
             target = snmp_target(device, vars_)
         except ConfigError as exc:

@@ -27,6 +27,8 @@ class LabCredentials:
         snmp_priv: the SNMPv3 AES privacy passphrase.
         radius_secret: the shared secret between access points and RADIUS.
         wlan_psk: the pre-shared key of the devices' SSID (Geraete).
+        wlan_password: the management password of the WLAN controllers.
+        wlan_certs: the folder of the WLAN controllers' pinned TLS certificates.
     """
 
     directory: Path
@@ -71,6 +73,16 @@ class LabCredentials:
         """WPA2 pre-shared key of the devices' SSID (8-63 characters)."""
         return self.directory / "wlan_psk"
 
+    @property
+    def wlan_password(self) -> Path:
+        """The WLAN controllers' management (REST API) password."""
+        return self.directory / "wlan_password"
+
+    @property
+    def wlan_certs(self) -> Path:
+        """Pinned controller certificates, `<name>.pem` each."""
+        return self.directory / "wlan_certs"
+
 
 def read_secret(path: Path) -> str:
     """Read a lab secret file; the lab's errors point at `provision lab up`."""
@@ -103,7 +115,7 @@ def ensure_credentials(directory: Path) -> LabCredentials:
     if not creds.ssh_key.exists():
         _make_ssh_key(creds)
     for path in (creds.switch_password, creds.snmp_auth, creds.snmp_priv,
-                 creds.radius_secret, creds.wlan_psk):
+                 creds.radius_secret, creds.wlan_psk, creds.wlan_password):
         if not path.exists():
             # SNMPv3 passphrases must be at least 8 characters; 24 url-safe ones are plenty.
             _write_secret(path, secrets.token_urlsafe(18))

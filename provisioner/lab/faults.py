@@ -20,6 +20,13 @@ Per device:
 - `restore`: undoes `hostile`: the rewrite goes, the responder stops, the device's own
   agent answers again.
 
+WLAN controllers (`<school>-vc01`) and their Instant APs (`<school>-iap01`, ...):
+- `stop`/`start` on a controller: it stops answering (its eth0 goes down) / answers again;
+  on an AP: its controller sees it down (gone from its cluster) / up again.
+- `reject-login`: the controller refuses every login (as with a wrong password).
+- `unknown-ap`: an AP the inventory does not know joins the controller's cluster.
+- `clear`: both of these end.
+
 Per school: `cut` takes its uplink down (every veth host end of its devices: none
 of them answers) and `restore` brings it back.
 
@@ -35,13 +42,14 @@ import fcntl
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from provisioner.devices.ssh import fetch_host_key, parse_host_key
 from provisioner.errors import DeviceError, LabError, NotFoundError
-from provisioner.lab import hosts, netns, nft, simulators
+from provisioner.lab import hosts, netns, nft, simulators, wlan_lab
 from provisioner.lab.nodes import NODE_NETNS_PREFIX, school_nodes
 from provisioner.lab.rootfs import BaseImage
 from provisioner.lab.simconfig import read_snmp_config
@@ -55,7 +63,9 @@ from provisioner.lab.state import (
 )
 from provisioner.lab.topology import DeviceKind, LabDevice
 
-DEVICE_ACTIONS = ("stop", "start", "rekey", "reboot", "hostile", "restore")
+DEVICE_ACTIONS = ("stop", "start", "rekey", "reboot", "hostile", "restore", "reject-login",
+                  "unknown-ap", "clear")
+CONTROLLER_ACTIONS = ("reject-login", "unknown-ap", "clear")
 SCHOOL_ACTIONS = ("cut", "restore")
 STOPPED = "stopped"
 CUT = "cut"
@@ -156,20 +166,41 @@ def _set_fault(journal: StateJournal, target: str, fault: str | None) -> None:
     journal.record(change)
 
 
+def _ap_of_controller(journal: StateJournal, device: LabDevice, down: bool) -> str:
+    controller = wlan_lab.controller_of(device, journal.state.devices)
+    if controller is None:
+        raise LabError(f"{device.name} has no controller in this lab")
+    wlan_lab.set_ap_down(journal.lab_dir, controller.name, device.name, down)
+    _set_fault(journal, device.name, STOPPED if down else None)
+    if down:
+        return f"{device.name} stopped: its controller {controller.name} sees it down"
+    return f"{device.name} started: its controller {controller.name} sees it up again"
+
+
+def _mark(journal: StateJournal, name: str, fault: str, on: bool) -> None:
+    """Add or drop one fault of a device whose faults combine ("stopped, reject-login")."""
+    now = [f for f in (journal.state.faults.get(name) or "").split(", ") if f and f != fault]
+    _set_fault(journal, name, ", ".join([*now, fault] if on else now) or None)
+
+
 def _stop(journal: StateJournal, device: LabDevice) -> str:
+    if device.kind is DeviceKind.CONTROLLED_AP:
+        return _ap_of_controller(journal, device, down=True)
     if device.kind is DeviceKind.DEBIAN_HOST:
         _stop_host(journal, device)
     # Powered off: not even a refusal comes back (sockets of simulators stay bound).
     netns.set_device_link(device.netns, up=False)
-    _set_fault(journal, device.name, STOPPED)
+    _mark(journal, device.name, STOPPED, True)
     return f"{device.name} stopped: nothing answers at {device.address}"
 
 
 def _start(journal: StateJournal, device: LabDevice) -> str:
+    if device.kind is DeviceKind.CONTROLLED_AP:
+        return _ap_of_controller(journal, device, down=False)
     netns.set_device_link(device.netns, up=True)
     if device.kind is DeviceKind.DEBIAN_HOST:
         _start_host(journal, device)
-    _set_fault(journal, device.name, None)
+    _mark(journal, device.name, STOPPED, False)
     cut = journal.state.faults.get(school_target(device.school_id))
     note = f" (its school is {cut}: 'provision lab fault --school "\
            f"{device.school_id} restore')" if cut else ""
@@ -210,6 +241,9 @@ def _switch_simulator_pids(journal: StateJournal) -> list[int]:
 
 
 def _rekey(journal: StateJournal, device: LabDevice) -> str:
+    if device.kind in (DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP):
+        raise LabError(f"{device.name} is reached through its controller's REST API: it has "
+                       "no SSH host key to change")
     if not device.has_ssh:
         raise LabError(f"{device.name} answers SNMP only: it has no SSH host key to change")
     stopped = journal.state.faults.get(device.name) == STOPPED
@@ -245,6 +279,9 @@ def _reboot(journal: StateJournal, device: LabDevice) -> str:
         _stop_host(journal, device)
         _start_host(journal, device)
         return f"{device.name} rebooted: its host and agents restarted, sysUpTime counts anew"
+    if device.kind in (DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP):
+        raise LabError(f"{device.name} has no SNMP agent in the lab: nothing to reboot; "
+                       "'stop' and 'start' it instead")
     config = read_snmp_config(journal.lab_dir / "simulators" / "snmpsim.json")
     if not config.boots_file:
         raise LabError("this lab's SNMP responder predates reboots; rebuild it with "
@@ -321,8 +358,25 @@ def _restore(journal: StateJournal, device: LabDevice) -> str:
     return f"{device.name} restored: its own SNMP agent answers at {device.address} again"
 
 
-_ACTIONS = {"stop": _stop, "start": _start, "rekey": _rekey, "reboot": _reboot,
-            "hostile": _hostile, "restore": _restore}
+def _controller_fault(journal: StateJournal, device: LabDevice, action: str) -> str:
+    if device.kind is not DeviceKind.WLAN_CONTROLLER:
+        raise LabError(f"{action} applies to WLAN controllers; {device.name} is none")
+    if action == "clear":
+        wlan_lab.clear_controller(journal.lab_dir, device.name)
+        for fault in ("reject-login", "unknown-ap"):
+            _mark(journal, device.name, fault, False)
+        return f"{device.name}: logins accepted again, no unknown AP in its cluster"
+    wlan_lab.set_controller_fault(journal.lab_dir, device.name, action.replace("-", "_"), True)
+    _mark(journal, device.name, action, True)
+    if action == "reject-login":
+        return f"{device.name} refuses every login now (as with a wrong password)"
+    return f"{device.name}: an AP the inventory does not know joined its cluster"
+
+
+_ACTIONS: dict[str, Callable[[StateJournal, LabDevice], str]] = {
+    "stop": _stop, "start": _start, "rekey": _rekey, "reboot": _reboot,
+    "hostile": _hostile, "restore": _restore,
+    **{action: partial(_controller_fault, action=action) for action in CONTROLLER_ACTIONS}}
 
 
 def device_fault(lab_dir: Path, name: str, action: str) -> FaultOutcome:
@@ -331,7 +385,8 @@ def device_fault(lab_dir: Path, name: str, action: str) -> FaultOutcome:
     Args:
         lab_dir: the lab's folder.
         name: the device's inventory name, e.g. `100001-srv01`.
-        action: stop, start, rekey, reboot, hostile or restore.
+        action: stop, start, rekey, reboot, hostile, restore, or for a WLAN
+            controller reject-login, unknown-ap or clear.
 
     Returns:
         What happened and the fault now in effect on the device.
@@ -368,7 +423,8 @@ def school_fault(lab_dir: Path, school_id: str, action: str) -> FaultOutcome:
             schools = ", ".join(journal.state.spec.school_ids)
             raise NotFoundError(f"no lab school {school_id!r}: the lab's schools are {schools}")
         node = school_nodes(journal.state.spec.school_ids, journal.state.spec.nodes)
-        netns.set_links([d.veth_host for d in devices], up=action == "restore",
+        netns.set_links([d.veth_host for d in devices if d.has_netns],
+                        up=action == "restore",
                         namespace=f"{NODE_NETNS_PREFIX}{node[school_id]}" if node else "")
         target = school_target(school_id)
         _set_fault(journal, target, CUT if action == "cut" else None)

@@ -9,16 +9,39 @@ from typing import Any
 
 from provisioner.inventory.profile import network_profile
 from provisioner.inventory.writer import write_school_inventory
+from provisioner.lab import wlan_lab
 from provisioner.lab.credentials import DEPLOY_USER, SNMP_USER, SWITCH_USER, LabCredentials
-from provisioner.lab.topology import BRIDGE_ADDRESS, LAB_NETWORK, LabDevice, Uplink, plan_uplinks
+from provisioner.lab.topology import (
+    BRIDGE_ADDRESS,
+    LAB_NETWORK,
+    DeviceKind,
+    LabDevice,
+    Uplink,
+    plan_uplinks,
+)
 from provisioner.models import Device, Role
 from provisioner.platforms import find_platform
 
-_ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Flur"}
+_ROOMS = {Role.SERVER: "Serverraum", Role.SWITCH: "Verteiler", Role.ACCESS_POINT: "Flur",
+          Role.WLAN_CONTROLLER: "Serverraum"}
 
 
 def _serial(device: LabDevice) -> str:
+    if device.kind is DeviceKind.CONTROLLED_AP:
+        return wlan_lab.ap_serial(device.name)  # the serial its controller lists
     return "LAB" + hashlib.sha1(device.name.encode(), usedforsecurity=False).hexdigest()[:9].upper()
+
+
+def _wlan_vars(device: LabDevice, devices: Sequence[LabDevice],
+               creds: LabCredentials) -> dict[str, Any]:
+    """A controller's pinned certificate; an Instant AP's controller and MAC. Neither
+    answers SNMP in the lab (their health comes from the controller's API)."""
+    if device.kind is DeviceKind.WLAN_CONTROLLER:
+        return {"controller_cert_file": str(creds.wlan_certs / f"{device.name}.pem"),
+                "snmp": False}
+    controller = wlan_lab.controller_of(device, devices)
+    return {"controller": controller.name if controller else "",
+            "mac": wlan_lab.ap_mac(device.name), "snmp": False}
 
 
 def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
@@ -28,7 +51,7 @@ def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
         # asked for by its MD5 digest, so the path itself is written beside it.
         extra["snmp_context"] = device.snmp_context
         extra["snmp_recording"] = device.recording
-    if not device.has_ssh:
+    if device.kind in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED):
         # Recorded devices answer SNMP only: never an Ansible target.
         extra["managed"] = False
     if uplink is not None:
@@ -49,10 +72,14 @@ def _platform_vars(device: LabDevice) -> dict[str, Any]:
     return found
 
 
-def _device(device: LabDevice, uplink: Uplink | None) -> Device:
+def _device(device: LabDevice, uplink: Uplink | None, devices: Sequence[LabDevice],
+            creds: LabCredentials) -> Device:
+    extra = _host_vars(device, uplink)
+    if device.kind in (DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP):
+        extra.update(_wlan_vars(device, devices, creds))
     return Device(device.school_id, device.name, device.role, device.platform, device.address,
                   _serial(device), f"{_ROOMS[device.role]} {device.index % 7}",
-                  vars=_host_vars(device, uplink))
+                  vars=extra)
 
 
 def _ssh_args(creds: LabCredentials) -> str:
@@ -97,6 +124,15 @@ def lab_group_vars(creds: LabCredentials, school_no: int) -> dict[str, dict[str,
             # The pinned file itself: preflight reads it, a run copies it to $HOME/.ssh.
             "ansible_ssh_known_hosts_file": str(creds.known_hosts),
         },
+        # Reached over their REST API from the control node (an action plugin).
+        "wlan_controllers": {
+            "ansible_connection": "local",
+            # A module on the control node runs with Ansible's own Python.
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "controller_user": wlan_lab.WLAN_USER,
+            "controller_password_file": str(creds.wlan_password),
+            "controller_port": wlan_lab.PORT,
+        },
     }
 
 
@@ -114,6 +150,6 @@ def write_lab_inventories(devices: Sequence[LabDevice], creds: LabCredentials,
         if nodes and school_id in nodes:
             group_vars["all"]["execution_node"] = nodes[school_id]
         folders.append(write_school_inventory(
-            root, school_id, [_device(d, uplinks.get(d.name)) for d in devices
+            root, school_id, [_device(d, uplinks.get(d.name), devices, creds) for d in devices
                               if d.school_id == school_id], group_vars))
     return folders

@@ -48,7 +48,7 @@ from provisioner.secrets import write_secret_file
 Progress = Callable[[str], None]
 RUNTIME_CHOICES = ("auto", "nspawn", "chroot")
 SIMULATED_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.AOSS_SWITCH, DeviceKind.RECORDED_AP,
-                   DeviceKind.RECORDED)
+                   DeviceKind.RECORDED, DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
 # What `lab up` makes in the lab dir besides the state file; `lab down` removes them.
 LAB_FOLDERS = ("hosts", "logs", "simulators", "inventories", "broker", "nodes")
 LAB_FILES = ("faults.lock",)  # `lab fault`'s lock
@@ -232,7 +232,8 @@ def _build(journal: StateJournal, image: BaseImage, credentials: LabCredentials,
            settings: Settings, say: Progress) -> None:
     lab_dir = settings.lab_dir
     devices = journal.state.devices
-    _make_networks(journal, devices, say)
+    # A school's Instant APs live inside its controller's simulator: no namespace.
+    _make_networks(journal, [d for d in devices if d.has_netns], say)
     simulated = [d for d in devices if d.kind in SIMULATED_KINDS]
     debian = [d for d in devices if d.kind is DeviceKind.DEBIAN_HOST]
     # Simulators and hosts need only the namespaces: start both at once (the
@@ -296,7 +297,7 @@ def _start_simulators(journal: StateJournal, devices: Sequence[LabDevice], setti
         say(note)
         journal.record(lambda s: s.notes.append(note))
         return
-    say(f"starting {len(devices)} simulated switches and APs")
+    say(f"starting {len(devices)} simulated switches, APs and WLAN controllers")
     started = module.start_simulators(devices, settings.lab_dir, credentials,
                                       cache_dir=settings.cache_dir)
     refs = [process_ref(pid, "simulator") for pid in started.pids]

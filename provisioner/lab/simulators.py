@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioner.errors import LabError
 from provisioner.files import write_atomic
+from provisioner.lab import wlan_lab
 from provisioner.lab.credentials import SNMP_USER, SWITCH_USER, LabCredentials
 from provisioner.lab.simconfig import (
     HostileConfig,
@@ -49,6 +50,7 @@ _OLD_SWITCH_MODULE = "provisioner.lab.switchsim"  # what labs started before it 
 SNMP_MODULE = "provisioner.lab.snmpsim_runner"
 HOSTILE_MODULE = "provisioner.lab.hostile"  # `lab fault DEVICE hostile`
 HOSTILE_PORT, HOSTILE_OTHER_PORT = 10161, 10162  # inside the device's namespace
+WLAN_MODULE = wlan_lab.SIM_MODULE
 SNMP_KINDS = (DeviceKind.IOS_SWITCH, DeviceKind.AOSS_SWITCH, DeviceKind.RECORDED_AP,
               DeviceKind.RECORDED)
 _POLL_SECONDS = 0.05
@@ -245,6 +247,20 @@ def _start_snmp(
     return _Started(pid, _describe("the SNMP responder", devices), ready, log_file)
 
 
+def _start_wlan(devices: Sequence[LabDevice], lab_dir: Path,
+                creds: LabCredentials) -> _Started:
+    """The WLAN controller simulator for every controller (and its APs) of the lab."""
+    folder = wlan_lab.sim_dir(lab_dir)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config_file = wlan_lab.write_config(devices, folder, creds.wlan_password)
+    log_file = folder / "wlansim.log"
+    pid = _spawn(WLAN_MODULE, config_file, log_file)
+    controllers = [d for d in devices if d.kind is DeviceKind.WLAN_CONTROLLER]
+    wlan_lab.pin_certificates(creds.wlan_certs, lab_dir, controllers)
+    return _Started(pid, _describe("the WLAN controller simulator", controllers),
+                    folder / "ready", log_file)
+
+
 def _log_tail(log_file: Path) -> str:
     try:
         with log_file.open("rb") as handle:
@@ -300,7 +316,8 @@ def start_simulators(
     cache_dir: Path,
     timeout: float = 60.0,
 ) -> SimulatorSet:
-    """Start the simulators of the lab's switches and recorded APs; return once they answer.
+    """Start the simulators of the lab's switches, recorded APs and WLAN controllers; return
+    once they answer.
 
     Devices of other kinds are ignored. Needs root (namespaces) and the devices'
     namespaces in place. Host keys and saved switch configs persist in the lab dir.
@@ -321,7 +338,8 @@ def start_simulators(
     """
     switches = [d for d in devices if d.kind.simulated_switch]
     snmp = [d for d in devices if d.kind in SNMP_KINDS]
-    if not snmp:
+    wlan = any(d.kind is DeviceKind.WLAN_CONTROLLER for d in devices)
+    if not snmp and not wlan:
         return SimulatorSet(pids=(), host_keys={})
     sim_dir = lab_dir / "simulators"
     sim_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -330,6 +348,8 @@ def start_simulators(
     try:
         if switches:
             started.append(_start_switches(switches, sim_dir, credentials, host_keys))
+        if wlan:
+            started.append(_start_wlan(devices, lab_dir, credentials))
         started.append(_start_snmp(snmp, sim_dir, credentials, cache_dir))
         _wait_ready(started, timeout)
     except BaseException:
@@ -403,7 +423,7 @@ def _is_simulator(pid: int) -> bool:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    ours = (SWITCH_MODULE, _OLD_SWITCH_MODULE, SNMP_MODULE, HOSTILE_MODULE)
+    ours = (SWITCH_MODULE, _OLD_SWITCH_MODULE, SNMP_MODULE, HOSTILE_MODULE, WLAN_MODULE)
     return any(arg.decode(errors="replace") in ours for arg in argv)
 
 

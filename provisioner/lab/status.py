@@ -15,13 +15,16 @@ from pathlib import Path
 from provisioner.devices.ssh import probe_ssh
 from provisioner.errors import DeviceError, LabError
 from provisioner.inventory import reach
+from provisioner.lab import wlan_lab
 from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
 from provisioner.lab.faults import fault_of
 from provisioner.lab.inventory import snmp_vars
 from provisioner.lab.state import load_state
-from provisioner.lab.topology import LabDevice
+from provisioner.lab.topology import DeviceKind, LabDevice
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend, SnmpReply, SnmpTarget
+from provisioner.wlan.instant_api import ControllerAccess
+from provisioner.wlan.readback import ControllerSnapshot, failure_kind, read_controller
 
 SSH_WORKERS = 16
 
@@ -38,6 +41,9 @@ class LabProbe:
         snmp_error: why SNMPv3 did not answer, or None.
         sys_descr: its sysDescr over SNMPv3, or "".
         fault: the lab fault it suffers (`provision lab fault`), or None.
+        snmp_checked: whether it answers SNMP in the lab (WLAN devices do not).
+        api_checked: whether it was asked over a WLAN controller's REST API.
+        api_error: why the API did not answer (or the AP is not up), or None.
     """
 
     device: LabDevice
@@ -47,6 +53,61 @@ class LabProbe:
     snmp_error: str | None
     sys_descr: str = ""
     fault: str | None = None
+    snmp_checked: bool = True
+    api_checked: bool = False
+    api_error: str | None = None
+
+
+WLAN_KINDS = (DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
+
+
+def _controller_access(device: LabDevice, creds: LabCredentials) -> ControllerAccess:
+    return ControllerAccess(device.name, device.address, wlan_lab.WLAN_USER,
+                            creds.wlan_password, creds.wlan_certs / f"{device.name}.pem",
+                            wlan_lab.PORT, timeout=5.0)
+
+
+def _read(device: LabDevice, creds: LabCredentials) -> ControllerSnapshot | DeviceError:
+    try:
+        return read_controller(_controller_access(device, creds))
+    except DeviceError as exc:
+        return exc
+
+
+def _wlan_result(device: LabDevice, reads: dict[str, ControllerSnapshot | DeviceError],
+                 devices: Sequence[LabDevice], fault: str | None) -> DeviceResult[LabProbe]:
+    suffix = f" (lab fault: {fault})" if fault else ""
+    controller = device if device.kind is DeviceKind.WLAN_CONTROLLER else \
+        wlan_lab.controller_of(device, devices)
+    read = reads.get(controller.name) if controller else None
+    error: str | None = None
+    kind: FailureKind | None = None
+    if isinstance(read, DeviceError):
+        error, kind = str(read), failure_kind(read)
+    elif read is None:
+        error, kind = "no controller in this lab", FailureKind.CONFIG
+    elif device.kind is DeviceKind.CONTROLLED_AP and wlan_lab.ap_serial(device.name) not in {
+            ap.serial for ap in read.aps}:
+        error, kind = f"down: {controller.name if controller else '?'} does not list it", \
+            FailureKind.UNREACHABLE
+    probe = LabProbe(device, False, "", None, None, "", fault, snmp_checked=False,
+                     api_checked=True, api_error=error)
+    if error is not None:
+        return DeviceResult(device.name, probe, kind, f"api: {error}{suffix}")
+    return DeviceResult(device.name, probe, None, "answers")
+
+
+def check_wlan(devices: Sequence[LabDevice], creds: LabCredentials,
+               faults: dict[str, str]) -> dict[str, DeviceResult[LabProbe]]:
+    """Probe the WLAN controllers (a REST session each, side by side) and their APs."""
+    wlan = [d for d in devices if d.kind in WLAN_KINDS]
+    controllers = [d for d in devices if d.kind is DeviceKind.WLAN_CONTROLLER]
+    if not wlan:
+        return {}
+    with ThreadPoolExecutor(max_workers=SSH_WORKERS) as pool:
+        reads = dict(zip((c.name for c in controllers),
+                         pool.map(lambda c: _read(c, creds), controllers), strict=True))
+    return {d.name: _wlan_result(d, reads, devices, fault_of(faults, d)) for d in wlan}
 
 
 def snmp_target(device: LabDevice, creds: LabCredentials) -> SnmpTarget:
@@ -99,14 +160,16 @@ def check_devices(devices: Sequence[LabDevice], creds: LabCredentials, snmp: Snm
         One result per device, in the order given.
     """
     password = read_secret(creds.switch_password)
+    wlan = check_wlan(devices, creds, faults or {})
+    others = [d for d in devices if d.name not in wlan]
     with ThreadPoolExecutor(max_workers=SSH_WORKERS) as pool:
-        ssh = list(pool.map(lambda d: _ssh_check(d, creds, password), devices))
-    replies = snmp.get_many([snmp_target(d, creds) for d in devices], [SYS_DESCR],
+        ssh = list(pool.map(lambda d: _ssh_check(d, creds, password), others))
+    replies = snmp.get_many([snmp_target(d, creds) for d in others], [SYS_DESCR],
                             timeout=2.0, retries=1)
-    return AggregatedResult.of("lab status", [
-        _result(device, answer, reply, fault_of(faults or {}, device))
-        for device, answer, reply in zip(devices, ssh, replies, strict=True)
-    ])
+    found = {device.name: _result(device, answer, reply, fault_of(faults or {}, device))
+             for device, answer, reply in zip(others, ssh, replies, strict=True)}
+    found.update(wlan)
+    return AggregatedResult.of("lab status", [found[d.name] for d in devices])
 
 
 def lab_status(lab_dir: Path, snmp: SnmpBackend) -> AggregatedResult[LabProbe]:

@@ -45,6 +45,8 @@ class DeviceKind(StrEnum):
     AOSS_SWITCH = "aoss_switch"  # the project's AOS-S CLI over SSH + snmpsim recording
     RECORDED_AP = "recorded_ap"  # SNMP only, answered from a real WLAN recording
     RECORDED = "recorded"  # SNMP only, any role, from a recording the user chose
+    WLAN_CONTROLLER = "wlan_controller"  # Aruba Instant virtual controller (HTTPS REST)
+    CONTROLLED_AP = "controlled_ap"  # an Instant AP inside its controller's simulation
 
     @property
     def simulated_switch(self) -> bool:
@@ -109,11 +111,16 @@ class LabSpec:
             elif school == school_id:
                 own = tuple(names.split(","))
         return own or every
+    # Aruba Instant APs per school, configured through the school's virtual controller
+    # (one per school when there are any).
+    wlan_aps: int = 4
 
     @property
     def per_school(self) -> int:
         """Devices in one lab school."""
-        return self.servers + self.switches + self.aps + self.recorded_aps + len(self.recorded)
+        controllers = 1 if self.wlan_aps else 0
+        return (self.servers + self.switches + self.aps + self.recorded_aps
+                + len(self.recorded) + controllers + self.wlan_aps)
 
 
 @dataclass(frozen=True)
@@ -163,8 +170,16 @@ class LabDevice:
 
     @property
     def has_ssh(self) -> bool:
-        """Whether the device is managed over SSH (recorded devices answer SNMP only)."""
-        return self.kind not in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED)
+        """Whether the device is managed over SSH (recorded devices answer SNMP only;
+        WLAN controllers and their APs are reached through the controller's REST API)."""
+        return self.kind not in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED,
+                                 DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
+
+    @property
+    def has_netns(self) -> bool:
+        """Whether the device has a namespace of its own (an Instant AP lives only in its
+        controller's simulation)."""
+        return self.kind is not DeviceKind.CONTROLLED_AP
 
 
 def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -> list[LabDevice]:
@@ -182,6 +197,11 @@ def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -
         ap_platform = "aruba_instant" if "aruba" in ap_recording else "ubiquiti_airos"
         rows.append((Role.ACCESS_POINT, DeviceKind.RECORDED_AP, "wap", ap_platform, ap_recording))
     rows += [(r.role, DeviceKind.RECORDED, "rec", r.platform, r.recording) for r in spec.recorded]
+    if spec.wlan_aps:
+        rows.append((Role.WLAN_CONTROLLER, DeviceKind.WLAN_CONTROLLER, "vc", "aruba_instant",
+                     None))
+        rows += [(Role.ACCESS_POINT, DeviceKind.CONTROLLED_AP, "iap", "aruba_instant",
+                  None)] * spec.wlan_aps
     counters: dict[str, int] = {}
     devices = []
     for offset, (role, kind, prefix, platform, recording) in enumerate(rows):

@@ -76,13 +76,14 @@ class NodeRunner:
         return check_on_node(self.config, self.node, PREFLIGHT, devices)
 
     def verify(self, devices: Sequence[Device], snmp: SnmpBackend,
-               known_hosts: Path) -> Verified:
-        """Verification on the node.
+               known_hosts: Path, school: Sequence[Device] = ()) -> Verified:
+        """Verification on the node (of the devices sent: a WLAN controller's APs are
+        told known or not by the devices of the run alone).
 
         Raises:
             BrokerError: the job could not be sent.
         """
-        del snmp, known_hosts
+        del snmp, known_hosts, school
         return check_on_node(self.config, self.node, VERIFY, devices)
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,

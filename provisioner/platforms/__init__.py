@@ -28,7 +28,7 @@ __all__ = ["Capability", "MatrixRow", "Platform", "PlatformKind", "ansible_plugi
 # devices before net-snmp on Debian, which takes any sysDescr "Linux ...").
 MODULES = (
     "cisco_ios", "aruba_aoss", "aruba_aoscx",
-    "ubiquiti_unifi", "ubiquiti_airos", "aruba_os", "cisco_wlc",
+    "ubiquiti_unifi", "ubiquiti_airos", "aruba_os", "aruba_instant", "cisco_wlc",
     "windows", "debian", "linux_hostapd",
 )
 

@@ -54,7 +54,7 @@ STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
 # mitogen runs a school's Linux hosts' tasks in persistent interpreters: 1.9x plain
 # Ansible, no host lost (docs/benchmarks.md); `--strategy linear` is Ansible's own.
 STRATEGY = "mitogen_linear"
-_ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.ACCESS_POINT: 2}
+_ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.WLAN_CONTROLLER: 2, Role.ACCESS_POINT: 3}
 
 
 @dataclass(frozen=True)
@@ -219,11 +219,13 @@ def resume_selection(store: Store, school_id: str, devices: Sequence[Device]) ->
 
 
 def waves(devices: Sequence[Device], batch: int | None) -> list[list[Device]]:
-    """Servers first, all at once; then switches and access points in waves of `batch`."""
+    """Servers and WLAN controllers first, all at once (controllers configure the APs'
+    SSIDs); then switches and access points in waves of `batch`."""
     if batch is None:
         return [list(devices)] if devices else []
-    servers = [d for d in devices if d.role is Role.SERVER]
-    rest = [d for d in devices if d.role is not Role.SERVER]
+    first = (Role.SERVER, Role.WLAN_CONTROLLER)
+    servers = [d for d in devices if d.role in first]
+    rest = [d for d in devices if d.role not in first]
     return ([servers] if servers else []) + [rest[i:i + batch]
                                              for i in range(0, len(rest), batch)]
 
@@ -268,6 +270,7 @@ class _Run:
     runner: PlaybookRunner
     hosts: dict[str, HostRun] = field(default_factory=dict)
     lost: str = ""  # why the run is lost (its execution node stopped answering), or ""
+    school: list[Device] = field(default_factory=list)  # every device of the school
 
     def say(self, host: str, phase: Phase, message: str = "", recap: HostRecap | None = None
             ) -> None:
@@ -285,7 +288,9 @@ def _preflight(run: _Run) -> list[Device]:
     """Preflight every device; the devices ready for the play."""
     count = len(run.devices)
     run.say("", Phase.PREFLIGHT, f"checking {count} device{'' if count == 1 else 's'}")
-    checked = run.runner.preflight(run.devices, run.snmp, run.known_hosts)
+    # An AP configured through its WLAN controller cannot be provisioned past a blocked one.
+    checked = pf.follow_controllers(run.runner.preflight(run.devices, run.snmp, run.known_hosts),
+                                    run.devices, run.school)
     ready = []
     for device in run.devices:
         result = checked[device.name]
@@ -370,12 +375,16 @@ def _verify(run: _Run, devices: Sequence[Device]) -> None:
     if not devices or run.options.check:
         return
     run.say("", Phase.VERIFY, f"reading back {len(devices)} devices")
-    checked = run.runner.verify(devices, run.snmp, run.known_hosts)
+    checked = run.runner.verify(devices, run.snmp, run.known_hosts, school=run.school)
     for device in devices:
         result = checked[device.name]
         status = host_status_for(result.failure, success=HostStatus.VERIFIED)
+        # A verified device may carry notes (a controller's unknown APs): warnings.
+        notes = "; ".join(result.data) if result.ok and result.data else ""
         row = replace(run.hosts[device.name], status=status, phase=Phase.DONE if result.ok
-                      else Phase.VERIFY, message="" if result.ok else result.message)
+                      else Phase.VERIFY, message="" if result.ok else result.message,
+                      warnings="; ".join(filter(None, [run.hosts[device.name].warnings,
+                                                       notes])))
         run.save(row)
         run.say(device.name, Phase.VERIFY, result.message)
 
@@ -479,7 +488,7 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         run_id, run_dir = _start_run(settings, store, school_id, options, user)
         run = _Run(settings, store, snmp, school_id, options, devices,
                    pf.school_known_hosts(everything), run_id, run_dir, cancel, progress,
-                   runner or local_runners(school_id))
+                   runner or local_runners(school_id), school=everything)
         status = _execute(run)
         done_word = HostStatus.CHECKED if options.check else HostStatus.VERIFIED
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "

@@ -32,10 +32,12 @@ from provisioner.devices.ssh import (
 from provisioner.errors import ConfigError, DeviceError, InvalidInputError, LabError, Problem
 from provisioner.inventory.reach import address_problem, snmp_target
 from provisioner.lab.state import load_state
-from provisioner.models import Device
+from provisioner.models import Device, Role
 from provisioner.platforms import Capability, platform_for
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SYS_DESCR, SnmpBackend
+from provisioner.wlan.instant_api import handshake
+from provisioner.wlan.readback import answers_snmp, controller_access, controller_name
 
 LOOKUP_FILE = re.compile(r"lookup\(\s*['\"](?:ansible\.builtin\.)?file['\"]\s*,\s*['\"]([^'\"]+)")
 _KNOWN_HOSTS_OPT = re.compile(r"UserKnownHostsFile=(\S+)")
@@ -208,11 +210,80 @@ def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResul
     return result(None, "ready", fp)
 
 
+def check_controller(device: Device, timeout: float) -> DeviceResult[HostCheck]:
+    """A WLAN controller: its settings and credential files, and a TLS handshake on its
+    API port against the pinned certificate (no login: the play logs in)."""
+    started = time.perf_counter()
+
+    def result(kind: FailureKind | None, message: str, fp: str = "") -> DeviceResult[HostCheck]:
+        elapsed = (time.perf_counter() - started) * 1000
+        return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
+
+    unsupported = platform_problem(device)
+    if unsupported:
+        return result(FailureKind.CONFIG, unsupported)
+    try:
+        access = controller_access(device, timeout)
+    except ConfigError as exc:
+        return result(FailureKind.CONFIG, str(exc))
+    try:
+        with access.password_file.open("rb"):
+            pass
+    except OSError as exc:
+        return result(FailureKind.CONFIG, f"{device.name}: credential file "
+                      f"{access.password_file} missing or unreadable ({exc.strerror}); "
+                      "fix controller_password_file in the inventory")
+    try:
+        return result(None, "ready", handshake(access))
+    except DeviceError as exc:  # a changed certificate blocks it as a changed host key
+        return result(exc.kind, str(exc))
+
+
+def check_device(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
+    """The checks a device's kind needs: a WLAN controller's API, nothing for an AP
+    configured through its controller (it is read back there), SSH for the rest."""
+    if device.role is Role.WLAN_CONTROLLER:
+        return check_controller(device, timeout)
+    if controller_name(device):
+        return DeviceResult(device.name, HostCheck(device.address), None,
+                            f"configured through its controller {controller_name(device)}")
+    return check_host(device, known_hosts, timeout)
+
+
+def follow_controllers(results: Preflight, devices: Sequence[Device],
+                       school: Sequence[Device], timeout: float = 5.0) -> Preflight:
+    """Block the APs whose WLAN controller is blocked: nothing can configure them.
+
+    A controller of the run has its own result; one outside the run (e.g. `--limit
+    access_points`) is checked here, once.
+    """
+    by_name = {d.name: d for d in [*school, *devices]}
+    extra: dict[str, DeviceResult[HostCheck]] = {}
+    for device in devices:
+        name = controller_name(device)
+        if not name or device.role is Role.WLAN_CONTROLLER:
+            continue
+        if name in results.results:
+            verdict = results[name]
+        elif name in by_name:
+            verdict = extra.get(name) or extra.setdefault(
+                name, check_controller(by_name[name], timeout))
+        else:
+            verdict = DeviceResult(name, None, FailureKind.CONFIG,
+                                   f"{name} is not in the school's inventory")
+        if not verdict.ok:
+            results.add(DeviceResult(device.name, HostCheck(device.address), verdict.failure,
+                                     f"{device.name}: its controller is blocked: "
+                                     f"{verdict.message}", verdict.elapsed_ms))
+    return results
+
+
 def snmp_warnings(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, str]:
     """Host -> warning for every host whose SNMP settings are incomplete or whose agent
-    does not answer a sysDescr GET (targets from `reach.snmp_target`)."""
+    does not answer a sysDescr GET (targets from `reach.snmp_target`); hosts whose
+    inventory says `snmp: false` are not asked."""
     targets, warnings = {}, {}
-    for device in devices:
+    for device in (d for d in devices if answers_snmp(d)):
         try:
             targets[device.name] = snmp_target(device, device.vars)
         except ConfigError as exc:
@@ -226,7 +297,7 @@ def snmp_warnings(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, str
 
 def run_preflight(devices: Sequence[Device], snmp: SnmpBackend, *, known_hosts: Path,
                   timeout: float = 5.0, workers: int = 16,
-                  checker: Callable[[Device, Path, float], DeviceResult[HostCheck]] = check_host,
+                  checker: Callable[[Device, Path, float], DeviceResult[HostCheck]] = check_device,
                   ) -> Preflight:
     """Check every device (addresses must have passed `check_addresses` first).
 

@@ -56,8 +56,9 @@ class PlaybookRunner(Protocol):
         ...
 
     def verify(self, devices: Sequence[Device], snmp: SnmpBackend,
-               known_hosts: Path) -> Verified:
-        """Read the provisioned devices back (see `verify.verify_devices`)."""
+               known_hosts: Path, school: Sequence[Device] = ()) -> Verified:
+        """Read the provisioned devices back (see `verify.verify_devices`; `school`:
+        every device of the school, for WLAN controllers and their APs)."""
         ...
 
 
@@ -71,9 +72,9 @@ class LocalRunner:
         return run_preflight(devices, snmp, known_hosts=known_hosts)
 
     def verify(self, devices: Sequence[Device], snmp: SnmpBackend,
-               known_hosts: Path) -> Verified:
+               known_hosts: Path, school: Sequence[Device] = ()) -> Verified:
         """Verification from this machine."""
-        return verify_devices(devices, snmp, known_hosts)
+        return verify_devices(devices, snmp, known_hosts, school=school)
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
             cancelled: Callable[[], bool]) -> PlaybookOutcome:

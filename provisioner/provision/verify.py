@@ -7,7 +7,10 @@ What is read depends on the device's platform (provisioner/platforms/, its `Read
   UCD-SNMP-MIB's prTable (prNames .1.3.6.1.4.1.2021.2.1.2, prErrorFlag ...2.1.100)
   reports no error, for at least the services the role watches (sshd, snmpd);
 - then the platform's own read-back (`Platform.verify`): a switch's VLANs, access ports
-  and trunks over its CLI, an access point's SSIDs over SSH.
+  and trunks over its CLI, an access point's SSIDs over SSH;
+- WLAN controllers and the access points that name one (host var `controller`): read
+  back through the controller's API, one session per controller for all its APs, and
+  the APs over SNMP where they answer it (provisioner/wlan/verify.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from provisioner.platforms import Platform, platform_for
 from provisioner.provision.preflight import known_hosts_file
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SnmpBackend, SnmpTarget
+from provisioner.wlan.verify import is_wlan, verify_wlan
 
 SYS_LOCATION = "1.3.6.1.2.1.1.6.0"
 PR_NAMES = "1.3.6.1.4.1.2021.2.1.2"
@@ -122,7 +126,8 @@ def _checks(device: Device, pinned: Path, snmp_problems: list[str]) -> list[str]
 
 
 def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
-                   known_hosts: Path, workers: int = 16) -> Verified:
+                   known_hosts: Path, workers: int = 16,
+                   school: Sequence[Device] = ()) -> Verified:
     """Verify every device (only those the play left provisioned should be passed).
 
     Args:
@@ -130,18 +135,25 @@ def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
         snmp: the SNMP poller.
         known_hosts: the school's pinned file, for hosts whose vars name none.
         workers: devices read back in parallel.
+        school: every device of the school (WLAN controllers of APs not in `devices`,
+            and every AP of a controller, to tell unknown ones).
 
     Returns:
-        Per device: verified (data []), or FAILED with the differences, or why it
-        could not be read.
+        Per device: verified (data [] or, for a controller, its warnings), or FAILED
+        with the differences, or why it could not be read.
     """
     result: Verified = AggregatedResult("verify")
+    for checked in verify_wlan(devices, school, snmp):
+        result.add(checked)
+    devices = [d for d in devices if not is_wlan(d)]
     agents = [d for d in devices if _runs_our_agent(d)]
     snmp_found = snmp_differences(agents, snmp) if agents else {}
     checks = [(device, partial(_checks, device, known_hosts_file(device, known_hosts),
                                snmp_found.get(device.name, []))) for device in devices]
     # Each check is its own SSH session (a CLI login, a file read): they wait on the
     # network, not the CPU, so a school's devices are read back side by side.
+    if not checks:
+        return result
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(checks)))) as pool:
         for done in pool.map(lambda item: _one(*item), checks):
             result.add(done)

@@ -112,3 +112,43 @@ def test_audit_log_is_append_only(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("UPDATE audit_log SET user = 'eve'")
     assert [(e.user, e.command) for e in store.audit_entries()] == [("anna", "plan import p.csv")]
+
+
+def test_wlan_controllers_are_stored_and_other_roles_still_refused(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "state.db")
+    controller = Device("100001", "100001-vc01", Role.WLAN_CONTROLLER, "aruba_instant",
+                        "10.1.0.30", state="planned")
+    store.replace_devices(["100001"], [controller])
+    assert [(d.name, d.role) for d in store.devices()] == [("100001-vc01",
+                                                            Role.WLAN_CONTROLLER)]
+    conn = sqlite3.connect(tmp_path / "state.db")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("UPDATE devices SET role = 'printer'")
+    # The rebuilt table kept its index and every column of the earlier migrations.
+    indexes = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                          "'index' AND tbl_name = 'devices'")]
+    assert "devices_school" in indexes
+    assert "managed" in [r[1] for r in conn.execute("PRAGMA table_info(devices)")]
+
+
+def test_wlan_role_migration_keeps_devices_synced_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = Store.open(path)
+    store.replace_devices(["100001"], [Device("100001", "a-sw01", Role.SWITCH, "cisco_ios",
+                                              "10.1.0.2")])
+    store.close()
+    conn = sqlite3.connect(path)
+    # Back to the schema before m009: the old CHECK, m009 not applied.
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'devices'").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'devices'",
+                 [sql.replace(", 'wlan_controller'", "")])
+    conn.execute("PRAGMA writable_schema = OFF")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_wlan_controller_role'")
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    assert [d.name for d in store.devices()] == ["a-sw01"]
+    store.replace_devices(["100001"], [Device("100001", "a-vc01", Role.WLAN_CONTROLLER,
+                                              "aruba_instant", "10.1.0.3")])
+    assert [d.role for d in store.devices()] == [Role.WLAN_CONTROLLER]

@@ -73,7 +73,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HealthLab]:
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     devices = [arg for path, role in RECORDINGS.items() for arg in ("--device", f"{path}:{role}")]
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                     "--aps", "1", "--recorded-aps", "0", *devices)
+                     "--aps", "1", "--recorded-aps", "0", "--wlan-aps", "0", *devices)
     try:
         assert up.exit_code == 0, up.output
         sync = the_lab.health("inventory", "sync")

@@ -126,7 +126,8 @@ def test_host_in_no_role_group_is_a_problem() -> None:
     assert [r[0] for r in rows(report)] == ["t8-sw01"]
     assert texts(report.problems, "no-role") == [
         f"100001/hosts.yml: host {name!r} is in none of the groups servers, switches, "
-        "access_points (directly or through child groups); add it to the one that says what it is"
+        "access_points, wlan_controllers (directly or through child groups); add it to the one "
+        "that says what it is"
         for name in ("t8-display01", "t8-printer")
     ]
 

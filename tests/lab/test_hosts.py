@@ -28,7 +28,7 @@ pytestmark = [
                        reason="snmpget missing: apt-get install snmp"),
 ]
 
-SPEC = LabSpec(("100001",), servers=1, switches=0, aps=1, recorded_aps=0)
+SPEC = LabSpec(("100001",), servers=1, switches=0, aps=1, recorded_aps=0, wlan_aps=0)
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
 

@@ -62,7 +62,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("lab-e2e"))
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "2", "--switches", "2",
-                     "--aps", "2", "--recorded-aps", "2")
+                     "--aps", "2", "--recorded-aps", "2", "--wlan-aps", "2")
     try:
         assert up.exit_code == 0, up.output
         yield the_lab
@@ -80,6 +80,16 @@ def _expected_descr(device: LabDevice) -> str:
     return describe_recording(device.recording).sys_descr
 
 
+WLAN_KINDS = (DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)
+
+
+def _snmp_devices(lab: Lab) -> list[LabDevice]:
+    """The lab's devices that answer SNMP (its WLAN controller and APs answer HTTPS)."""
+    state = load_state(lab.lab_dir)
+    assert state is not None
+    return [d for d in state.devices if d.kind not in WLAN_KINDS]
+
+
 def test_lab_status_every_device_answers_ssh_and_snmpv3(lab: Lab) -> None:
     result = lab.run("--json", "lab", "status")
     assert result.exit_code == 0, result.output
@@ -87,7 +97,12 @@ def test_lab_status_every_device_answers_ssh_and_snmpv3(lab: Lab) -> None:
     state = load_state(lab.lab_dir)
     assert state is not None
     assert sorted(rows) == sorted(d.name for d in state.devices)
-    for device in state.devices:
+    # The WLAN controller over its API (TLS against its pinned certificate), its APs
+    # as the controller lists them.
+    for name in ("100001-vc01", "100001-iap01", "100001-iap02"):
+        assert rows[name]["api"] == "ok" and rows[name]["ssh"] is None, rows[name]
+        assert rows[name]["snmp"] is None and rows[name]["failure"] is None, rows[name]
+    for device in _snmp_devices(lab):
         row = rows[device.name]
         assert row["snmp"] == "ok", row
         assert row["ssh"] == ("ok" if device.has_ssh else None), row  # recorded APs: no SSH
@@ -101,13 +116,12 @@ def test_lab_status_every_device_answers_ssh_and_snmpv3(lab: Lab) -> None:
 
 
 def test_pysnmp_authpriv_get_to_every_device(lab: Lab) -> None:
-    state = load_state(lab.lab_dir)
-    assert state is not None
+    devices = _snmp_devices(lab)
     with closing(PysnmpBackend()) as backend:
-        replies = backend.get_many([snmp_target(d, lab.creds) for d in state.devices],
+        replies = backend.get_many([snmp_target(d, lab.creds) for d in devices],
                                    [SYS_DESCR, SYS_OBJECT_ID])
-    assert [r.error for r in replies] == [None] * len(state.devices)
-    for device, reply in zip(state.devices, replies, strict=True):
+    assert [r.error for r in replies] == [None] * len(devices)
+    for device, reply in zip(devices, replies, strict=True):
         assert _expected_descr(device) in reply.values[SYS_DESCR], device.name
         if device.recording:
             recorded = describe_recording(device.recording).sys_object_id
@@ -150,7 +164,7 @@ def test_inventories_of_the_lab_sync_against_the_plan(lab: Lab) -> None:
     inv = lab.lab_dir / "inventories"
     result = lab.run("--inventories", str(inv), "inventory", "sync")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1].startswith("8 devices synced, 0 problems")
+    assert result.output.splitlines()[-1].startswith("11 devices synced, 0 problems")
     listed = subprocess.run([str(Path(os.sys.executable).parent / "ansible-inventory"),
                              "-i", str(inv / "100001"), "--list"],
                             check=True, capture_output=True, text=True).stdout
@@ -161,7 +175,7 @@ def test_strict_ssh_to_every_server_and_switch(lab: Lab) -> None:
     state = load_state(lab.lab_dir)
     assert state is not None
     password = read_secret(lab.creds.switch_password)
-    for device in state.devices:
+    for device in _snmp_devices(lab):
         if device.kind is DeviceKind.DEBIAN_HOST:
             answer = probe_ssh(device.address, username=DEPLOY_USER, key_file=lab.creds.ssh_key,
                                known_hosts=lab.creds.known_hosts, command="uname -s; hostname")
@@ -220,7 +234,7 @@ def test_netmiko_configures_a_vlan_and_reads_it_back(lab: Lab) -> None:
 
 def test_up_twice_is_safe(lab: Lab) -> None:
     again = lab.run("lab", "up", "--schools", "1", "--servers", "2", "--switches", "2",
-                    "--aps", "2", "--recorded-aps", "2")
+                    "--aps", "2", "--recorded-aps", "2", "--wlan-aps", "2")
     assert again.exit_code == 0, again.output
     assert lab.run("lab", "status").exit_code == 0
 

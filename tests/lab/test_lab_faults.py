@@ -43,7 +43,8 @@ SCHOOL = "100001"
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("lab-faults"))
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "2",
-                     "--aps", "0", "--recorded-aps", "1", "--device", f"{HPE}:switch")
+                     "--aps", "0", "--recorded-aps", "1", "--wlan-aps", "0",
+                     "--device", f"{HPE}:switch")
     try:
         assert up.exit_code == 0, up.output
         yield the_lab
@@ -294,7 +295,8 @@ def test_unknown_devices_and_schools_are_named(lab: Lab) -> None:
 def test_up_rebuilds_a_faulted_lab_without_faults(lab: Lab) -> None:
     _fault(lab, "--school", SCHOOL, "cut")
     again = lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "2",
-                    "--aps", "0", "--recorded-aps", "1", "--device", f"{HPE}:switch")
+                    "--aps", "0", "--recorded-aps", "1", "--wlan-aps", "0",
+                    "--device", f"{HPE}:switch")
     assert again.exit_code == 0, again.output
     assert "removing the previous lab first" in again.output
     state = load_state(lab.lab_dir)

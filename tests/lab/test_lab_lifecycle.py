@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (namespaces, mounts)"),
 ]
 
-SPEC = LabSpec(("100002",), servers=1, switches=0, aps=1, recorded_aps=0)
+SPEC = LabSpec(("100002",), servers=1, switches=0, aps=1, recorded_aps=0, wlan_aps=0)
 
 
 def lab_settings(lab_dir: Path) -> Settings:

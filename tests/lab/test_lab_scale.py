@@ -31,7 +31,8 @@ HOSTS = 32
 def test_thirty_two_systemd_hosts_all_boot_under_nspawn(tmp_path: Path) -> None:
     lab = Lab(tmp_path / "scale")
     up = lab.run("lab", "up", "--schools", "1", "--servers", "2", "--switches", "0",
-                 "--aps", str(HOSTS - 2), "--recorded-aps", "0", "--runtime", "nspawn")
+                 "--aps", str(HOSTS - 2), "--recorded-aps", "0", "--wlan-aps", "0",
+                 "--runtime", "nspawn")
     try:
         assert up.exit_code == 0, up.output
         state = load_state(lab.lab_dir)

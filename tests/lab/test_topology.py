@@ -24,7 +24,7 @@ UBNT = RecordedDevice("network/wifi/ubiquiti-m5", Role.ACCESS_POINT)
 
 def test_recorded_devices_join_every_school_snmp_only() -> None:
     spec = LabSpec(("100001", "100002"), servers=1, switches=1, aps=0, recorded_aps=0,
-                   recorded=(HPE, UBNT))
+                   recorded=(HPE, UBNT), wlan_aps=0)
     devices = plan_lab(spec)
     recorded = [d for d in devices if d.kind is DeviceKind.RECORDED]
     assert [(d.name, d.role, d.platform, d.recording) for d in recorded] == [
@@ -38,7 +38,8 @@ def test_recorded_devices_join_every_school_snmp_only() -> None:
 
 
 def test_uplinks_hang_everything_off_the_core_and_aps_off_access_switches() -> None:
-    spec = LabSpec(("100001",), servers=2, switches=3, aps=3, recorded_aps=1, recorded=(HPE,))
+    spec = LabSpec(("100001",), servers=2, switches=3, aps=3, recorded_aps=1, recorded=(HPE,),
+                   wlan_aps=0)
     uplinks = plan_uplinks(plan_lab(spec))
     core = "100001-sw01"
     assert core not in uplinks
@@ -58,7 +59,7 @@ def test_uplinks_hang_everything_off_the_core_and_aps_off_access_switches() -> N
 
 def test_with_one_switch_it_is_the_core_for_everything() -> None:
     uplinks = plan_uplinks(plan_lab(LabSpec(("100001",), servers=1, switches=1, aps=2,
-                                            recorded_aps=0)))
+                                            recorded_aps=0, wlan_aps=0)))
     assert {u.host for u in uplinks.values()} == {"100001-sw01"}
     assert len({u.port for u in uplinks.values()}) == 3  # no port is given twice
 
@@ -70,7 +71,7 @@ def test_a_school_without_a_simulated_switch_has_no_uplinks() -> None:
 
 def test_each_school_has_its_own_core() -> None:
     uplinks = plan_uplinks(plan_lab(LabSpec(("100001", "100002"), servers=1, switches=1,
-                                            aps=0, recorded_aps=0)))
+                                            aps=0, recorded_aps=0, wlan_aps=0)))
     assert uplinks == {"100001-srv01": Uplink("100001-sw01", "FastEthernet0/1"),
                        "100002-srv01": Uplink("100002-sw01", "FastEthernet0/1")}
 
@@ -103,3 +104,28 @@ def test_a_state_file_of_a_lab_without_faults_still_reads() -> None:
     old = text.replace('"faults": {},', "").replace('"boots": {},', "")
     assert '"faults"' not in old
     assert state_from_json(old).faults == {}
+
+
+def test_each_school_gets_a_wlan_controller_and_its_instant_aps() -> None:
+    spec = LabSpec(("100001", "100002"), servers=0, switches=2, aps=0, recorded_aps=0,
+                   wlan_aps=2)
+    devices = plan_lab(spec)
+    wlan = [(d.name, d.role, d.kind, d.platform, d.has_ssh, d.has_netns) for d in devices
+            if d.kind in (DeviceKind.WLAN_CONTROLLER, DeviceKind.CONTROLLED_AP)]
+    controller = (Role.WLAN_CONTROLLER, DeviceKind.WLAN_CONTROLLER, "aruba_instant", False,
+                  True)
+    ap = (Role.ACCESS_POINT, DeviceKind.CONTROLLED_AP, "aruba_instant", False, False)
+    assert wlan == [(f"{s}-{n}", *kind) for s in ("100001", "100002")
+                    for n, kind in (("vc01", controller), ("iap01", ap), ("iap02", ap))]
+    assert spec.per_school == 5
+    uplinks = plan_uplinks(devices)
+    # The controller sits by the core like a server; the APs on the access switches.
+    assert uplinks["100001-vc01"] == Uplink("100001-sw01", "FastEthernet0/1")
+    assert uplinks["100001-iap01"].host == "100001-sw02"
+    assert len({d.address for d in devices}) == len(devices)
+
+
+def test_no_wlan_aps_means_no_controller() -> None:
+    devices = plan_lab(LabSpec(("100001",), servers=1, switches=1, aps=1, recorded_aps=0,
+                               wlan_aps=0))
+    assert not [d for d in devices if d.role is Role.WLAN_CONTROLLER]

@@ -103,7 +103,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("site-playbook"))
     try:
         the_lab.cli("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                    "--aps", "1", "--recorded-aps", "1")
+                    "--aps", "1", "--recorded-aps", "1", "--wlan-aps", "0")
         yield the_lab
     finally:
         the_lab.cli("lab", "down")

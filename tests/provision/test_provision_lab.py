@@ -112,7 +112,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("prov-lab"))
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                     "--aps", "1", "--recorded-aps", "1")
+                     "--aps", "1", "--recorded-aps", "1", "--wlan-aps", "0")
     try:
         assert up.exit_code == 0, up.output
         synced = the_lab.run("inventory", "sync")

@@ -1,0 +1,1 @@
+"""Ansible action plugins of provisioner (found through ANSIBLE_ACTION_PLUGINS)."""

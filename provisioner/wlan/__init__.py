@@ -1,0 +1,1 @@
+"""WLAN through its controller: the school's SSIDs applied, read back and watched there."""
