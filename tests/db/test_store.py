@@ -138,13 +138,13 @@ def test_wlan_role_migration_keeps_devices_synced_before_it(tmp_path: Path) -> N
                                               "10.1.0.2")])
     store.close()
     conn = sqlite3.connect(path)
-    # Back to the schema before m009: the old CHECK, m009 not applied.
+    # Back to the schema before m010: the old CHECK, m010 not applied.
     sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'devices'").fetchone()[0]
     conn.execute("PRAGMA writable_schema = ON")
     conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'devices'",
                  [sql.replace(", 'wlan_controller'", "")])
     conn.execute("PRAGMA writable_schema = OFF")
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_wlan_controller_role'")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm010_wlan_controller_role'")
     conn.commit()
     conn.close()
     store = Store.open(path)

@@ -90,7 +90,7 @@ def test_lab_schools_are_spread_over_the_nodes_and_plugged_in_behind_them() -> N
     assert "addr add 10.214.0.1/24 dev pvwan0" in wan
     assert "netns add pvlab-n-node2" in wan
     devices = plan_lab(LabSpec(("s1", "s2"), servers=1, switches=0, aps=0, recorded_aps=0,
-                               nodes=2))
+                               nodes=2, wlan_aps=0))
     machine, per_node = device_scripts(devices, school_nodes(["s1", "s2"], 2))
     # The device's veth end leaves this namespace for its node's: no lab bridge here.
     assert f"link set {devices[0].veth_host} netns pvlab-n-node1" in machine
