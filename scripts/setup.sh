@@ -94,7 +94,7 @@ run_tests() {
   echo "==> the lab's base and SNMP data, before the tests lose the network (in $PROVISIONER_CACHE_DIR)"
   .venv/bin/provision lab prepare
   echo "==> pytest (in namespaces of its own: a lab that is running here is left alone)"
-  bash scripts/isolated.sh "test-$$" .venv/bin/pytest -q -p no:cacheprovider "$@"
+  bash scripts/isolated.sh "test-$$" .venv/bin/pytest -q -p no:cacheprovider --durations=25 "$@"
 }
 
 run_demo() {

@@ -152,8 +152,8 @@ def lab_prepare_cmd(obj: Context) -> None:
     """
     # Not audited: it changes nothing but the cache, and opens no database.
     prepared = lab_prepare.prepare_lab(obj.app.settings.cache_dir, obj.progress)
-    click.echo(f"lab prepare: base {prepared.base.root.parent}, "
-               f"SNMP data {prepared.snmp.root}")
+    click.echo(f"lab prepare: base {prepared.base.root.parent} ({prepared.base_s:.0f} s), "
+               f"SNMP data {prepared.snmp.root} ({prepared.snmp_s:.0f} s)")
 
 
 @lab.command("down")

@@ -9,6 +9,7 @@ so the README's test command prepares them first, outside it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,13 @@ class PreparedLab:
     Attributes:
         base: the base root filesystem and the local package repository.
         snmp: the default set of SNMP recordings with snmpsim's index.
+        base_s, snmp_s: seconds it took to find or build each (the cold path's cost).
     """
 
     base: BaseImage
     snmp: SnmpData
+    base_s: float = 0.0
+    snmp_s: float = 0.0
 
 
 def prepare_lab(cache_dir: Path, progress: Progress) -> PreparedLab:
@@ -52,9 +56,12 @@ def prepare_lab(cache_dir: Path, progress: Progress) -> PreparedLab:
     image = image_paths(cache_dir)
     progress(f"the lab's base root filesystem: {base_state(cache_dir)} "
              f"({image.tarball.parent})")
+    started = time.monotonic()
     base = ensure_base(cache_dir, progress)
+    base_s = time.monotonic() - started
     snmp_state = "cached" if is_ready(cache_dir, DEFAULT_RECORDINGS) else "building"
     progress(f"the lab's SNMP recordings and their index: {snmp_state} "
              f"({set_path(cache_dir, DEFAULT_RECORDINGS)})")
+    started = time.monotonic()
     snmp = ensure_snmp_data(cache_dir, DEFAULT_RECORDINGS)
-    return PreparedLab(base, snmp)
+    return PreparedLab(base, snmp, base_s, time.monotonic() - started)
