@@ -1,9 +1,9 @@
-"""What every SNMP backend shares: value conversion, column walks, failure kinds.
+"""What every SNMP backend shares: value conversion, column walks, failure messages.
 
 Backends differ in how they send PDUs; they must not differ in what a poll gives.
 So the conversion of wire values into `SnmpValue`, the bookkeeping of walking many
-table columns at once with GETBULK, and the mapping of error texts to `FailureKind`
-live here, once.
+table columns at once with GETBULK, and the message for each `FailureKind` live
+here, once. Each backend decides the kind from its library's own error classes.
 """
 
 from __future__ import annotations
@@ -28,29 +28,6 @@ from provisioner.snmp import (
 #: RFC 3414 section 11.2: passphrases of at least 8 characters; net-snmp refuses shorter.
 MIN_PASSPHRASE = 8
 _SETTINGS = {"authentication": "snmp_auth_file", "privacy": "snmp_priv_file"}
-
-#: Error texts (pysnmp error indications, net-snmp messages) -> failure kind.
-#: SNMPv3 wrong passphrases show as digest/decryption errors or an unknown user.
-_AUTH_WORDS = ("digest", "unknown usm user", "authentication failure", "unknownusername",
-               "unknown user name", "decryption", "unknownsecuritylevel",
-               "unsupported security level", "notintimewindow", "authorization")
-_TIMEOUT_WORDS = ("timeout", "no response", "requesttimedout", "timed out")
-_UNREACHABLE_WORDS = ("invalid address", "name or service not known", "no route",
-                      "unreachable", "connection refused", "cannot resolve", "nodename nor",
-                      "temporary failure in name resolution", "address family")
-
-
-def classify(message: str) -> FailureKind:
-    """The failure kind an SNMP error text stands for (PROTOCOL when nothing fits)."""
-    text = message.lower()
-    if any(word in text for word in _AUTH_WORDS):
-        return FailureKind.AUTH
-    if any(word in text for word in _TIMEOUT_WORDS):
-        return FailureKind.TIMEOUT
-    if any(word in text for word in _UNREACHABLE_WORDS):
-        return FailureKind.UNREACHABLE
-    return FailureKind.PROTOCOL
-
 
 def failure_message(kind: FailureKind, detail: str, timeout: float, v3: bool) -> str:
     """One line for people: what happened and what to check."""

@@ -17,7 +17,16 @@ from typing import Any
 
 from ezsnmp import Session
 from ezsnmp.exceptions import ConnectionError as EzConnectionError
-from ezsnmp.exceptions import GenericError, PacketError, ParseError
+from ezsnmp.exceptions import (
+    GenericError,
+    NoSuchInstanceError,
+    NoSuchNameError,
+    NoSuchObjectError,
+    PacketError,
+    ParseError,
+    UndeterminedTypeError,
+    UnknownObjectIDError,
+)
 from ezsnmp.exceptions import TimeoutError as EzTimeoutError
 
 from provisioner.errors import ConfigError
@@ -35,7 +44,6 @@ from provisioner.snmp import (
 from provisioner.snmp.common import (
     ColumnWalk,
     GetManyViaPoll,
-    classify,
     failure_message,
     noted,
     octets_to_value,
@@ -49,6 +57,23 @@ _MISSING = {"NOSUCHOBJECT": Marker.NO_SUCH_OBJECT, "NOSUCHINSTANCE": Marker.NO_S
 _AUTH = {"SHA": "SHA", "MD5": "MD5", "SHA-256": "SHA-256", "SHA-512": "SHA-512"}
 _PRIV = {"AES": "AES", "DES": "DES"}
 Row = tuple[str, SnmpValue, Marker | None]
+
+#: ezsnmp 2.5's exception classes -> failure kind; the first class an exception is an
+#: instance of decides (all are subclasses of GenericError). Its C++ layer raises
+#: ConnectionError for an address net-snmp cannot use, TimeoutError when no answer
+#: came, PacketError for an answer with an error status (RFC 3416 section 3), and
+#: ParseError only for arguments net-snmp refused (ours).
+_ERRORS: tuple[tuple[type[GenericError], FailureKind], ...] = (
+    (EzTimeoutError, FailureKind.TIMEOUT),
+    (EzConnectionError, FailureKind.UNREACHABLE),
+    (ParseError, FailureKind.CONFIG),
+    (PacketError, FailureKind.PROTOCOL),
+    (NoSuchInstanceError, FailureKind.PROTOCOL),
+    (NoSuchNameError, FailureKind.PROTOCOL),
+    (NoSuchObjectError, FailureKind.PROTOCOL),
+    (UndeterminedTypeError, FailureKind.PROTOCOL),
+    (UnknownObjectIDError, FailureKind.PROTOCOL),
+)
 
 
 class _Stale(Exception):
@@ -217,17 +242,10 @@ class EzsnmpBackend(GetManyViaPoll):
             return _failed(slot, FailureKind.CONFIG, str(exc))
         except _Stale:
             return _stale(slot, 0.0 if ends is None else ends - slot.started)
-        except EzTimeoutError as exc:
-            return _failed(slot, FailureKind.TIMEOUT,
-                           failure_message(FailureKind.TIMEOUT, str(exc), timeout,
-                                           target.user is not None))
-        except EzConnectionError as exc:
-            return _failed(slot, FailureKind.UNREACHABLE, failure_message(
-                FailureKind.UNREACHABLE, str(exc).strip(), timeout, target.user is not None))
-        except (GenericError, PacketError, ParseError) as exc:
-            kind = classify(str(exc))
-            return _failed(slot, kind, failure_message(kind, str(exc).strip(), timeout,
-                                                       target.user is not None))
+        except GenericError as exc:
+            v3 = target.user is not None
+            kind = error_kind(exc, v3)
+            return _failed(slot, kind, failure_message(kind, str(exc).strip(), timeout, v3))
         except Exception as exc:  # one device's surprise must not stop the others
             return _failed(slot, FailureKind.PROTOCOL, f"{type(exc).__name__}: {exc}")
         return DeviceResult(target.name, slot.data, None, "answered", _ms(slot))
@@ -254,6 +272,29 @@ class EzsnmpBackend(GetManyViaPoll):
         with self._lock:
             self._sessions.clear()
         self._closed = True
+
+
+def error_kind(exc: GenericError, v3: bool) -> FailureKind:
+    """The failure kind of an exception ezsnmp raised for a session (by its class).
+
+    ezsnmp has no class of its own for rejected credentials: net-snmp's session errors
+    other than an unknown host or a timeout (ezsnmp/src/helpers.cpp,
+    `snmp_sess_perror_exception`) come as a bare GenericError. On an SNMPv3 session
+    those are the USM's Reports (RFC 3414: wrong digest, unknown user name, unsupported
+    security level, decryption error; rarely an engine ID or time window never agreed),
+    so it is AUTH there; a v2c session has no credentials an agent could reject (a
+    wrong community goes unanswered), so PROTOCOL there.
+
+    Args:
+        exc: what ezsnmp raised.
+        v3: the session is SNMPv3.
+    """
+    for cls, kind in _ERRORS:
+        if isinstance(exc, cls):
+            return kind
+    if type(exc) is GenericError and v3:
+        return FailureKind.AUTH
+    return FailureKind.PROTOCOL
 
 
 def _check(ends: float | None) -> None:

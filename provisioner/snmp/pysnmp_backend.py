@@ -17,6 +17,7 @@ from typing import Any
 
 from pyasn1.type import univ
 from pysnmp.carrier.error import CarrierError
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -32,7 +33,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
 )
-from pysnmp.proto import rfc1902
+from pysnmp.proto import errind, rfc1902
 
 from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
@@ -50,7 +51,6 @@ from provisioner.snmp import (
 from provisioner.snmp.common import (
     ColumnWalk,
     GetManyViaPoll,
-    classify,
     failure_message,
     noted,
     octets_to_value,
@@ -64,9 +64,50 @@ _MISSING = {"NoSuchObject": Marker.NO_SUCH_OBJECT, "NoSuchInstance": Marker.NO_S
             "EndOfMibView": Marker.END_OF_MIB_VIEW}
 Row = tuple[str, SnmpValue, Marker | None]
 
+#: pysnmp 7.1's error indications (pysnmp/proto/errind.py) -> failure kind; the first
+#: class an indication is an instance of decides. AUTH: the RFC 3414 usmStats Reports
+#: that say our user or keys are not the agent's (pysnmp/proto/mpmod/rfc3412.py maps
+#: them to these classes; the same four as `usm.AUTH_REPORTS` of the fast backend), and
+#: an answer our privacy key cannot decrypt. Every other indication (an engine ID or
+#: time window never agreed, a malformed or unexpected message) is PROTOCOL.
+_INDICATIONS: tuple[tuple[type[errind.ErrorIndication], FailureKind], ...] = (
+    (errind.RequestTimedOut, FailureKind.TIMEOUT),
+    (errind.WrongDigest, FailureKind.AUTH),
+    (errind.UnknownUserName, FailureKind.AUTH),
+    (errind.UnsupportedSecurityLevel, FailureKind.AUTH),
+    (errind.DecryptionError, FailureKind.AUTH),
+    (errind.ErrorIndication, FailureKind.PROTOCOL),
+)
+
 
 class _SnmpFailure(Exception):
-    """An error indication or error status from the agent or the engine."""
+    """An error indication or error status from the agent or the engine, and its kind."""
+
+    def __init__(self, message: str, kind: FailureKind) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def indication_kind(indication: errind.ErrorIndication) -> FailureKind:
+    """The failure kind of one of pysnmp's error indications (by its class)."""
+    for cls, kind in _INDICATIONS:
+        if isinstance(indication, cls):
+            return kind
+    return FailureKind.PROTOCOL
+
+
+def exception_kind(exc: Exception) -> FailureKind:
+    """The failure kind of an exception pysnmp raised while reaching a device.
+
+    UNREACHABLE for an OSError, or a `PySnmpError` raised while handling one (pysnmp
+    7.1's `UdpTransportTarget.create` turns a name that does not resolve, a
+    `socket.gaierror`, into one; its carrier wraps failed sends alike); else PROTOCOL.
+    """
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, OSError) or (isinstance(exc, PySnmpError) and
+                                    isinstance(cause, OSError)):
+        return FailureKind.UNREACHABLE
+    return FailureKind.PROTOCOL
 
 
 def _v3_auth(target: SnmpTarget, user: SnmpV3User) -> UsmUserData:
@@ -218,16 +259,13 @@ class PysnmpBackend(GetManyViaPoll):
         except ConfigError as exc:
             return _failed(slot, FailureKind.CONFIG, str(exc))
         except _SnmpFailure as exc:
-            kind = classify(str(exc))
-            return _failed(slot, kind, failure_message(kind, str(exc), timeout, v3))
+            return _failed(slot, exc.kind, failure_message(exc.kind, str(exc), timeout, v3))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one device's surprise (bad address, ...) stops no other
-            text = f"{type(exc).__name__}: {exc}"
-            kind = classify(text)
-            kind = FailureKind.UNREACHABLE if kind is FailureKind.PROTOCOL and \
-                "resolve" in text.lower() else kind
-            return _failed(slot, kind, failure_message(kind, text, timeout, v3))
+            kind = exception_kind(exc)
+            return _failed(slot, kind, failure_message(
+                kind, f"{type(exc).__name__}: {exc}", timeout, v3))
         return DeviceResult(target.name, slot.data, None, "answered", _ms(slot))
 
     @staticmethod
@@ -278,10 +316,12 @@ def _quiet_late_answers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]
 def _checked(answer: Any, asked: Sequence[str]) -> Sequence[Any]:
     error_indication, error_status, error_index, var_binds = answer
     if error_indication:
-        raise _SnmpFailure(str(error_indication))
+        raise _SnmpFailure(str(error_indication), indication_kind(error_indication))
     if error_status:
+        # An error status (RFC 3416 section 3) is an answer: PROTOCOL, as in every backend.
         where = asked[int(error_index) - 1] if 0 < int(error_index) <= len(asked) else "?"
-        raise _SnmpFailure(f"the agent answered {error_status.prettyPrint()} at {where}")
+        raise _SnmpFailure(f"the agent answered {error_status.prettyPrint()} at {where}",
+                           FailureKind.PROTOCOL)
     return list(var_binds)
 
 

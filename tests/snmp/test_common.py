@@ -1,4 +1,4 @@
-"""Pure pieces shared by the SNMP backends: value conversion, column walks, error kinds."""
+"""Pure pieces shared by the SNMP backends: value conversion, column walks, replies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from provisioner.results import DeviceResult, FailureKind
 from provisioner.snmp import Marker, PollRequest, SnmpData
-from provisioner.snmp.common import ColumnWalk, classify, octets_to_value, reply_of
+from provisioner.snmp.common import ColumnWalk, octets_to_value, reply_of
 
 DESCR, OPER = "1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.2.2.1.8"
 
@@ -25,21 +25,6 @@ def test_octets(raw: bytes, expected: tuple[str, Marker | None]) -> None:
         assert (value, marker) == (raw.hex(), Marker.HEX)
     else:
         assert (value, marker) == expected
-
-
-@pytest.mark.parametrize(("text", "kind"), [
-    ("Wrong SNMP PDU digest", FailureKind.AUTH),
-    ("snmpget: Authentication failure (incorrect password, community or key)", FailureKind.AUTH),
-    ("Unknown USM user", FailureKind.AUTH),
-    ("snmpget: Unknown user name", FailureKind.AUTH),
-    ("Decryption error", FailureKind.AUTH),
-    ("No SNMP response received before timeout", FailureKind.TIMEOUT),
-    ("Timeout: No Response from 10.0.0.1:161.", FailureKind.TIMEOUT),
-    ("snmpget: Invalid address (x.invalid:161)", FailureKind.UNREACHABLE),
-    ("the agent answered genErr at 1.3.6.1.2.1.1.5.0", FailureKind.PROTOCOL),
-])
-def test_error_texts_map_to_failure_kinds(text: str, kind: FailureKind) -> None:
-    assert classify(text) is kind
 
 
 def test_column_walk_interleaves_and_stops_at_each_column_end() -> None:
