@@ -13,12 +13,16 @@ its running config, `show aps`, `show ap bss-table`). Then, per device:
   An AP that also answers SNMP keeps the worse of both verdicts.
 - when the controller does not answer, its APs that gave no SNMP answer of their own are
   "unreachable (controller)", and the school gets one line for it, like a dead site.
+
+Controllers are read from this machine. A school served by an execution node
+(docs/scale-out.md) is out of its reach: its controller and the APs behind it are
+`unknown`, saying so, never `unreachable` (which would blame the network).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -62,14 +66,22 @@ def _read(device: Device, timeout: float) -> Read:
     return Read(snapshot, None, "", (time.perf_counter() - started) * 1000)
 
 
-def read_controllers(controllers: Sequence[Device], timeout: float,
-                     workers: int = 32) -> dict[str, Read]:
-    """Every controller read side by side, by name."""
-    if not controllers:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(controllers)))) as pool:
-        reads = list(pool.map(lambda d: _read(d, timeout), controllers))
-    return {d.name: r for d, r in zip(controllers, reads, strict=True)}
+def read_controllers(controllers: Sequence[Device], timeout: float, workers: int = 32,
+                     behind_nodes: Mapping[str, str] | None = None) -> dict[str, Read]:
+    """Every controller read side by side, by name; one of a school in `behind_nodes`
+    (school id -> execution node) is not asked (its Read says why)."""
+    far = behind_nodes or {}
+    found = {d.name: Read(None, FailureKind.CONFIG,
+                          f"{d.name}: school {d.school_id} is served by execution node "
+                          f"{far[d.school_id]}, and WLAN controllers are read from this "
+                          "machine only: not checked", 0.0)
+             for d in controllers if d.school_id in far}
+    near = [d for d in controllers if d.name not in found]
+    if near:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(near)))) as pool:
+            found.update(zip((d.name for d in near),
+                             pool.map(lambda d: _read(d, timeout), near), strict=True))
+    return found
 
 
 def _controller_verdict(health: DeviceHealth, device: Device, read: Read,
@@ -137,13 +149,16 @@ def _ap_verdict(health: DeviceHealth, device: Device, controller: str,
 
 
 def through_controllers(judged: Sequence[DeviceHealth], devices: Sequence[Device],
-                        timeout: float = 10.0) -> tuple[list[DeviceHealth], dict[str, str]]:
+                        timeout: float = 10.0, behind_nodes: Mapping[str, str] | None = None,
+                        ) -> tuple[list[DeviceHealth], dict[str, str]]:
     """Judge the controllers and their APs from the controllers' API.
 
     Args:
         judged: every device's verdict so far (from SNMP, or "not polled").
         devices: the run's devices with their inventory vars.
         timeout: seconds per API request.
+        behind_nodes: school id -> the execution node serving it: its controllers are
+            not read from here (unknown, saying so).
 
     Returns:
         The verdicts, those of WLAN devices replaced; and per school id one line for
@@ -152,7 +167,7 @@ def through_controllers(judged: Sequence[DeviceHealth], devices: Sequence[Device
     """
     by_name = {d.name: d for d in devices}
     controllers = [d for d in devices if d.role is Role.WLAN_CONTROLLER]
-    reads = read_controllers(controllers, timeout)
+    reads = read_controllers(controllers, timeout, behind_nodes=behind_nodes)
     found = []
     for health in judged:
         device = by_name.get(health.device)

@@ -285,7 +285,7 @@ def _whole_schools(options: HealthOptions) -> set[str] | None:
 def _report(store: Store, planned: Sequence[PlannedDevice],
             pairs: Sequence[tuple[PlannedDevice, DeviceResult[SnmpData] | None]],
             parser: FactsParser, options: HealthOptions, started_at: str, now: str,
-            ) -> tuple[list[DeviceHealth], list[Any]]:
+            nodes: Mapping[str, str] | None = None) -> tuple[list[DeviceHealth], list[Any]]:
     previous = store.health.previous([p.device.name for p in planned])
     runs = provisioning_windows(store, previous)
     judged = [judge_one(p, r, parser, previous.get(p.device.name), now, runs=runs,
@@ -293,7 +293,8 @@ def _report(store: Store, planned: Sequence[PlannedDevice],
     # As patient with a controller as with an SNMP agent: its timeout times its tries.
     judged, controllers_down = through_controllers(
         judged, [p.device for p in planned],
-        timeout=min(options.timeout_s * (options.retries + 1), options.deadline_s))
+        timeout=min(options.timeout_s * (options.retries + 1), options.deadline_s),
+        behind_nodes=nodes or {})
     judged, deps = apply_dependencies(judged, _whole_schools(options))
     schools = []
     for school_id in sorted({d.school_id for d in judged}):
@@ -341,7 +342,7 @@ def run_health(store: Store, settings: Settings, backend: SnmpBackend, *, user: 
             pairs = poll(planned, backend, parser, options, progress, remote=far,
                          run_id=run_id, hostvars=hostvars)
             devices, schools = _report(store, planned, pairs, parser, options, started_at,
-                                       now_iso())
+                                       now_iso(), nodes)
         except BaseException:
             store.health.fail_run(run_id, now_iso(), RunStatus.INTERRUPTED)
             raise

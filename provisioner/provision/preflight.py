@@ -252,7 +252,9 @@ def check_device(device: Device, known_hosts: Path, timeout: float) -> DeviceRes
 
 def follow_controllers(results: Preflight, devices: Sequence[Device],
                        school: Sequence[Device], timeout: float = 5.0) -> Preflight:
-    """Block the APs whose WLAN controller is blocked: nothing can configure them.
+    """Hold back the APs whose WLAN controller failed preflight (with its failure kind:
+    a controller that does not answer leaves them unreachable, a changed certificate
+    blocked): nothing can configure them.
 
     A controller of the run has its own result; one outside the run (e.g. `--limit
     access_points`) is checked here, once.
@@ -273,7 +275,7 @@ def follow_controllers(results: Preflight, devices: Sequence[Device],
                                    f"{name} is not in the school's inventory")
         if not verdict.ok:
             results.add(DeviceResult(device.name, HostCheck(device.address), verdict.failure,
-                                     f"{device.name}: its controller is blocked: "
+                                     f"{device.name}: its controller {name} is not ready: "
                                      f"{verdict.message}", verdict.elapsed_ms))
     return results
 

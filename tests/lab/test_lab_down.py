@@ -53,7 +53,7 @@ def test_down_leaves_nothing_behind(tmp_path_factory: pytest.TempPathFactory) ->
     small.lab_dir.mkdir(parents=True)
     (small.lab_dir / "notes.txt").write_text("the admin's own file\n")
     up = small.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                   "--aps", "0", "--recorded-aps", "1")
+                   "--wlan-aps", "0", "--aps", "0", "--recorded-aps", "1")
     assert up.exit_code == 0, up.output
     assert leftovers(small.lab_dir) != []
     saved = _save_a_switch_config(small)

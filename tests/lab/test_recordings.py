@@ -304,7 +304,8 @@ def test_a_lab_device_answers_from_an_uncompressed_recording(
 
     lab = Lab(tmp_path_factory.mktemp("lab-recordings"))
     up = lab.run("lab", "up", "--schools", "1", "--servers", "0", "--switches", "0",
-                 "--aps", "0", "--recorded-aps", "0", "--device", f"{UNCOMPRESSED}:server")
+                 "--wlan-aps", "0", "--aps", "0", "--recorded-aps", "0",
+                 "--device", f"{UNCOMPRESSED}:server")
     try:
         assert up.exit_code == 0, up.output
         state = load_state(lab.lab_dir)

@@ -52,7 +52,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("lab-nodes"))
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "2", "--servers", "1", "--switches", "1",
-                     "--aps", "0", "--recorded-aps", "0", "--nodes", "2")
+                     "--wlan-aps", "0", "--aps", "0", "--recorded-aps", "0", "--nodes", "2")
     try:
         assert up.exit_code == 0, up.output
         assert "execution nodes: node1: " in up.output

@@ -123,7 +123,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeLab]:
     the_lab = NodeLab(tmp_path_factory.mktemp("nodes-lab"))
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                     "--aps", "0", "--recorded-aps", "1")
+                     "--wlan-aps", "0", "--aps", "0", "--recorded-aps", "1")
     try:
         assert up.exit_code == 0, up.output
         _assign_node(the_lab.inventories)

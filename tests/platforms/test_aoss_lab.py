@@ -64,7 +64,9 @@ class Lab:
     def provision(self, *args: str) -> tuple[Result, dict[str, dict[str, object]]]:
         result = self.run("--json", "school", "--id", SCHOOL, "--yes", *args)
         parsed = json.loads(result.stdout) if result.stdout.startswith("[") else []
-        return result, {h["host"]: h for h in parsed[0].get("hosts", [])} if parsed else {}
+        # Each host with its PLAY RECAP counts beside its status (they are nested in JSON).
+        return result, {h["host"]: {**h, **h["counts"]} for h in parsed[0].get("hosts", [])} \
+            if parsed else {}
 
     @property
     def creds(self) -> LabCredentials:
@@ -102,7 +104,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("aoss-lab"))
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "0", "--switches", "2",
-                     "--aps", "1", "--recorded-aps", "0",
+                     "--wlan-aps", "0", "--aps", "1", "--recorded-aps", "0",
                      "--switch-platform", f"{SCHOOL}:cisco_ios,aruba_aoss")
     try:
         assert up.exit_code == 0, up.output

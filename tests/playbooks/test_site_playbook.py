@@ -86,7 +86,9 @@ class Lab:
                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DEPRECATION_WARNINGS": "False",
                "ANSIBLE_PIPELINING": "True",
                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(run_home / "cp"),
-               "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(run_home / "pc")}
+               "ANSIBLE_PERSISTENT_CONTROL_PATH_DIR": str(run_home / "pc"),
+               # The project's plugins, as plain ansible-playbook finds them from playbooks/.
+               "ANSIBLE_CONFIG": str(SITE.parent / "ansible.cfg")}
         return subprocess.run(
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(self.inventory),
              str(SITE), *args], env=env, capture_output=True, text=True, timeout=900, check=False)

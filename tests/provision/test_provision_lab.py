@@ -209,9 +209,9 @@ def test_a_host_stopped_mid_run_is_unreachable_while_the_others_complete(lab: La
     stopped: list[str] = []
 
     def progress(event: engine.Progress) -> None:
-        # Once the switch's own tasks run (its first play only sorts hosts), the AP
-        # goes down: its play comes last and finds it unreachable.
-        if event.phase == "play" and event.host == SWITCH and event.counts.ok >= 2 \
+        # Once the switch's own tasks run (its first play only sorts hosts, in two
+        # tasks), the AP goes down: its play comes last and finds it unreachable.
+        if event.phase == "play" and event.host == SWITCH and event.counts.ok >= 3 \
                 and not stopped:
             device_fault(lab.lab_dir, AP, "stop")
             stopped.append(event.task)

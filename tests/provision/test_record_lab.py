@@ -104,7 +104,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     (the_lab.home / "plan.csv").write_text(PLAN, encoding="utf-8")
     assert the_lab.run("plan", "import", str(the_lab.home / "plan.csv")).exit_code == 0
     up = the_lab.run("lab", "up", "--schools", "2", "--servers", "1", "--switches", "1",
-                     "--aps", "1", "--recorded-aps", "0")
+                     "--wlan-aps", "0", "--aps", "1", "--recorded-aps", "0")
     try:
         assert up.exit_code == 0, up.output
         yield the_lab  # never `inventory sync`: the runs must do it

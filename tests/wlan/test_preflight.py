@@ -64,7 +64,7 @@ def test_another_certificate_a_missing_password_and_an_unknown_platform_block_it
         assert (blocked.failure, message in blocked.message) == (kind, True), blocked
 
 
-def test_aps_behind_a_blocked_controller_are_blocked_too(controller: Controller,
+def test_aps_behind_a_failed_controller_are_held_back_too(controller: Controller,
                                                         tmp_path: Path) -> None:
     silent = _controller(controller, controller_port=free_port())
     # The controller in the run: its verdict is copied to its APs.
@@ -73,7 +73,7 @@ def test_aps_behind_a_blocked_controller_are_blocked_too(controller: Controller,
     followed = follow_controllers(results, [silent, AP], [silent, AP])
     assert followed[AP.name].failure is FailureKind.UNREACHABLE
     assert followed[AP.name].message.startswith(
-        "100001-iap01: its controller is blocked: 100001-vc01: 127.0.0.1 port")
+        "100001-iap01: its controller 100001-vc01 is not ready: 100001-vc01: 127.0.0.1 port")
     # The controller outside the run (--limit access_points): checked once here.
     alone: Preflight = AggregatedResult.of("preflight", [check_device(AP, tmp_path, 5.0)])
     assert not follow_controllers(alone, [AP], [silent, AP])[AP.name].ok

@@ -140,3 +140,20 @@ def test_a_refused_login_is_unknown_not_down(controller: Controller) -> None:
     assert states["100001-vc01"] == (HealthState.UNKNOWN, FailureKind.AUTH)
     assert states["100001-iap01"] == (HealthState.UNKNOWN, FailureKind.AUTH)
     assert down == {}
+
+
+def test_a_controller_behind_an_execution_node_is_unknown_and_not_asked(
+        controller: Controller) -> None:
+    # The simulator answers: only the node keeps it from being read (and blamed).
+    _provision(controller)
+    devices = [_controller(controller), *APS_INVENTORY]
+    judged, down = through_controllers([_not_polled(d) for d in devices], devices, 5.0,
+                                       behind_nodes={"100001": "node-nord"})
+    by_name = {h.device: h for h in judged}
+    vc = by_name["100001-vc01"]
+    assert (vc.state, vc.failure) == (HealthState.UNKNOWN, FailureKind.CONFIG)
+    assert "served by execution node node-nord" in vc.reasons[0]
+    for ap in APS_INVENTORY:
+        assert (by_name[ap.name].state, by_name[ap.name].failure) == (
+            HealthState.UNKNOWN, FailureKind.CONFIG)
+    assert down == {}
