@@ -29,12 +29,13 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -50,6 +51,8 @@ from provisioner.files import write_atomic
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
 
 _MESSAGE_MAX = 300
+# Ansible's host pattern for every host of the inventory.
+ALL_HOSTS = "all"
 # The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
 FACT_PREFIX = "facts-"
 FACT_TTL_S = 3600
@@ -133,6 +136,7 @@ class PlaybookOutcome:
         hosts: per-host recap, by host name (hosts Ansible never reached included).
         artifact_dir: where ansible-runner kept this run's artifacts.
         detail: one line on how it ended when that is not Ansible's (an execution node's).
+        groups_left: see `cut_short`.
     """
 
     status: str
@@ -141,6 +145,9 @@ class PlaybookOutcome:
     artifact_dir: Path
     ended_early_in: str = ""
     detail: str = ""
+    # The host groups of the plays that never started (`play_host_groups`); "all" when
+    # they cannot be told.
+    groups_left: frozenset[str] = frozenset({ALL_HOSTS})
 
     @property
     def cancelled(self) -> bool:
@@ -153,6 +160,12 @@ class PlaybookOutcome:
         """Ansible ended the playbook before its last play (every host of a play failed:
         the later plays never ran, so hosts with no failure may not be done)."""
         return bool(self.ended_early_in)
+
+    def cut_short(self, host: str, group: str) -> bool:
+        """Whether the playbook ended before a play that would have worked on the host
+        (named, or in its inventory group): a host none of the later plays selects had
+        all of its plays."""
+        return self.ended_early and bool({ALL_HOSTS, host, group} & self.groups_left)
 
 
 ProgressCallback = Callable[[HostRecap], None]
@@ -365,15 +378,9 @@ def run_playbook(job: PlaybookJob, progress: ProgressCallback | None = None,
         end(containment)
     artifact_dir = Path(runner.config.artifact_dir)
     scrub_command_file(artifact_dir / "command")
-    # Ansible ends a playbook when every host of a play failed in it: no later play
-    # starts (and no event says so). A finished run that started fewer plays than the
-    # playbook has ended there.
-    early = ""
-    if runner.status == RunnerStatus.FAILED and (
-            0 < len(collector.plays) < count_plays(job.playbook)):
-        early = collector.plays[-1]
+    early, left = _ended(str(runner.status), job.playbook, collector.plays)
     return PlaybookOutcome(str(runner.status), int(runner.rc if runner.rc is not None else -1),
-                           collector.hosts, artifact_dir, early)
+                           collector.hosts, artifact_dir, early, groups_left=left)
 
 
 def runner_error(job: PlaybookJob, exc: Exception) -> EnvironmentProblemError:
@@ -393,11 +400,41 @@ def runner_error(job: PlaybookJob, exc: Exception) -> EnvironmentProblemError:
 
 def count_plays(playbook: Path) -> int:
     """How many plays a playbook file holds (imported playbooks count as one each)."""
+    return len(play_host_groups(playbook))
+
+
+def play_host_groups(playbook: Path) -> list[frozenset[str]]:
+    """Per play of a playbook file, the groups and hosts its `hosts:` pattern takes hosts
+    from: its terms but those starting with `&` or `!` (they only narrow the selection).
+    A play whose pattern has a wildcard, a regex, a template or is no plain string, and
+    an imported playbook, stand for every host (`all`). Empty when the file cannot be read.
+    """
     try:
         plays = yaml.safe_load(playbook.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return 0
-    return len(plays) if isinstance(plays, list) else 0
+        return []
+    if not isinstance(plays, list):
+        return []
+    return [_pattern_groups(play.get("hosts") if isinstance(play, dict) else None)
+            for play in plays]
+
+
+def _pattern_groups(pattern: object) -> frozenset[str]:
+    if not isinstance(pattern, str) or any(c in pattern for c in "*~[{"):
+        return frozenset({ALL_HOSTS})
+    terms = [t.strip() for t in re.split(r"[:,]", pattern) if t.strip()]
+    return frozenset(t for t in terms if t[0] not in "&!") or frozenset({ALL_HOSTS})
+
+
+def _ended(status: str, playbook: Path, plays: Sequence[str]) -> tuple[str, frozenset[str]]:
+    """The play Ansible ended the playbook in ("" if it did not) and the host groups of
+    the plays it never started. Ansible ends a playbook when every host of a play failed
+    in it (no event says so): a failed run that started fewer plays than the playbook
+    has ended there."""
+    groups = play_host_groups(playbook)
+    if status != RunnerStatus.FAILED or not 0 < len(plays) < len(groups):
+        return "", frozenset()
+    return plays[-1], frozenset().union(*groups[len(plays):])
 
 
 def scrub_command_file(path: Path) -> bool:
@@ -639,8 +676,6 @@ def process(stream: IO[bytes], job: PlaybookJob,
     status = str(final.get("status") or processor.status)
     rc = final.get("rc")
     rc = int(rc) if isinstance(rc, int) else (0 if status == RunnerStatus.SUCCESSFUL else 2)
-    early = ""
-    if status == RunnerStatus.FAILED and 0 < len(collector.plays) < count_plays(job.playbook):
-        early = collector.plays[-1]
+    early, left = _ended(status, job.playbook, collector.plays)
     return PlaybookOutcome(status, rc, collector.hosts, Path(processor.artifact_dir), early,
-                           str(final.get("job_explanation") or ""))
+                           str(final.get("job_explanation") or ""), groups_left=left)

@@ -237,8 +237,9 @@ def host_status(recap: HostRecap | None, *, cancelled: bool, ended_early: bool =
     Args:
         recap: what Ansible reported for the host (None: nothing).
         cancelled: the run was stopped during the play.
-        ended_early: Ansible ended the playbook before its last play (every host of a
-            play failed): a host without a failed task did not get the later plays.
+        ended_early: Ansible ended the playbook before a later play that would have
+            worked on this host (every host of a play failed): a host without a failed
+            task did not get those plays (`PlaybookOutcome.cut_short`).
         check: a --check run (nothing changed, nothing to verify).
     """
     if recap is None:
@@ -359,7 +360,8 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
     for device in wave:
         recap = outcome.hosts.get(device.name)
         status = host_status(recap, cancelled=outcome.cancelled,
-                             ended_early=outcome.ended_early, check=run.options.check)
+                             ended_early=outcome.cut_short(device.name, device.role.group),
+                             check=run.options.check)
         row = replace(run.hosts[device.name], status=status, phase=Phase.PLAY,
                       counts=recap.counts if recap else Counts(),
                       failed_task=recap.failed_task if recap else "",

@@ -90,7 +90,9 @@ class Lab:
         home = self.home / f"pb-{time.monotonic_ns()}"
         (home / ".ssh").mkdir(parents=True)
         (home / ".ssh" / "known_hosts").write_bytes(self.creds.known_hosts.read_bytes())
-        env = {**os.environ, **self.env, **ansible_plugin_env(), "HOME": str(home),
+        # Plain ansible-playbook finds the project's plugins through playbooks/ansible.cfg.
+        env = {**os.environ, **self.env, "HOME": str(home),
+               "ANSIBLE_CONFIG": str(ROOT / "playbooks" / "ansible.cfg"),
                "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         return subprocess.run(
