@@ -398,6 +398,24 @@ def runner_error(job: PlaybookJob, exc: Exception) -> EnvironmentProblemError:
         "and inventory are readable")
 
 
+def playbook_output(run_folder: Path) -> list[tuple[str, str]]:
+    """What ansible-playbook printed in a run, per wave: (wave folder name, text), in
+    order; with `--check --diff` its diff of every change it would make.
+
+    Read from ansible-runner's `stdout` artifact of each wave (`<wave>/artifacts/<id>/
+    stdout`); no_log tasks are hidden there by Ansible, and the run folders hold no
+    secret (the tests grep them). Waves whose output is gone are left out.
+    """
+    found = []
+    for path in sorted(run_folder.glob("*/artifacts/*/stdout")):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        found.append((path.parent.parent.parent.name, text))
+    return found
+
+
 def count_plays(playbook: Path) -> int:
     """How many plays a playbook file holds (imported playbooks count as one each)."""
     return len(play_host_groups(playbook))

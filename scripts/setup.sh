@@ -102,7 +102,7 @@ run_tests() {
   # wait on daemons, timeouts and Ansible's SSH round trips much of the time, so two
   # share the machine's cores well (docs/benchmarks.md, "Test suite"). Every test runs
   # in exactly one half: the first names its folders, the second ignores them.
-  local first=(tests/provision tests/playbooks tests/nodes)
+  local first=(tests/provision tests/playbooks)
   local ignore=() dir
   for dir in "${first[@]}"; do ignore+=("--ignore=$dir"); done
   local log

@@ -24,7 +24,7 @@ def node_run_cmd(obj: Context, name: str, concurrency: int) -> None:
     Reads the broker settings (broker_config), whose user must be NAME. Provisioning
     jobs run at most once (a repeat delivery is refused and recorded); health polls
     are answered to the controller, which judges and stores. Stop it with SIGTERM
-    (systemd: examples/provisioner-node@.service).
+    (systemd: examples/systemd/provisioner-node@.service).
 
     Example: provision node run --name node-nord
     """

@@ -7,9 +7,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from functools import partial
+from pathlib import Path
 
 import click
 
+from provisioner.ansible import playbook_output
 from provisioner.cli.base import (
     Context,
     cli,
@@ -210,14 +212,18 @@ def run_group() -> None:
 
 @run_group.command("show")
 @click.argument("run_id", type=int)
+@click.option("--output", "output", is_flag=True,
+              help="Also print what Ansible printed, wave by wave (a --check run's diff).")
 @json_option
 @pass_ctx
-def run_show_cmd(obj: Context, run_id: int) -> None:
+def run_show_cmd(obj: Context, run_id: int, output: bool) -> None:
     """Show one run: who, when, arguments, playbook commit, per-host recap and failures.
 
-    Example: provision run show 12
+    Example: provision run show 12 --output
     """
     record = obj.app.store.runs.get(run_id)
+    if output and not obj.json_output:
+        _print_playbook_output(record.artifacts)
     if obj.json_output:
         click.echo(to_json(record), nl=False)
         return
@@ -232,6 +238,17 @@ def run_show_cmd(obj: Context, run_id: int) -> None:
     if record.detail:
         click.echo(f"detail: {record.detail}")
     show_recap(obj, record.hosts, "hosts")
+
+
+def _print_playbook_output(folder: str) -> None:
+    waves = playbook_output(Path(folder)) if folder else []
+    if not waves:
+        click.echo(f"(no Ansible output kept in {folder or 'this run'}: the run did not "
+                   "reach its play, or its folder was removed)")
+    for wave, text in waves:
+        click.echo(f"--- {wave}")
+        click.echo(text.rstrip("\n"))
+    click.echo("---")
 
 
 def _find_device(obj: Context, host: str) -> tuple[Device, list[Device]]:

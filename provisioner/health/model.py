@@ -83,8 +83,10 @@ class DeviceHealth:
 
     @property
     def up(self) -> bool:
-        """The device answered this run."""
-        return self.failure is None or self.failure in (FailureKind.AUTH, FailureKind.PROTOCOL)
+        """The device itself answered this run, believably: judged, or refusing our
+        credentials. Not: answers that could not be believed or parsed (anyone may send
+        those from its address), nor an AP whose controller could not be read."""
+        return self.failure is None or (self.failure is FailureKind.AUTH and not self.controller)
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,8 @@ def _school_devices(spec: LabSpec, school_no: int, school_id: str, start: int) -
     rows += [(Role.ACCESS_POINT, DeviceKind.DEBIAN_HOST, "ap", "linux_hostapd", None)] * spec.aps
     for n in range(spec.recorded_aps):
         ap_recording = AP_RECORDINGS[n % len(AP_RECORDINGS)]
-        ap_platform = "aruba_instant" if "aruba" in ap_recording else "ubiquiti_airos"
+        # The 7010 recording is an ArubaOS mobility controller's (aruba_os, SNMP only).
+        ap_platform = "aruba_os" if "aruba" in ap_recording else "ubiquiti_airos"
         rows.append((Role.ACCESS_POINT, DeviceKind.RECORDED_AP, "wap", ap_platform, ap_recording))
     rows += [(r.role, DeviceKind.RECORDED, "rec", r.platform, r.recording) for r in spec.recorded]
     if spec.wlan_aps:

@@ -113,3 +113,25 @@ def test_second_holder_of_the_lock_is_refused(tmp_path: Path) -> None:
         assert caught.value.exit_status == ExitStatus.ALREADY_RUNNING
     with health_lock(path):  # released on exit
         pass
+
+
+def test_online_counts_only_devices_that_answered_believably() -> None:
+    from dataclasses import replace
+
+    from provisioner.models import Role
+    from provisioner.results import FailureKind
+    from tests.health.factories import health
+
+    devices = [
+        health("ap-ok", HealthState.OK, role=Role.ACCESS_POINT),
+        # Its agent refused our passphrase: there, answering, not judged.
+        health("ap-auth", HealthState.UNKNOWN, role=Role.ACCESS_POINT, failure=FailureKind.AUTH),
+        # Forged or broken replies from its address: nothing says it is the device.
+        health("ap-lies", HealthState.UNKNOWN, role=Role.ACCESS_POINT,
+               failure=FailureKind.PROTOCOL),
+        # Its controller refused the login: the AP itself was never seen.
+        replace(health("ap-iap", HealthState.UNKNOWN, role=Role.ACCESS_POINT,
+                       failure=FailureKind.AUTH), controller="vc01"),
+    ]
+    summary = school_health("100001", devices, "", {Role.ACCESS_POINT: 4})
+    assert "APs 2/4 online, 1 ok (plan 4)" in summary.line()

@@ -200,6 +200,18 @@ def test_server_is_hardened_and_dhcp_is_written_but_not_served(
     assert dhcp.splitlines()[-1] in ("inactive", "failed")
 
 
+def test_a_run_that_leaves_the_aps_out_keeps_their_reservations(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    before = lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf")
+    assert f",{SCHOOL}-ap01,10.213.1.12" in before
+    # The servers alone read no MAC from any AP: what the server holds stays.
+    servers = lab.playbook("--limit", "servers")
+    assert servers.returncode == 0, servers.stdout[-4000:]
+    assert lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf") == before
+    assert {host: counts[1] for host, counts in recap(servers.stdout).items()} == {
+        f"{SCHOOL}-srv01": 0}
+
+
 def test_access_point_carries_the_ssids_without_a_radio(
         lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
     conf = lab.ssh("10.213.1.12", "sudo grep -E '^(ssid|bridge|wpa_key_mgmt)=' "

@@ -203,6 +203,10 @@ def test_check_mode_reports_drift_and_changes_nothing(lab: Lab) -> None:
     assert _server_state(lab) == server_before
     with lab.switch() as switch:
         assert switch.run("show running-config") == switch_before
+    # The diff of what it would change, as Ansible printed it: the drift goes.
+    shown = lab.run("run", "show", str(json.loads(result.stdout)[0]["run_id"]), "--output")
+    assert shown.exit_code == 0, shown.output
+    assert "-# drift" in shown.output and "--- wave-1" in shown.output
 
 
 def test_a_host_stopped_mid_run_is_unreachable_while_the_others_complete(lab: Lab) -> None:
