@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,12 +117,6 @@ def test_second_holder_of_the_lock_is_refused(tmp_path: Path) -> None:
 
 
 def test_online_counts_only_devices_that_answered_believably() -> None:
-    from dataclasses import replace
-
-    from provisioner.models import Role
-    from provisioner.results import FailureKind
-    from tests.health.factories import health
-
     devices = [
         health("ap-ok", HealthState.OK, role=Role.ACCESS_POINT),
         # Its agent refused our passphrase: there, answering, not judged.
