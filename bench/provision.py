@@ -100,8 +100,10 @@ def _ansible_env(bench: Bench, tuned: bool, run_dir: Path) -> dict[str, str]:
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     (home / ".ssh" / "known_hosts").write_bytes(bench.known_hosts().read_bytes())
     # Host key checking stays on, as for us; network_cli pins via $HOME/.ssh/known_hosts.
+    # The project's plugins as plain ansible-playbook finds them (playbooks/ansible.cfg:
+    # the WLAN controllers' action plugin; the platforms' cliconf/terminal folders too).
     env = {**bench.env, "HOME": str(home), "ANSIBLE_HOST_KEY_CHECKING": "True",
-           **ansible_plugin_env()}
+           "ANSIBLE_CONFIG": str(REPO / "playbooks" / "ansible.cfg"), **ansible_plugin_env()}
     if tuned:
         env.update({
             "ANSIBLE_FORKS": "25", "ANSIBLE_PIPELINING": "True",
