@@ -416,11 +416,6 @@ def playbook_output(run_folder: Path) -> list[tuple[str, str]]:
     return found
 
 
-def count_plays(playbook: Path) -> int:
-    """How many plays a playbook file holds (imported playbooks count as one each)."""
-    return len(play_host_groups(playbook))
-
-
 def play_host_groups(playbook: Path) -> list[frozenset[str]]:
     """Per play of a playbook file, the groups and hosts its `hosts:` pattern takes hosts
     from: its terms but those starting with `&` or `!` (they only narrow the selection).
