@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+import provisioner
 from provisioner.containment import (
     MARKER_ENV,
     RECORD,
@@ -77,11 +78,36 @@ def folder() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _tool(folder: Path, script: str, user: str | None) -> subprocess.Popen[bytes]:
-    as_user = ["setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}",
-               "--clear-groups"] if user else []
+@pytest.fixture(scope="module")
+def package_copy() -> Iterator[Path]:
+    """A copy of the `provisioner` package anyone may read, for the run as `nobody`.
+
+    This checkout and its venv are root's and may sit in a folder no one else can
+    enter (a clone in a `mktemp -d` folder, or under /root); a real non-root admin
+    runs their own. The containment needs the standard library only.
+    """
+    path = Path(tempfile.mkdtemp(prefix="pv-contain-py-"))
+    path.chmod(0o755)
+    shutil.copytree(Path(provisioner.__file__).parent, path / "provisioner",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _tool(folder: Path, script: str, user: str | None,
+          package_copy: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != MARKER_ENV}
-    return subprocess.Popen([*as_user, sys.executable, "-c", TOOL, str(folder), script],
+    python = sys.executable
+    as_user: list[str] = []
+    if user:
+        as_user = ["setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}",
+                   "--clear-groups"]
+        # The system's Python (the venv's base) and the package copy: both readable.
+        python = os.path.realpath(sys.executable)
+        env["PYTHONPATH"] = str(package_copy)
+    return subprocess.Popen([*as_user, python, "-c", TOOL, str(folder), script],
                             env=env, start_new_session=True)
 
 
@@ -96,12 +122,12 @@ def _users() -> list[str | None]:
 
 
 @pytest.mark.parametrize("user", _users())
-def test_a_killed_tool_takes_every_process_of_its_run_along(folder: Path,
-                                                            user: str | None) -> None:
+def test_a_killed_tool_takes_every_process_of_its_run_along(folder: Path, user: str | None,
+                                                            package_copy: Path) -> None:
     token = f"31{os.getpid() % 1000:03d}.1"
     # A daemon in a session of its own (re-parented when its shell ends), and a child.
     script = f"(setsid sleep {token} &); sleep {token}"
-    tool = _tool(folder, script, user)
+    tool = _tool(folder, script, user, package_copy)
     try:
         deadline = time.monotonic() + 30
         while len(_with(token)) < 2 and time.monotonic() < deadline:

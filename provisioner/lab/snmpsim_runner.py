@@ -16,9 +16,11 @@ It runs snmpsim 1.2.2's own command responder with three adjustments made here:
 `python -m provisioner.lab.snmpsim_runner --index DATA_DIR INDEX_DIR` only builds
 snmpsim's index of a data set, the way the responder will look it up.
 
-As root snmpsim insists on dropping to an unprivileged account; the Python
-standard library may sit in a directory that account cannot read (e.g. under
-/root), so every module it would import lazily after the drop is imported first.
+As root snmpsim insists on dropping to an unprivileged account; the Python and the
+project's venv may sit in a directory that account cannot read (under /root, or a
+clone in a `mktemp -d` folder), so every module it would import lazily after the
+drop is imported first, and every USM cipher is run once (it imports its backend on
+first use).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from provisioner.lab.credentials import read_secret
 from provisioner.lab.netns_socket import udp_socket
 from provisioner.lab.simconfig import SnmpEndpoint, SnmpSimConfig, read_snmp_config
 from provisioner.lab.topology import NETNS_PREFIX
+from provisioner.snmp.pysnmp_backend import warm_up_usm
 
 # Imported lazily after the privilege drop, each found missing by serving v1, v2c
 # and v3 GET/GETNEXT/GETBULK/SET and refused requests as `nobody`: the dbm backend
@@ -54,6 +57,10 @@ def _preload_modules() -> None:
         # Not every Python is built with every dbm backend; snmpsim uses what exists.
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # pysnmp's ciphers reach cryptography's OpenSSL backend only on first use, which
+    # imports a dozen modules: without this every authPriv request failed after the
+    # drop (ModuleNotFoundError) and no device answered.
+    warm_up_usm()
 
 
 def _bind_in_namespaces(endpoints: Sequence[SnmpEndpoint]) -> None:

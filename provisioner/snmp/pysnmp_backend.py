@@ -9,6 +9,7 @@ are reused by the next; `close()` ends them.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import socket
 import time
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMACSHAAuthProtocol,
 )
 from pysnmp.proto import errind, rfc1902
+from pysnmp.proto.error import StatusInformation
+from pysnmp.proto.secmod.rfc3414.service import SnmpUSMSecurityModel
 
 from provisioner.errors import ConfigError
 from provisioner.results import DeviceResult, FailureKind
@@ -339,3 +342,26 @@ def _stale(slot: _Slot, deadline: float) -> DeviceResult[SnmpData]:
                         FailureKind.STALE,
                         f"not finished when the run's deadline ({deadline:g} s) passed",
                         _ms(slot))
+
+
+# The digests of USM's authentication protocols (RFC 3414, RFC 7860).
+_USM_DIGESTS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+
+
+def warm_up_usm() -> None:
+    """Encrypt, decrypt and digest once with every USM protocol pysnmp offers.
+
+    For a process about to drop root (the lab's SNMP responder): pysnmp's privacy
+    services import pyca/cryptography's OpenSSL backend on first use, which an
+    unprivileged account may not be able to read from the venv. Takes a few ms.
+    """
+    key = univ.OctetString(bytes(range(32)))  # long enough for every cipher's key
+    plain = b"\x00" * 16
+    for service in SnmpUSMSecurityModel.PRIV_SERVICES.values():
+        try:
+            sealed, salt = service.encrypt_data(key, (1, 1, b"\x00" * 8), plain)
+        except StatusInformation:
+            continue  # noPriv: nothing to encrypt with
+        service.decrypt_data(key, (1, 1, salt), sealed)
+    for digest in _USM_DIGESTS:
+        hmac.new(bytes(key), plain, digest).digest()

@@ -8,9 +8,12 @@ it never meets a running lab: the devices' namespaces are named `pvdev-...`, whi
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -193,15 +196,61 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+# Runs in the child below: starts the simulators as `provision lab up` does, from the
+# Python it was started with, and prints what the test needs to stop them.
+START = """
+import json, pickle, sys
+from pathlib import Path
+from provisioner.lab.credentials import ensure_credentials
+from provisioner.lab.simulators import start_simulators
+devices = pickle.loads(sys.stdin.buffer.read())
+lab_dir, cache_dir = Path(sys.argv[1]), Path(sys.argv[2])
+started = start_simulators(devices, lab_dir, ensure_credentials(lab_dir / "credentials"),
+                           cache_dir=cache_dir)
+print(json.dumps({"pids": started.pids, "host_keys": started.host_keys}))
+"""
+
+
+def _start_where_nobody_cannot_read_the_venv(devices: list[DevDevice], lab_dir: Path,
+                                              cache_dir: Path, hidden: Path) -> SimulatorSet:
+    """Start the simulators from this venv and project seen through a 0700 folder.
+
+    As in a clone made by `mktemp -d` (or under /root): the SNMP responder imports as
+    root, then serves as `nobody`, who cannot read one more module from there. Bind
+    mounts in a mount namespace of the simulators' own make it so on any machine.
+    """
+    root = Path(__file__).resolve().parents[2]
+    hidden.chmod(0o700)
+    python = hidden / "venv" / Path(sys.executable).relative_to(sys.prefix)
+    for sub in ("venv", "src"):
+        (hidden / sub).mkdir()
+    mount_then_run = ('mount --bind "$1" "$3/venv" && mount --bind "$2" "$3/src" && '
+                      'cd "$3/src" && shift 3 && exec "$@"')
+    env = dict(os.environ, PYTHONPATH=str(hidden / "src"))
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", mount_then_run,
+         "sh", sys.prefix, str(root), str(hidden), str(python), "-c", START, str(lab_dir),
+         str(cache_dir)],
+        input=pickle.dumps(devices), capture_output=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    started = json.loads(done.stdout)
+    return SimulatorSet(tuple(started["pids"]), started["host_keys"])
+
+
 @pytest.fixture(scope="module")
 def lab(network: list[DevDevice], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """The simulators of the network's devices, running; stopped (and checked) afterwards."""
+    """The simulators of the network's devices, running; stopped (and checked) afterwards.
+
+    Started from a Python `nobody` cannot reach, so every SNMP test below also shows
+    the responder serves after its privilege drop without importing anything more.
+    """
     lab_dir = tmp_path_factory.mktemp("lab")
     creds = ensure_credentials(lab_dir / "credentials")
     # The settings' cache, as a lab uses it (for root under /root, which `nobody`, the
     # responder's account, cannot enter): shared, unpacked and indexed once.
-    started = start_simulators(network, lab_dir, creds,
-                               cache_dir=load_settings(env=os.environ).cache_dir)
+    started = _start_where_nobody_cannot_read_the_venv(
+        network, lab_dir, load_settings(env=os.environ).cache_dir,
+        tmp_path_factory.mktemp("hidden"))
     try:
         creds.known_hosts.write_text(
             "".join(f"{address} {key}\n" for address, key in started.host_keys.items())
