@@ -41,6 +41,7 @@ import difflib
 import fcntl
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -202,9 +203,34 @@ def _start(journal: StateJournal, device: LabDevice) -> str:
         _start_host(journal, device)
     _mark(journal, device.name, STOPPED, False)
     cut = journal.state.faults.get(school_target(device.school_id))
+    behind_node = school_nodes(journal.state.spec.school_ids, journal.state.spec.nodes)
+    if not cut and device.school_id not in behind_node and _answers_ssh(device):
+        # "Answering again" is checked from here: right after the link comes up, the
+        # machine's stale neighbour entry can still refuse the address for a moment.
+        _wait_answering(device.address)
     note = f" (its school is {cut}: 'provision lab fault --school "\
            f"{device.school_id} restore')" if cut else ""
     return f"{device.name} started: answering at {device.address} again{note}"
+
+
+def _answers_ssh(device: LabDevice) -> bool:
+    return device.kind is DeviceKind.DEBIAN_HOST or device.kind.simulated_switch
+
+
+def _wait_answering(address: str, port: int = 22) -> None:
+    """Wait until the device accepts a TCP connection on `port` from this machine."""
+    deadline = time.monotonic() + KEY_WAIT
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=2.0):
+                return
+        except OSError as exc:
+            last = exc.strerror or str(exc)
+        time.sleep(_POLL)
+    raise LabError(f"{address} port {port} still does not answer {KEY_WAIT:.0f} s after its "
+                   f"start ({last}); see the lab's logs, or 'provision lab down' and "
+                   "'provision lab up'")
 
 
 def _wait_for_key(address: str, public: str) -> None:

@@ -14,7 +14,9 @@ It runs snmpsim 1.2.2's own command responder with three adjustments made here:
   says why).
 
 `python -m provisioner.lab.snmpsim_runner --index DATA_DIR INDEX_DIR` only builds
-snmpsim's index of a data set, the way the responder will look it up.
+snmpsim's index of a data set, the way the responder will look it up;
+`python -m provisioner.lab.snmpsim_runner --responder ARGS...` runs snmpsim's responder
+with its own ARGS, after the same imports (`provisioner.snmp.agent.SnmpsimAgent`).
 
 As root snmpsim insists on dropping to an unprivileged account; the Python and the
 project's venv may sit in a directory that account cannot read (under /root, or a
@@ -183,17 +185,29 @@ def build_index(data_dir: str, index_dir: str) -> int:
     return count
 
 
+def respond(responder_args: Sequence[str]) -> int:
+    """snmpsim's responder with its own command-line arguments, after the imports it
+    would make lazily once it has dropped root; its exit status."""
+    _preload_modules()
+    sys.argv = ["snmpsim-command-responder", *responder_args]
+    return int(responder.main() or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the responder process; its log is stderr (a file the caller picks).
 
-    With `--index DATA INDEX` instead it only indexes the recordings (see snmpdata.py).
+    With `--index DATA INDEX` instead it only indexes the recordings (see snmpdata.py);
+    with `--responder ARGS...` it runs snmpsim's responder with ARGS (see `respond`).
     """
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["--responder"]:
+        return respond(given[1:])
     parser = argparse.ArgumentParser(prog="python -m provisioner.lab.snmpsim_runner")
     task = parser.add_mutually_exclusive_group(required=True)
     task.add_argument("--config", type=Path, help="config file written by start_simulators")
     task.add_argument("--index", nargs=2, metavar=("DATA_DIR", "INDEX_DIR"),
                       help="index the recordings in DATA_DIR into INDEX_DIR and exit")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(given)
     try:
         if args.index:
             return 0 if build_index(*args.index) else 1

@@ -182,8 +182,10 @@ class SnmpsimAgent:
 
     def argv(self, data: Path) -> list[str]:
         """The responder's command line (passphrases included: tests only)."""
-        responder = Path(sys.executable).with_name("snmpsim-command-responder")
-        argv = [str(responder), f"--cache-dir={self.workdir / 'cache'}",
+        # snmpsim's responder after the imports it would make once it is nobody (who
+        # may not be able to read this venv: a clone in a `mktemp -d` folder).
+        responder = [sys.executable, "-m", "provisioner.lab.snmpsim_runner", "--responder"]
+        argv = [*responder, f"--cache-dir={self.workdir / 'cache'}",
                 "--log-level=error", "--logging-method=stderr"]
         if os.geteuid() == 0:
             argv += ["--process-user=nobody", "--process-group=nogroup"]
