@@ -10,6 +10,8 @@ the variants run one after another, first runs then idempotent re-runs:
   b   `ansible-playbook -i inventories/S playbooks/site.yml` with Ansible's defaults
   c   the same, hand-tuned: forks 25, pipelining, ControlPersist, jsonfile fact cache
   l   (with --linear) `provision school --strategy linear`: the tool on plain Ansible
+  i   (with --in-order) `provision school --plays-in-order`: the tool with the site
+      playbook's plays one after another, as plain Ansible runs them (no slices)
 
 With `--switch-platform aruba_aoss` every school's switches are HPE Aruba AOS-S
 (the lab's AOS-S simulator) instead of Cisco IOS. Plain ansible-playbook (b, c) then
@@ -83,11 +85,10 @@ class Bench:
         return self.home / "data" / "provisioner" / "lab" / "credentials" / "known_hosts"
 
 
-def run_ours(bench: Bench, school: str, strategy: str | None) -> tuple[float, int, int]:
+def run_ours(bench: Bench, school: str, flags: tuple[str, ...]) -> tuple[float, int, int]:
     """(seconds, hosts lost, hosts changed) of `provision school --id`."""
     started = time.monotonic()
-    out = bench.provision("--json", "school", "--id", school, "--yes",
-                          *(["--strategy", strategy] if strategy else []))
+    out = bench.provision("--json", "school", "--id", school, "--yes", *flags)
     elapsed = time.monotonic() - started
     hosts = json.loads(out)[0]["hosts"]
     lost = sum(h["status"] not in ("verified", "skipped") for h in hosts)
@@ -141,6 +142,8 @@ def main() -> int:
     parser.add_argument("--aps", type=int, default=12)
     parser.add_argument("--linear", action="store_true",
                         help="add variant l (provision school --strategy linear)")
+    parser.add_argument("--in-order", action="store_true",
+                        help="add variant i (provision school --plays-in-order)")
     parser.add_argument("--keep", action="store_true", help="leave the lab running")
     parser.add_argument("--switch-platform", default="cisco_ios",
                         help="the lab switches' platform (cisco_ios, aruba_aoss)")
@@ -153,7 +156,8 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="bench-prov-"))
     bench = Bench(home, args.servers, args.switches, args.aps, args.playbooks.resolve(),
                   args.switch_platform)
-    variants = ["a", "b", "c"] + (["l"] if args.linear else [])
+    variants = (["a", "b", "c"] + (["l"] if args.linear else [])
+                + (["i"] if args.in_order else []))
     started = time.monotonic()
     schools = bench.lab_up(len(variants))
     print(f"lab up: {len(schools)} schools of {sum(bench.spec)} SSH-managed hosts "
@@ -163,8 +167,8 @@ def main() -> int:
     try:
         for round_name in ("first", "re-run"):
             for variant, school in zip(variants, schools, strict=False):
-                if variant in ("a", "l"):
-                    result = run_ours(bench, school, "linear" if variant == "l" else None)
+                if variant in OURS:
+                    result = run_ours(bench, school, OURS[variant])
                 else:
                     result = run_plain(bench, school, variant == "c",
                                        home / f"{variant}-{round_name}")
@@ -179,7 +183,10 @@ def main() -> int:
 
 
 NAMES = {"a": "provision school --id", "b": "ansible-playbook, defaults",
-         "c": "ansible-playbook, hand-tuned", "l": "provision school --id --strategy linear"}
+         "c": "ansible-playbook, hand-tuned", "l": "provision school --id --strategy linear",
+         "i": "provision school --id --plays-in-order"}
+# The tool's variants and their flags.
+OURS = {"a": (), "l": ("--strategy", "linear"), "i": ("--plays-in-order",)}
 
 
 def report(results: dict[str, list[tuple[float, int, int]]], hosts: int) -> None:

@@ -53,12 +53,16 @@ def _name(name: str, in_plan: bool) -> str:
               help="Hosts worked on in parallel (and schools side by side).")
 @click.option("--strategy", type=click.Choice(engine.STRATEGIES), default=engine.STRATEGY,
               show_default=True, help="Ansible strategy plugin (see docs/benchmarks.md).")
+@click.option("--plays-in-order", is_flag=True,
+              help="One ansible-playbook, its plays one after another, as plain Ansible "
+                   "runs it (default: the switches' and WLAN controllers' plays run "
+                   "beside the servers' and APs').")
 @click.option("--yes", is_flag=True, help="Do not ask (required when stdin is not a terminal).")
 @json_option
 @click.pass_context
 def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: str | None,
            tags: str | None, resume: bool, batch: int | None, max_fail_percent: int | None,
-           forks: int, strategy: str, yes: bool) -> None:
+           forks: int, strategy: str, plays_in_order: bool, yes: bool) -> None:
     """One school: provision it with --id (see 'school show' for its plan and devices).
 
     Preflight (addresses, SSH host keys, credentials, SNMP), the site playbook through
@@ -78,7 +82,8 @@ def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: 
                                "'school show SCHOOL'")
     options = engine.Options(
         check=check, limit=_split(limit), tags=_split(tags), resume=resume, batch=batch,
-        max_fail_percent=max_fail_percent, forks=forks, strategy=strategy)
+        max_fail_percent=max_fail_percent, forks=forks, strategy=strategy,
+        plays_in_order=plays_in_order)
     provision_command(ctx.find_object(Context), list(dict.fromkeys(school_ids)), options, yes)
 
 

@@ -62,6 +62,9 @@ class NodeRunner:
         record: told of each refusal the node reports (the audit log).
     """
 
+    # The node takes the school's lock for each job it runs: one job of a wave at a time.
+    slices_side_by_side = False
+
     def __init__(self, config: BrokerConfig, node: str, record: Recorder) -> None:
         self.config, self.node, self.record = config, node, record
 

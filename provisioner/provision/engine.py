@@ -55,6 +55,9 @@ STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
 # Ansible, no host lost (docs/benchmarks.md); `--strategy linear` is Ansible's own.
 STRATEGY = "mitogen_linear"
 _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.WLAN_CONTROLLER: 2, Role.ACCESS_POINT: 3}
+# Roles whose plays run beside the others' (see `slices`), and the slices' folder names.
+_BESIDE = frozenset({Role.SWITCH, Role.WLAN_CONTROLLER})
+SLICE_NAMES = ("hosts", "network")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Options:
             so far failed; None never stops early.
         forks: hosts Ansible works on in parallel.
         strategy: an Ansible strategy plugin, or None for the default.
+        plays_in_order: one ansible-playbook per wave, its plays one after another (as
+            plain Ansible runs site.yml); by default the switches' and WLAN
+            controllers' plays run beside the servers' and APs' (see `slices`).
     """
 
     check: bool = False
@@ -82,19 +88,21 @@ class Options:
     max_fail_percent: int | None = None
     forks: int = 25
     strategy: str = STRATEGY
+    plays_in_order: bool = False
 
     def as_arguments(self) -> dict[str, object]:
         """The options as recorded with the run."""
         return {"check": self.check, "limit": list(self.limit), "tags": list(self.tags),
                 "resume": self.resume, "batch": self.batch,
                 "max_fail_percent": self.max_fail_percent, "forks": self.forks,
-                "strategy": self.strategy}
+                "strategy": self.strategy, "plays_in_order": self.plays_in_order}
 
     def as_flags(self) -> list[str]:
         """The options that differ from the defaults, as command-line flags (the audit)."""
         flags = ["--check"] if self.check else []
         flags += [f"--limit {x}" for x in self.limit] + [f"--tags {x}" for x in self.tags]
         flags += ["--resume"] if self.resume else []
+        flags += ["--plays-in-order"] if self.plays_in_order else []
         default = Options()
         for name in ("batch", "max_fail_percent", "forks", "strategy"):
             if getattr(self, name) != getattr(default, name):
@@ -317,24 +325,66 @@ def _home(run_dir: Path, known_hosts: Path) -> Path:
     return ssh.parent
 
 
-def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> PlaybookOutcome:
-    job_dir = run.run_dir / f"wave-{number}"
-    home = _home(run.run_dir / f"home-{number}", run.known_hosts)
-    names = [d.name for d in wave]
-    facts = prepare_fact_cache(fact_cache_dir(runs_root(run.settings), run.school_id), names,
-                               run.store.runs.verified_last(run.school_id, names, run.run_id))
+def slices(wave: Sequence[Device], in_order: bool = False) -> list[list[Device]]:
+    """A wave's hosts as the playbook runs that go side by side (as AWX slices a job).
+
+    The switches' and WLAN controllers' plays run on this machine (network_cli, the
+    controller's REST API) and need nothing the other plays do, so they go beside
+    the servers' and access points' (which stay together: the servers' DHCP
+    reservations take the APs' MAC addresses, read in the same run). The run then
+    takes as long as the longer of the two, not their sum.
+
+    Returns:
+        [servers and APs, switches and controllers]; one list when `in_order` or when
+        the wave holds only one of the two; [] for an empty wave.
+    """
+    network = [d for d in wave if d.role in _BESIDE]
+    hosts = [d for d in wave if d.role not in _BESIDE]
+    if in_order or not network or not hosts:
+        return [list(wave)] if wave else []
+    return [hosts, network]
+
+
+#: A wave's part and how its playbook run ended, or the error that kept it from running.
+Played = tuple[list[Device], PlaybookOutcome | BaseException]
+
+
+def _play_slice(run: _Run, part: Sequence[Device], number: int, suffix: str,
+                facts: Path) -> PlaybookOutcome:
+    home = _home(run.run_dir / f"home-{number}{suffix}", run.known_hosts)
     job = PlaybookJob(
         playbook=run.settings.playbooks / SITE_PLAYBOOK,
-        inventory=run.settings.inventories / run.school_id, run_dir=job_dir,
-        limit=tuple(names), tags=run.options.tags, check=run.options.check,
+        inventory=run.settings.inventories / run.school_id,
+        run_dir=run.run_dir / f"wave-{number}{suffix}",
+        limit=tuple(d.name for d in part), tags=run.options.tags, check=run.options.check,
         forks=run.options.forks, env={"HOME": str(home), **ansible_plugin_env()},
         strategy=run.options.strategy,
         fact_cache=facts,
     )
-    for device in wave:
-        run.save(replace(run.hosts[device.name], status=HostStatus.RUNNING, phase=Phase.PLAY))
     return run.runner.run(job, JobKey(run.school_id, run.run_id, number),
                           lambda recap: run.say(recap.host, Phase.PLAY, recap=recap), run.cancel)
+
+
+def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> list[Played]:
+    """Run the wave's playbook, its slices side by side where the runner can; per slice
+    its hosts and outcome (or the error that kept it from running)."""
+    names = [d.name for d in wave]
+    facts = prepare_fact_cache(fact_cache_dir(runs_root(run.settings), run.school_id), names,
+                               run.store.runs.verified_last(run.school_id, names, run.run_id))
+    for device in wave:
+        run.save(replace(run.hosts[device.name], status=HostStatus.RUNNING, phase=Phase.PLAY))
+    # An execution node runs one job of a school at a time (it takes the school's lock).
+    parts = slices(wave, run.options.plays_in_order or not run.runner.slices_side_by_side)
+    if len(parts) == 1:
+        return [(parts[0], _play_slice(run, parts[0], number, "", facts))]
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        futures = [pool.submit(_play_slice, run, part, number, f"-{name}", facts)
+                   for part, name in zip(parts, SLICE_NAMES, strict=False)]
+    played: list[Played] = []
+    for part, future in zip(parts, futures, strict=True):
+        error = future.exception()
+        played.append((part, future.result() if error is None else error))
+    return played
 
 
 def _play_message(recap: HostRecap | None, status: HostStatus,
@@ -406,11 +456,18 @@ def _play(run: _Run, ready: Sequence[Device]) -> None:
             run.save(*(replace(run.hosts[d.name], message=reason) for d in wave))
             continue
         run.say("", Phase.PLAY, f"wave {number}: {len(wave)} hosts")
-        outcome = _play_wave(run, wave, number)
-        if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume after a look
-            run.lost = outcome.detail or "the execution node stopped answering"
-            run.say("", Phase.PLAY, run.lost)
-        _verify(run, _record_wave(run, wave, outcome))
+        played = _play_wave(run, wave, number)
+        # What one slice did is recorded even when the other could not run.
+        for part, outcome in played:
+            if isinstance(outcome, BaseException):
+                continue
+            if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume
+                run.lost = outcome.detail or "the execution node stopped answering"
+                run.say("", Phase.PLAY, run.lost)
+            _verify(run, _record_wave(run, part, outcome))
+        for _part, outcome in played:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 def _final_status(run: _Run) -> RunStatus:

@@ -43,7 +43,14 @@ class JobKey:
 
 class PlaybookRunner(Protocol):
     """Where a school's work runs: its preflight, its waves' playbooks (each host's recap
-    back, failures as data) and its verification."""
+    back, failures as data) and its verification.
+
+    Attributes:
+        slices_side_by_side: whether it may run two jobs of one wave at once (the
+            engine's `slices`); False runs each wave as one playbook.
+    """
+
+    slices_side_by_side: bool
 
     def preflight(self, devices: Sequence[Device], snmp: SnmpBackend,
                   known_hosts: Path) -> Preflight:
@@ -65,6 +72,8 @@ class PlaybookRunner(Protocol):
 class LocalRunner:
     """Everything on this machine: ansible-playbook through ansible-runner, the checks
     from here."""
+
+    slices_side_by_side = True  # each job in a run folder and containment of its own
 
     def preflight(self, devices: Sequence[Device], snmp: SnmpBackend,
                   known_hosts: Path) -> Preflight:

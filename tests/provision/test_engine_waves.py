@@ -15,6 +15,7 @@ import pytest
 from provisioner.ansible import HostRecap, PlaybookJob, PlaybookOutcome, ProgressCallback
 from provisioner.config import Settings
 from provisioner.db import Store
+from provisioner.errors import EnvironmentProblemError
 from provisioner.models import Device, HostRun, Role
 from provisioner.outcome import Counts
 from provisioner.provision import engine
@@ -35,11 +36,17 @@ class FakeRunner:
     silent: set[str] = field(default_factory=set)
     cancel_in_wave: int | None = None
     cancel: Cancellation | None = None
+    cannot_start: str = ""  # a job whose hosts include this one raises, as run_playbook can
+    slices_side_by_side: bool = True  # as LocalRunner
     calls: list[tuple[JobKey, tuple[str, ...]]] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
             cancelled: Callable[[], bool]) -> PlaybookOutcome:
         self.calls.append((key, job.limit))
+        self.folders.append(job.run_dir.name)
+        if self.cannot_start in job.limit:
+            raise EnvironmentProblemError(f"ansible-runner could not start {job.run_dir}")
         status = "successful"
         if key.wave == self.cancel_in_wave and self.cancel is not None:
             self.cancel.cancel("SIGTERM")
@@ -118,11 +125,53 @@ def test_servers_first_then_waves_of_batch_each_a_job_of_its_own(settings: Setti
     assert engine._final_status(run) == "ok"
 
 
-def test_without_batch_every_host_is_one_wave(settings: Settings) -> None:
+def test_without_batch_every_host_is_one_wave_in_two_slices_side_by_side(
+        settings: Settings) -> None:
     runner = FakeRunner()
     run, _store = _run(settings, runner, engine.Options(check=True))
     engine._play(run, run.devices)
-    assert len(runner.calls) == 1 and len(runner.calls[0][1]) == len(run.devices)
+    jobs = dict(zip(runner.folders, (set(limit) for _key, limit in runner.calls), strict=True))
+    assert jobs == {
+        "wave-1-hosts": {"100001-srv01", "100001-srv02", "100001-ap01", "100001-ap02"},
+        "wave-1-network": {f"100001-sw0{i}" for i in range(1, 5)},
+    }
+    assert {key.wave for key, _ in runner.calls} == {1}
+    assert set(_statuses(run).values()) == {"checked"}
+
+
+@pytest.mark.parametrize(("options", "runner"), [
+    (engine.Options(check=True, plays_in_order=True), FakeRunner()),
+    # an execution node runs one job of a school at a time
+    (engine.Options(check=True), FakeRunner(slices_side_by_side=False)),
+])
+def test_in_order_or_on_a_one_job_runner_a_wave_is_one_playbook(
+        settings: Settings, options: engine.Options, runner: FakeRunner) -> None:
+    run, _store = _run(settings, runner, options)
+    engine._play(run, run.devices)
+    assert runner.folders == ["wave-1"]
+    assert len(runner.calls[0][1]) == len(run.devices)
+
+
+def test_a_slice_that_cannot_start_fails_the_run_but_the_other_slice_is_recorded(
+        settings: Settings) -> None:
+    runner = FakeRunner(cannot_start="100001-sw01")
+    run, store = _run(settings, runner, engine.Options(check=True))
+    with pytest.raises(EnvironmentProblemError, match="could not start"):
+        engine._play(run, run.devices)
+    recorded = {h.host: h.status for h in store.runs.hosts(run.run_id)}
+    assert recorded["100001-srv01"] == recorded["100001-ap02"] == "checked"
+    assert recorded["100001-sw01"] == "running"  # closed as interrupted with the run
+
+
+def test_slices_keep_servers_with_aps_and_a_wave_of_one_kind_whole() -> None:
+    devices = _devices()
+    hosts, network = engine.slices(devices)
+    assert {d.role for d in hosts} == {Role.SERVER, Role.ACCESS_POINT}
+    assert {d.role for d in network} == {Role.SWITCH}
+    switches = [d for d in devices if d.role is Role.SWITCH]
+    assert engine.slices(switches) == [switches]
+    assert engine.slices(devices, in_order=True) == [devices]
+    assert engine.slices([]) == []
 
 
 def test_max_fail_stops_starting_waves_and_says_why(settings: Settings) -> None:

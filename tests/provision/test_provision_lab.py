@@ -152,6 +152,20 @@ def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     assert run["status"] == "ok"
     detail = lab.run("run", "show", str(run["run_id"]))
     assert "playbook commit: " in detail.output and "by " in detail.output
+    # The switch's play ran as a playbook of its own, beside the server's and AP's.
+    assert _played_in(lab, run["run_id"]) == {"wave-1-hosts": {SERVER, AP, RECORDED},
+                                               "wave-1-network": {SWITCH}}
+
+
+def _played_in(lab: Lab, run_id: int) -> dict[str, set[str]]:
+    """The hosts each playbook run of a run's folder reported on (its stored events)."""
+    found: dict[str, set[str]] = {}
+    folder = lab.db.with_name(lab.db.stem + "-runs") / f"run-{run_id}"
+    for event in folder.glob("wave-*/artifacts/*/job_events/*.json"):
+        host = json.loads(event.read_text())["event_data"].get("host")
+        if host:
+            found.setdefault(event.parents[3].name, set()).add(host)
+    return found
 
 
 def _gathered(lab: Lab, run_id: int) -> set[str]:
