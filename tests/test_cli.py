@@ -190,7 +190,9 @@ def test_with_json_every_error_has_one_shape(invoke: Invoke) -> None:
     for args, status in ((["--json", "school", "show", "100009"], ExitStatus.NOT_FOUND),
                          (["school", "show", "100009", "--json"], ExitStatus.NOT_FOUND),
                          (["--json", "school"], ExitStatus.USAGE),
-                         (["--json", "run", "show", "7"], ExitStatus.NOT_FOUND)):
+                         (["--json", "run", "show", "7"], ExitStatus.NOT_FOUND),
+                         # a bad value before the command's own --json
+                         (["runs", "--limit", "0", "--json"], ExitStatus.USAGE)):
         result = invoke(*args)
         assert result.exit_code == status, (args, result.output)
         error = json.loads(result.stdout)

@@ -42,6 +42,11 @@ class Context:
         click.echo(message, err=True)
 
 
+def plural(count: int, noun: str) -> str:
+    """`count` and `noun`, in the plural unless it is one ("1 school", "2 schools")."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def problems_of(exc: ProvisionerError) -> list[str]:
     """The single problems behind an error (each bad row, each refused address), if any."""
     return [str(p) for p in exc.problems] if isinstance(exc, InvalidInputError) else []
@@ -116,8 +121,11 @@ def json_option(func: F) -> F:
         if value:
             ctx.ensure_object(Context).json_output = True
 
+    # Eager: taken before the other options, so that a bad value given before it
+    # (`--limit 0 --json`) is still refused in JSON.
     return click.option("--json", "json_flag", is_flag=True, expose_value=False,
-                        callback=set_json, help="Machine-readable JSON output.")(func)
+                        is_eager=True, callback=set_json,
+                        help="Machine-readable JSON output.")(func)
 
 
 class SchoolIdType(click.ParamType):

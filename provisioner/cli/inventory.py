@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.base import Context, cli, json_option, pass_ctx, plural, school_id_type
 from provisioner.errors import ExitStatus
 from provisioner.inventory.check import InventoryReport
 from provisioner.inventory.service import (
@@ -18,10 +18,6 @@ from provisioner.terminal import to_json
 @cli.group()
 def inventory() -> None:
     """The per-school Ansible inventories: check them, sync them into the database."""
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _report_inventory(obj: Context, report: InventoryReport, synced: bool) -> None:
@@ -43,11 +39,11 @@ def _report_inventory(obj: Context, report: InventoryReport, synced: bool) -> No
             click.echo(f"  warning: {warning}", err=True)
         refused = report.seen - len(report.devices)
         hosts = f" of {report.seen} hosts Ansible sees" if refused else ""
-        devices = _plural(len(report.devices), "device")
+        devices = plural(len(report.devices), "device")
         done = f"{devices} synced" if synced else f"{devices} checked"
         click.echo(f"{done}{hosts}, "
-                   f"{_plural(len(report.problems), 'problem')}, "
-                   f"{_plural(len(report.warnings), 'warning')}")
+                   f"{plural(len(report.problems), 'problem')}, "
+                   f"{plural(len(report.warnings), 'warning')}")
     if not report.ok:
         raise click.exceptions.Exit(int(ExitStatus.INVALID_INPUT))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from provisioner import overview
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.base import Context, cli, json_option, pass_ctx, plural, school_id_type
 from provisioner.plan import ParsedPlan
 from provisioner.plan.diff import PlanDiff
 from provisioner.plan.service import ImportOutcome, import_plan, last_change
@@ -51,10 +51,11 @@ def _read_as(parsed: ParsedPlan) -> dict[str, object]:
 
 def _show_import(obj: Context, outcome: ImportOutcome, dry_run: bool) -> None:
     parsed = outcome.parsed
-    click.echo(f"{parsed.source}: {len(parsed.items)} plan items of {len(parsed.schools)} schools")
+    click.echo(f"{parsed.source}: {plural(len(parsed.items), 'plan item')} of "
+               f"{plural(len(parsed.schools), 'school')}")
     if outcome.previous is None:
         # Against an empty database every line is new: a list of them tells nothing.
-        click.echo(f"first plan: {len(parsed.items)} items")
+        click.echo(f"first plan: {plural(len(parsed.items), 'item')}")
     else:
         _show_diff(obj, outcome.diff)
     click.echo(f"read as {parsed.detected}")

@@ -40,6 +40,16 @@ def test_summary_names_what_was_read(invoke: Invoke) -> None:
     ]
 
 
+def test_one_item_of_one_school_is_said_in_the_singular(invoke: Invoke, tmp_path: Path) -> None:
+    source = (PLANS / "german-semicolon-cp1252.csv").read_bytes().splitlines(keepends=True)
+    one = tmp_path / "one.csv"
+    one.write_bytes(b"".join(source[:2]))  # the header and the first item
+    result = invoke("plan", "import", str(one))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == ["one.csv: 1 plan item of 1 school",
+                                              "first plan: 1 item"]
+
+
 def test_summary_names_the_sheet_and_notices(invoke: Invoke, tmp_path: Path) -> None:
     path = openpyxl_book(tmp_path / "plan.xlsx", office_workbook())
     result = invoke("plan", "import", str(path), "--sheet", "Plan alt", "--dry-run")
