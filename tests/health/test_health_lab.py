@@ -69,7 +69,6 @@ def recorded_names(lab: HealthLab) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HealthLab]:
     the_lab = HealthLab(tmp_path_factory.mktemp("health-lab"))
-    the_lab.env["PROVISIONER_MANAGEMENT_NETWORKS"] = "10.213.0.0/16"
     assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     devices = [arg for path, role in RECORDINGS.items() for arg in ("--device", f"{path}:{role}")]
     up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",

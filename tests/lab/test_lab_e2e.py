@@ -15,19 +15,18 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from provisioner.cli import cli
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key, parse_host_key, probe_ssh
 from provisioner.errors import DeviceError, ExitStatus, HostKeyChangedError
-from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
+from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, read_secret
 from provisioner.lab.recordings import describe_recording
 from provisioner.lab.state import load_state
 from provisioner.lab.status import snmp_target
 from provisioner.lab.topology import DeviceKind, LabDevice
 from provisioner.snmp import SYS_DESCR, SYS_OBJECT_ID
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
+from tests.labkit import CliLab
 
 SYS_NAME = "1.3.6.1.2.1.1.5.0"  # SNMPv2-MIB sysName
 
@@ -39,22 +38,8 @@ pytestmark = [
 PLAN = Path(__file__).parent.parent / "data" / "cli" / "plan-v1.csv"
 
 
-class Lab:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache"))}
-
-    def run(self, *args: str) -> Result:
-        return CliRunner(env=self.env).invoke(cli, ["--db", str(self.db), *args],
-                                              catch_exceptions=False)
-
-    @property
-    def creds(self) -> LabCredentials:
-        return LabCredentials(self.lab_dir / "credentials")
+class Lab(CliLab):
+    """The lab of the lab's own tests (and of the health, fault and scale tests)."""
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from provisioner.cli import cli
 from provisioner.inventory import load_inventories
 from provisioner.lab.nodes import WAN_BRIDGE, controller_config_path
+from tests.labkit import CliLab, lab_up
 
 pytestmark = [
     pytest.mark.lab,
@@ -29,38 +28,21 @@ pytestmark = [
 PLAN = Path(__file__).parent.parent / "data" / "cli" / "plan-v1.csv"
 
 
-class Lab:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.inventories = self.lab_dir / "inventories"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache")),
-                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16",
-                    "PROVISIONER_BROKER_CONFIG": str(controller_config_path(self.lab_dir))}
+class Lab(CliLab):
+    """The lab with its execution nodes; the CLI finds the lab broker's settings."""
 
-    def run(self, *args: str) -> Result:
-        return CliRunner(env=self.env).invoke(
-            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
-            catch_exceptions=False)
+    def __init__(self, home: Path) -> None:
+        super().__init__(home)
+        self.env["PROVISIONER_BROKER_CONFIG"] = str(controller_config_path(self.lab_dir))
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    the_lab = Lab(tmp_path_factory.mktemp("lab-nodes"))
-    assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
-    up = the_lab.run("lab", "up", "--schools", "2", "--servers", "1", "--switches", "1",
-                     "--wlan-aps", "0", "--aps", "0", "--recorded-aps", "0", "--nodes", "2")
-    try:
-        assert up.exit_code == 0, up.output
-        assert "execution nodes: node1: " in up.output
-        assert the_lab.run("inventory", "sync").exit_code == 0
+    with lab_up(Lab(tmp_path_factory.mktemp("lab-nodes")), PLAN, "--schools", "2", "--servers",
+                "1", "--switches", "1", "--wlan-aps", "0", "--aps", "0", "--recorded-aps", "0",
+                "--nodes", "2") as the_lab:
+        assert "execution nodes: node1: " in the_lab.outputs[-2]  # lab up's, before the sync
         yield the_lab
-    finally:
-        down = the_lab.run("lab", "down")
-        assert down.exit_code == 0, down.output
 
 
 def _schools(lab: Lab) -> list[str]:

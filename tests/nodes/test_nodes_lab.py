@@ -33,6 +33,7 @@ from provisioner.lab.credentials import LabCredentials
 from provisioner.nodes import broker as broker_mod
 from provisioner.nodes.config import BrokerConfig, broker_config_text
 from provisioner.nodes.node import Journal
+from tests.labkit import CliLab
 
 pytestmark = [
     pytest.mark.lab,
@@ -45,30 +46,15 @@ NODE = "node1"
 LEASE_S = 8.0
 
 
-class NodeLab:
+class NodeLab(CliLab):
     """The lab, its broker and node `node1`, driven through the CLI."""
 
     def __init__(self, home: Path) -> None:
-        self.home = home
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.inventories = self.lab_dir / "inventories"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache")),
-                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16"}
+        super().__init__(home)
         self.broker = LabBroker(home / "broker-data", home / "broker-secrets",
                                 BrokerAddress("127.0.0.1", 25671))
         self.node_state = home / "node1-state"
         self.node: subprocess.Popen[bytes] | None = None
-        self.outputs: list[str] = []
-
-    def run(self, *args: str) -> Result:
-        result = CliRunner(env=self.env).invoke(
-            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
-            catch_exceptions=False)
-        self.outputs.append(result.output)
-        return result
 
     def config(self, user: str) -> BrokerConfig:
         password = self.broker.password_file(user)

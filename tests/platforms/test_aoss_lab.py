@@ -21,18 +21,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 from provisioner.ansible import PlaybookJob, run_playbook
-from provisioner.cli import cli
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key
 from provisioner.inventory import load_inventories
-from provisioner.lab.credentials import SWITCH_USER, LabCredentials, read_secret
+from provisioner.lab.credentials import SWITCH_USER, read_secret
 from provisioner.lab.faults import device_fault
 from provisioner.platforms import ansible_plugin_env
 from provisioner.platforms.aruba_aoss import AOSS, RUNNING_VLANS, ports_of
 from provisioner.platforms.parsing import parse_template
+from tests.labkit import CliLab, lab_up
 
 pytestmark = [
     pytest.mark.lab,
@@ -45,36 +44,8 @@ SCHOOL = "100001"
 IOS, AOSS_SWITCH, AP = f"{SCHOOL}-sw01", f"{SCHOOL}-sw02", f"{SCHOOL}-ap01"
 
 
-class Lab:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.inventories = self.lab_dir / "inventories"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache")),
-                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16"}
-
-    def run(self, *args: str) -> Result:
-        return CliRunner(env=self.env).invoke(
-            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
-            catch_exceptions=False)
-
-    def provision(self, *args: str) -> tuple[Result, dict[str, dict[str, object]]]:
-        result = self.run("--json", "school", "--id", SCHOOL, "--yes", *args)
-        parsed = json.loads(result.stdout) if result.stdout.startswith("[") else []
-        # Each host with its PLAY RECAP counts beside its status (they are nested in JSON).
-        return result, {h["host"]: {**h, **h["counts"]} for h in parsed[0].get("hosts", [])} \
-            if parsed else {}
-
-    @property
-    def creds(self) -> LabCredentials:
-        return LabCredentials(self.lab_dir / "credentials")
-
-    def address(self, name: str) -> str:
-        return next(d.address for d in load_inventories(self.inventories, SCHOOL).devices
-                    if d.name == name)
+class Lab(CliLab):
+    """The lab of one school whose switches are AOS-S (or a mix)."""
 
     def aoss(self) -> SwitchSession:
         return SwitchSession(self.address(AOSS_SWITCH), username=SWITCH_USER,
@@ -103,17 +74,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    the_lab = Lab(tmp_path_factory.mktemp("aoss-lab"))
-    assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
-    up = the_lab.run("lab", "up", "--schools", "1", "--servers", "0", "--switches", "2",
-                     "--wlan-aps", "0", "--aps", "1", "--recorded-aps", "0",
-                     "--switch-platform", f"{SCHOOL}:cisco_ios,aruba_aoss")
-    try:
-        assert up.exit_code == 0, up.output
+    with lab_up(Lab(tmp_path_factory.mktemp("aoss-lab")), PLAN, "--schools", "1", "--servers",
+                "0", "--switches", "2", "--wlan-aps", "0", "--aps", "1", "--recorded-aps", "0",
+                "--switch-platform", f"{SCHOOL}:cisco_ios,aruba_aoss", sync=False) as the_lab:
         yield the_lab
-    finally:
-        down = the_lab.run("lab", "down")
-        assert down.exit_code == 0, down.output
 
 
 def _vlan_blocks(running: str) -> dict[int, dict[str, str]]:

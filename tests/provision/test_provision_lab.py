@@ -22,21 +22,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from provisioner.ansible import PlaybookJob, run_playbook
 from provisioner.cli import cli
-from provisioner.config import Settings, load_settings
 from provisioner.db import Store
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key
 from provisioner.inventory import load_inventories
-from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, LabCredentials, read_secret
+from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, read_secret
 from provisioner.lab.faults import device_fault
 from provisioner.provision import engine
 from provisioner.provision.facts import cached_files
 from provisioner.provision.preflight import run_preflight
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
+from tests.labkit import CliLab, lab_up
 
 pytestmark = [
     pytest.mark.lab,
@@ -55,44 +55,8 @@ SERVER_FILES = ("/etc/chrony/chrony.conf", "/etc/snmp/snmpd.conf", "/etc/nftable
                 "/etc/ssh/sshd_config.d/10-provisioner.conf")
 
 
-class Lab:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.inventories = self.lab_dir / "inventories"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache")),
-                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16"}
-        self.outputs: list[str] = []  # everything the CLI printed: searched for secrets
-
-    def run(self, *args: str) -> Result:
-        result = CliRunner(env=self.env).invoke(
-            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
-            catch_exceptions=False)
-        self.outputs.append(result.output)
-        return result
-
-    def provision(self, *args: str) -> tuple[Result, dict[str, dict[str, object]]]:
-        result = self.run("--json", "school", "--id", SCHOOL, "--yes", *args)
-        parsed = json.loads(result.stdout) if result.stdout.startswith("[") else []
-        # Each host with its PLAY RECAP counts beside its status (they are nested in JSON).
-        hosts = {h["host"]: {**h, **h["counts"]} for h in parsed[0]["hosts"]} \
-            if parsed and "hosts" in parsed[0] else {}
-        return result, hosts
-
-    @property
-    def creds(self) -> LabCredentials:
-        return LabCredentials(self.lab_dir / "credentials")
-
-    def settings(self) -> Settings:
-        return load_settings({"db": self.db, "inventories": self.inventories},
-                             env={**os.environ, **self.env})
-
-    def address(self, name: str) -> str:
-        return next(d.address for d in load_inventories(self.inventories, SCHOOL).devices
-                    if d.name == name)
+class Lab(CliLab):
+    """The lab of one school with a server, a switch, a Linux AP and a recorded AP."""
 
     def ssh(self, name: str, command: str) -> str:
         return subprocess.run(
@@ -109,18 +73,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    the_lab = Lab(tmp_path_factory.mktemp("prov-lab"))
-    assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
-    up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                     "--aps", "1", "--recorded-aps", "1", "--wlan-aps", "0")
-    try:
-        assert up.exit_code == 0, up.output
-        synced = the_lab.run("inventory", "sync")
-        assert synced.exit_code == 0, synced.output
+    with lab_up(Lab(tmp_path_factory.mktemp("prov-lab")), PLAN, "--schools", "1", "--servers",
+                "1", "--switches", "1", "--aps", "1", "--recorded-aps", "1",
+                "--wlan-aps", "0") as the_lab:
         yield the_lab
-    finally:
-        down = the_lab.run("lab", "down")
-        assert down.exit_code == 0, down.output
 
 
 def test_addresses_outside_the_management_networks_are_refused_before_anything(lab: Lab) -> None:

@@ -25,19 +25,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner, Result
 
-from provisioner.cli import cli
-from provisioner.config import Settings, load_settings
 from provisioner.db import Store
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key
-from provisioner.inventory import load_inventories
 from provisioner.lab.credentials import SWITCH_USER, LabCredentials, read_secret
 from provisioner.lab.faults import device_fault
 from provisioner.outcome import DeviceState, HostStatus, Phase, RunStatus
 from provisioner.provision import engine
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
+from tests.labkit import CliLab, lab_up
 
 pytestmark = [
     pytest.mark.lab,
@@ -52,29 +49,8 @@ PLAN = ("Schulnummer;Schule;Schulform;Maßnahme;Jahr;Anzahl;Kosten (EUR)\n"
         f"{PLANNED};Grundschule Am Park;Grundschule;Access Points;2026;1;1.200,00\n")
 
 
-class Lab:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.inventories = self.lab_dir / "inventories"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache")),
-                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16"}
-
-    def run(self, *args: str) -> Result:
-        return CliRunner(env=self.env).invoke(
-            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
-            catch_exceptions=False)
-
-    def settings(self) -> Settings:
-        return load_settings({"db": self.db, "inventories": self.inventories},
-                             env={**os.environ, **self.env})
-
-    def address(self, name: str) -> str:
-        return next(d.address for d in load_inventories(self.inventories, PLANNED).devices
-                    if d.name == name)
+class Lab(CliLab):
+    """The lab of a planned and an unplanned school."""
 
     def switch(self) -> SwitchSession:
         creds = LabCredentials(self.lab_dir / "credentials")
@@ -102,15 +78,11 @@ class Lab:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     the_lab = Lab(tmp_path_factory.mktemp("record-lab"))
     (the_lab.home / "plan.csv").write_text(PLAN, encoding="utf-8")
-    assert the_lab.run("plan", "import", str(the_lab.home / "plan.csv")).exit_code == 0
-    up = the_lab.run("lab", "up", "--schools", "2", "--servers", "1", "--switches", "1",
-                     "--wlan-aps", "0", "--aps", "1", "--recorded-aps", "0")
-    try:
-        assert up.exit_code == 0, up.output
-        yield the_lab  # never `inventory sync`: the runs must do it
-    finally:
-        down = the_lab.run("lab", "down")
-        assert down.exit_code == 0, down.output
+    # never `inventory sync`: the runs must do it
+    with lab_up(the_lab, the_lab.home / "plan.csv", "--schools", "2", "--servers", "1",
+                "--switches", "1", "--wlan-aps", "0", "--aps", "1", "--recorded-aps", "0",
+                sync=False):
+        yield the_lab
 
 
 def _verified(report: dict[str, object], school: str) -> int:

@@ -18,15 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from provisioner.cli import cli
 from provisioner.config import load_settings
 from provisioner.inventory import load_inventories
 from provisioner.lab import wlan_lab
-from provisioner.lab.credentials import LabCredentials, read_secret
+from provisioner.lab.credentials import read_secret
 from provisioner.provision import engine
 from provisioner.wlan.instant_api import ControllerAccess, InstantSession
+from tests.labkit import CliLab, lab_up
 
 pytestmark = [
     pytest.mark.lab,
@@ -40,35 +39,8 @@ APS = [f"{SCHOOL}-iap0{n}" for n in (1, 2, 3, 4)]
 SSIDS = ("Lehrkraefte", "Schueler", "Gaeste", "Geraete")
 
 
-class Lab:
-    def __init__(self, home: Path) -> None:
-        self.lab_dir = home / "data" / "provisioner" / "lab"
-        self.inventories = self.lab_dir / "inventories"
-        self.db = home / "state.db"
-        self.env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg"),
-                    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME",
-                                                     str(Path.home() / ".cache")),
-                    "PROVISIONER_MANAGEMENT_NETWORKS": "10.213.0.0/16"}
-        self.outputs: list[str] = []  # everything the CLI printed: searched for secrets
-
-    def run(self, *args: str) -> Result:
-        result = CliRunner(env=self.env).invoke(
-            cli, ["--db", str(self.db), "--inventories", str(self.inventories), *args],
-            catch_exceptions=False)
-        self.outputs.append(result.output)
-        return result
-
-    def provision(self, *args: str) -> tuple[Result, dict[str, dict[str, object]]]:
-        result = self.run("--json", "school", "--id", SCHOOL, "--yes", *args)
-        parsed = json.loads(result.stdout) if result.stdout.startswith("[") else []
-        # Each host with its PLAY RECAP counts beside its status (they are nested in JSON).
-        hosts = {h["host"]: {**h, **h["counts"]} for h in parsed[0]["hosts"]} \
-            if parsed and "hosts" in parsed[0] else {}
-        return result, hosts
-
-    @property
-    def creds(self) -> LabCredentials:
-        return LabCredentials(self.lab_dir / "credentials")
+class Lab(CliLab):
+    """The lab of one school whose APs are configured through its controller."""
 
     def access(self) -> ControllerAccess:
         address = next(d.address for d in load_inventories(self.inventories, SCHOOL).devices
@@ -84,18 +56,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    the_lab = Lab(tmp_path_factory.mktemp("wlan-lab"))
-    assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
-    up = the_lab.run("lab", "up", "--schools", "1", "--servers", "0", "--switches", "1",
-                     "--aps", "0", "--recorded-aps", "0", "--wlan-aps", "4")
-    try:
-        assert up.exit_code == 0, up.output
-        synced = the_lab.run("inventory", "sync")
-        assert synced.exit_code == 0, synced.output
+    with lab_up(Lab(tmp_path_factory.mktemp("wlan-lab")), PLAN, "--schools", "1", "--servers",
+                "0", "--switches", "1", "--aps", "0", "--recorded-aps", "0",
+                "--wlan-aps", "4") as the_lab:
         yield the_lab
-    finally:
-        down = the_lab.run("lab", "down")
-        assert down.exit_code == 0, down.output
 
 
 def _fault(lab: Lab, device: str, action: str) -> None:
