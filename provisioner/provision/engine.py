@@ -58,6 +58,7 @@ _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.WLAN_CONTROLLER: 2, Role.ACC
 # Roles whose plays run beside the others' (see `slices`), and the slices' folder names.
 _BESIDE = frozenset({Role.SWITCH, Role.WLAN_CONTROLLER})
 SLICE_NAMES = ("hosts", "network")
+_SLICE_TITLES = ("servers and APs", "switches and WLAN controllers")
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,9 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> list[Played]:
     parts = slices(wave, run.options.plays_in_order or not run.runner.slices_side_by_side)
     if len(parts) == 1:
         return [(parts[0], _play_slice(run, parts[0], number, "", facts))]
+    run.say("", Phase.PLAY, f"wave {number} as {len(parts)} playbooks side by side: "
+            + ", ".join(f"{len(part)} {title}" for title, part in zip(_SLICE_TITLES, parts,
+                                                                       strict=False)))
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         futures = [pool.submit(_play_slice, run, part, number, f"-{name}", facts)
                    for part, name in zip(parts, SLICE_NAMES, strict=False)]

@@ -37,10 +37,6 @@ SERVER, CORE, LINUX_AP = f"{SCHOOL}-srv01", f"{SCHOOL}-sw01", f"{SCHOOL}-ap01"
 
 
 class HealthLab(Lab):
-    @property
-    def inventories(self) -> Path:
-        return self.lab_dir / "inventories"
-
     def health(self, *args: str, inventories: Path | None = None) -> Result:
         return self.run("--inventories", str(inventories or self.inventories), *args)
 
