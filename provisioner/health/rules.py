@@ -167,7 +167,7 @@ def reboot(item: RuleInput) -> list[Finding]:
     # A wrap, not a reboot: the old value plus the time since lands past 2^32 ticks.
     if prev.uptime_s + prev.age_s >= UPTIME_WRAP_S and now <= prev.age_s:
         return []
-    seen = f"uptime {int(now)} s, was {int(prev.uptime_s)} s {int(prev.age_s)} s ago"
+    seen = f"uptime {int(now)} s, {int(prev.uptime_s)} s at the check {int(prev.age_s)} s ago"
     run = restarted_during(item, now)
     if run is None:
         return [_warn("reboot", f"rebooted: {seen}")]

@@ -44,7 +44,7 @@ def states(findings: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
 
 def test_reboot_when_uptime_is_lower_than_last_time() -> None:
     found = reboot(item(facts=facts(uptime_s=120.5), previous=Previous(86_400.0, 3600.0)))
-    assert states(found) == [("warning", "rebooted: uptime 120 s, was 86400 s 3600 s ago")]
+    assert states(found) == [("warning", "rebooted: uptime 120 s, 86400 s at the check 3600 s ago")]
 
 
 def test_no_reboot_when_uptime_grew_or_nothing_to_compare() -> None:
