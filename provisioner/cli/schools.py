@@ -10,6 +10,7 @@ from provisioner.cli.provision import provision_command
 from provisioner.models import Role
 from provisioner.outcome import HealthState
 from provisioner.provision import engine
+from provisioner.provision.options import STRATEGIES, STRATEGY
 from provisioner.terminal import eur, to_json
 
 
@@ -51,7 +52,7 @@ def _name(name: str, in_plan: bool) -> str:
               help="Start no further wave once more than P% of the hosts failed.")
 @click.option("--forks", type=click.IntRange(1, 500), default=25, show_default=True,
               help="Hosts worked on in parallel (and schools side by side).")
-@click.option("--strategy", type=click.Choice(engine.STRATEGIES), default=engine.STRATEGY,
+@click.option("--strategy", type=click.Choice(STRATEGIES), default=STRATEGY,
               show_default=True, help="Ansible strategy plugin (see docs/benchmarks.md).")
 @click.option("--plays-in-order", is_flag=True,
               help="One ansible-playbook, its plays one after another, as plain Ansible "

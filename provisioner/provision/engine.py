@@ -46,69 +46,17 @@ from provisioner.platforms import ansible_plugin_env
 from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
+from provisioner.provision.options import (
+    SLICE_NAMES,
+    SLICE_TITLES,
+    Options,
+    slices,
+)
 from provisioner.provision.runner import JobKey, PlaybookRunner, RunnerChoice, local_runners
 from provisioner.snmp import SnmpBackend
 
 SITE_PLAYBOOK = "site.yml"
-STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
-# mitogen runs a school's Linux hosts' tasks in persistent interpreters: 1.9x plain
-# Ansible, no host lost (docs/benchmarks.md); `--strategy linear` is Ansible's own.
-STRATEGY = "mitogen_linear"
 _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.WLAN_CONTROLLER: 2, Role.ACCESS_POINT: 3}
-# Roles whose plays run beside the others' (see `slices`), and the slices' folder names.
-_BESIDE = frozenset({Role.SWITCH, Role.WLAN_CONTROLLER})
-SLICE_NAMES = ("hosts", "network")
-_SLICE_TITLES = ("servers and APs", "switches and WLAN controllers")
-
-
-@dataclass(frozen=True)
-class Options:
-    """How to provision (the command line's options).
-
-    Attributes:
-        check: Ansible check mode with diff: report, change nothing, verify nothing.
-        limit: host names or inventory groups; empty means the whole school.
-        tags: only tasks with these tags.
-        resume: only the hosts that failed or did not finish in the school's last run.
-        batch: switches and access points go in waves of this many (servers first,
-            all at once); None runs every host in one play.
-        max_fail_percent: stop starting waves when more than this share of the hosts
-            so far failed; None never stops early.
-        forks: hosts Ansible works on in parallel.
-        strategy: an Ansible strategy plugin, or None for the default.
-        plays_in_order: one ansible-playbook per wave, its plays one after another (as
-            plain Ansible runs site.yml); by default the switches' and WLAN
-            controllers' plays run beside the servers' and APs' (see `slices`).
-    """
-
-    check: bool = False
-    limit: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    resume: bool = False
-    batch: int | None = None
-    max_fail_percent: int | None = None
-    forks: int = 25
-    strategy: str = STRATEGY
-    plays_in_order: bool = False
-
-    def as_arguments(self) -> dict[str, object]:
-        """The options as recorded with the run."""
-        return {"check": self.check, "limit": list(self.limit), "tags": list(self.tags),
-                "resume": self.resume, "batch": self.batch,
-                "max_fail_percent": self.max_fail_percent, "forks": self.forks,
-                "strategy": self.strategy, "plays_in_order": self.plays_in_order}
-
-    def as_flags(self) -> list[str]:
-        """The options that differ from the defaults, as command-line flags (the audit)."""
-        flags = ["--check"] if self.check else []
-        flags += [f"--limit {x}" for x in self.limit] + [f"--tags {x}" for x in self.tags]
-        flags += ["--resume"] if self.resume else []
-        flags += ["--plays-in-order"] if self.plays_in_order else []
-        default = Options()
-        for name in ("batch", "max_fail_percent", "forks", "strategy"):
-            if getattr(self, name) != getattr(default, name):
-                flags.append(f"--{name.replace('_', '-')} {getattr(self, name)}")
-        return flags
 
 
 @dataclass(frozen=True)
@@ -326,26 +274,6 @@ def _home(run_dir: Path, known_hosts: Path) -> Path:
     return ssh.parent
 
 
-def slices(wave: Sequence[Device], in_order: bool = False) -> list[list[Device]]:
-    """A wave's hosts as the playbook runs that go side by side (as AWX slices a job).
-
-    The switches' and WLAN controllers' plays run on this machine (network_cli, the
-    controller's REST API) and need nothing the other plays do, so they go beside
-    the servers' and access points' (which stay together: the servers' DHCP
-    reservations take the APs' MAC addresses, read in the same run). The run then
-    takes as long as the longer of the two, not their sum.
-
-    Returns:
-        [servers and APs, switches and controllers]; one list when `in_order` or when
-        the wave holds only one of the two; [] for an empty wave.
-    """
-    network = [d for d in wave if d.role in _BESIDE]
-    hosts = [d for d in wave if d.role not in _BESIDE]
-    if in_order or not network or not hosts:
-        return [list(wave)] if wave else []
-    return [hosts, network]
-
-
 #: A wave's part and how its playbook run ended, or the error that kept it from running.
 Played = tuple[list[Device], PlaybookOutcome | BaseException]
 
@@ -379,7 +307,7 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> list[Played]:
     if len(parts) == 1:
         return [(parts[0], _play_slice(run, parts[0], number, "", facts))]
     run.say("", Phase.PLAY, f"wave {number} as {len(parts)} playbooks side by side: "
-            + ", ".join(f"{len(part)} {title}" for title, part in zip(_SLICE_TITLES, parts,
+            + ", ".join(f"{len(part)} {title}" for title, part in zip(SLICE_TITLES, parts,
                                                                        strict=False)))
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         futures = [pool.submit(_play_slice, run, part, number, f"-{name}", facts)
@@ -461,14 +389,16 @@ def _play(run: _Run, ready: Sequence[Device]) -> None:
             continue
         run.say("", Phase.PLAY, f"wave {number}: {len(wave)} hosts")
         played = _play_wave(run, wave, number)
-        # What one slice did is recorded even when the other could not run.
+        # What one slice did is recorded (and read back) even when the other could not run.
+        provisioned: list[Device] = []
         for part, outcome in played:
             if isinstance(outcome, BaseException):
                 continue
             if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume
                 run.lost = outcome.detail or "the execution node stopped answering"
                 run.say("", Phase.PLAY, run.lost)
-            _verify(run, _record_wave(run, part, outcome))
+            provisioned += _record_wave(run, part, outcome)
+        _verify(run, provisioned)
         for _part, outcome in played:
             if isinstance(outcome, BaseException):
                 raise outcome

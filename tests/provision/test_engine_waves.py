@@ -20,6 +20,7 @@ from provisioner.models import Device, HostRun, Role
 from provisioner.outcome import Counts
 from provisioner.provision import engine
 from provisioner.provision.locks import KIND, Cancellation
+from provisioner.provision.options import slices
 from provisioner.provision.runner import JobKey
 
 
@@ -169,13 +170,13 @@ def test_a_slice_that_cannot_start_fails_the_run_but_the_other_slice_is_recorded
 
 def test_slices_keep_servers_with_aps_and_a_wave_of_one_kind_whole() -> None:
     devices = _devices()
-    hosts, network = engine.slices(devices)
+    hosts, network = slices(devices)
     assert {d.role for d in hosts} == {Role.SERVER, Role.ACCESS_POINT}
     assert {d.role for d in network} == {Role.SWITCH}
     switches = [d for d in devices if d.role is Role.SWITCH]
-    assert engine.slices(switches) == [switches]
-    assert engine.slices(devices, in_order=True) == [devices]
-    assert engine.slices([]) == []
+    assert slices(switches) == [switches]
+    assert slices(devices, in_order=True) == [devices]
+    assert slices([]) == []
 
 
 def test_max_fail_stops_starting_waves_and_says_why(settings: Settings) -> None:

@@ -34,6 +34,7 @@ from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, read_secret
 from provisioner.lab.faults import device_fault
 from provisioner.provision import engine
 from provisioner.provision.facts import cached_files
+from provisioner.provision.options import STRATEGIES
 from provisioner.provision.preflight import run_preflight
 from provisioner.snmp.pysnmp_backend import PysnmpBackend
 from tests.labkit import CliLab, lab_up
@@ -259,7 +260,7 @@ def test_a_rekeyed_host_is_blocked_until_trusted(lab: Lab) -> None:
     assert audit["detail"].startswith(f"exit 8: school {SCHOOL} run ")
     # Past preflight too, Ansible itself refuses the changed key under every strategy
     # the tool offers (mitogen opens its own SSH connections).
-    for strategy in engine.STRATEGIES:
+    for strategy in STRATEGIES:
         assert _ping(lab, strategy, SERVER) == "unreachable", strategy
     refused = lab.run("trust", SERVER, "--fingerprint", old.fingerprint)
     assert refused.exit_code != 0 and "not pinned" in refused.output
@@ -411,7 +412,7 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
     assert hosts and all(h["status"] in ("verified", "skipped") for h in hosts.values())
 
 
-@pytest.mark.parametrize("strategy", engine.STRATEGIES)
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_kill_9_again_and_again_leaves_no_process_of_the_run(lab: Lab, strategy: str) -> None:
     for round_number in range(1, KILL_ROUNDS + 1):
         proc = _background_run(lab, "--strategy", strategy)
