@@ -25,6 +25,7 @@ from provisioner.errors import ExitStatus
 from provisioner.health.lock import health_lock, lock_path
 from tests.health.recorded import RECORDINGS, expected_from_recording
 from tests.lab.test_lab_e2e import Lab
+from tests.labkit import lab_up
 
 pytestmark = [
     pytest.mark.lab,
@@ -64,19 +65,11 @@ def recorded_names(lab: HealthLab) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HealthLab]:
-    the_lab = HealthLab(tmp_path_factory.mktemp("health-lab"))
-    assert the_lab.run("plan", "import", str(PLAN)).exit_code == 0
     devices = [arg for path, role in RECORDINGS.items() for arg in ("--device", f"{path}:{role}")]
-    up = the_lab.run("lab", "up", "--schools", "1", "--servers", "1", "--switches", "1",
-                     "--aps", "1", "--recorded-aps", "0", "--wlan-aps", "0", *devices)
-    try:
-        assert up.exit_code == 0, up.output
-        sync = the_lab.health("inventory", "sync")
-        assert sync.exit_code == 0, sync.output
+    with lab_up(HealthLab(tmp_path_factory.mktemp("health-lab")), PLAN, "--schools", "1",
+                "--servers", "1", "--switches", "1", "--aps", "1", "--recorded-aps", "0",
+                "--wlan-aps", "0", *devices) as the_lab:
         yield the_lab
-    finally:
-        down = the_lab.run("lab", "down")
-        assert down.exit_code == 0, down.output
 
 
 def test_every_device_answers_and_each_vendor_is_parsed_from_its_recording(
