@@ -19,9 +19,14 @@ from provisioner.models import Device, Measure, ProgressEntry, Role
 from provisioner.plan.service import import_plan
 
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "plan-musterstadt.csv"
-TODAY = dt.datetime.now(dt.UTC).date()
 PAST = "2025-06-30"  # a Stichtag before "today" on which some things already existed
 UNPLANNED = "199001"  # a school with a device and no plan item
+
+
+def today() -> dt.date:
+    """The day the report takes as today (UTC), asked each time: a test run that crosses
+    midnight must not compare the report with the day the tests were imported on."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def at(day: str, time: str = "12:00:00") -> str:
@@ -45,14 +50,15 @@ def _devices() -> list[Device]:
     return devices
 
 
-# name: (state, state_at)
-STATES = {
-    "sw1": ("verified", at(PAST, "08:00:00")), "sw2": ("verified", at(PAST, "09:00:00")),
-    "sw3": ("verified", at(TODAY.isoformat(), "00:00:01")),  # verified only after PAST
-    "ap1": ("verified", at(PAST)), "ap2": ("provisioned", at(PAST)),
-    "ap3": ("failed", at(PAST)), "srv1": ("verified", at(PAST)),
-    "z-sw1": ("verified", at(PAST, "10:00:00")),
-}
+def _states() -> dict[str, tuple[str, str]]:
+    """name: (state, state_at)."""
+    return {
+        "sw1": ("verified", at(PAST, "08:00:00")), "sw2": ("verified", at(PAST, "09:00:00")),
+        "sw3": ("verified", at(today().isoformat(), "00:00:01")),  # verified only after PAST
+        "ap1": ("verified", at(PAST)), "ap2": ("provisioned", at(PAST)),
+        "ap3": ("failed", at(PAST)), "srv1": ("verified", at(PAST)),
+        "z-sw1": ("verified", at(PAST, "10:00:00")),
+    }
 AP3_REASON = "task 'Install hostapd': No package matching 'hostapd' is available"
 
 
@@ -87,11 +93,11 @@ def build_database(path: Path) -> Path:
     store.record_progress(ProgressEntry("100001", Measure.CABLING, 2020, 100, "percent",
                                         "Abnahme", at("2025-03-01"), "anna"))
     store.record_progress(ProgressEntry("100001", Measure.END_DEVICES, 2020, 30, "units", "",
-                                        at(TODAY.isoformat(), "00:00:01"), "anna"))
+                                        at(today().isoformat(), "00:00:01"), "anna"))
     store.close()
     conn = sqlite3.connect(path)
     conn.execute("UPDATE plan_versions SET imported_at = ?", (at("2025-01-15"),))
-    for name, (state, state_at) in STATES.items():
+    for name, (state, state_at) in _states().items():
         detail = AP3_REASON if name == "ap3" else ""
         conn.execute("UPDATE devices SET state = ?, state_at = ?, state_detail = ? "
                      "WHERE name = ?", (state, state_at, detail, name))

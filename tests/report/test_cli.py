@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Invoke
-from tests.report.conftest import TODAY, build_database
+from tests.report.conftest import build_database, today
 
 
 @pytest.fixture
@@ -24,11 +24,11 @@ def test_export_writes_the_file_and_keeps_a_snapshot(invoke: Invoke, db: Path,
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:2] == b"PK"
     assert result.output.startswith(f"wrote {out} (xlsx, ")
-    assert f"\n20 schools as of {TODAY:%d.%m.%Y}: " in result.output
+    assert f"\n20 schools as of {today():%d.%m.%Y}: " in result.output
     assert result.output.endswith("paid out; snapshot 1 kept for --since\n")
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT format, scope, as_of FROM export_snapshots").fetchall() == \
-        [("xlsx", "all", TODAY.isoformat())]
+        [("xlsx", "all", today().isoformat())]
     assert conn.execute("SELECT command, outcome, user FROM audit_log").fetchall()[-1] == \
         ("export --format xlsx -o ausschuss.xlsx", "ok", "anna")
 

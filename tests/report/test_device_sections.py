@@ -16,7 +16,7 @@ import pytest
 from provisioner.db import Store
 from provisioner.outcome import DeviceState
 from provisioner.report import FORMATS, Scope, build_report, export_report
-from tests.report.conftest import AP3_REASON, PAST, TODAY, UNPLANNED, at
+from tests.report.conftest import AP3_REASON, PAST, UNPLANNED, at, today
 
 REKEYED = "sw1: host key changed: it presents SHA256:new, SHA256:old is pinned"
 
@@ -27,7 +27,7 @@ def _block_sw1(store: Store) -> None:
 
 
 def _export(store: Store, tmp_path: Path, lang: str) -> dict[str, Path]:
-    outcome = export_report(store, Scope(as_of=TODAY, lang=lang), FORMATS, user="anna",
+    outcome = export_report(store, Scope(as_of=today(), lang=lang), FORMATS, user="anna",
                             output=tmp_path / f"report-{lang}")
     return outcome.files
 
@@ -50,9 +50,9 @@ def _texts(files: dict[str, Path], tmp_path: Path) -> dict[str, str]:
 
 def test_a_blocked_device_is_no_longer_verified_and_every_format_says_why(
         store: Store, tmp_path: Path) -> None:
-    before = build_report(store, Scope(as_of=TODAY), generated_at=at(TODAY.isoformat()))
+    before = build_report(store, Scope(as_of=today()), generated_at=at(today().isoformat()))
     _block_sw1(store)
-    after = build_report(store, Scope(as_of=TODAY), generated_at=at(TODAY.isoformat()))
+    after = build_report(store, Scope(as_of=today()), generated_at=at(today().isoformat()))
     assert after.summary.devices.verified == before.summary.devices.verified - 1
     [school] = [s for s in after.schools if s.school_id == "100001"]
     [then] = [s for s in before.schools if s.school_id == "100001"]
@@ -71,13 +71,13 @@ def test_a_blocked_device_is_no_longer_verified_and_every_format_says_why(
 def test_the_state_as_of_a_past_day_is_the_state_then(store: Store) -> None:
     _block_sw1(store)  # today: sw1 blocked; on PAST it was verified
     report = build_report(store, Scope(as_of=dt.date.fromisoformat(PAST)),
-                          generated_at=at(TODAY.isoformat()))
+                          generated_at=at(today().isoformat()))
     assert [d.device for d in report.attention] == ["ap3"]
 
 
 def test_a_school_not_in_the_plan_is_its_own_section_in_every_format(
         store: Store, tmp_path: Path) -> None:
-    report = build_report(store, Scope(as_of=TODAY), generated_at=at(TODAY.isoformat()))
+    report = build_report(store, Scope(as_of=today()), generated_at=at(today().isoformat()))
     [unplanned] = report.unplanned
     assert (unplanned.school_id, unplanned.devices.total, unplanned.devices.verified) == (
         UNPLANNED, 1, 1)
@@ -103,6 +103,6 @@ def test_a_school_not_in_the_plan_is_its_own_section_in_every_format(
 
 def test_only_the_asked_schools_are_listed(store: Store) -> None:
     _block_sw1(store)
-    report = build_report(store, Scope(as_of=TODAY, school_ids=("100002",)),
-                          generated_at=at(TODAY.isoformat()))
+    report = build_report(store, Scope(as_of=today(), school_ids=("100002",)),
+                          generated_at=at(today().isoformat()))
     assert report.attention == [] and report.unplanned == []

@@ -21,7 +21,7 @@ from PIL import Image, ImageStat
 
 from provisioner.db import Store
 from provisioner.report import FORMATS, Scope, export_report
-from tests.report.conftest import TODAY, build_database
+from tests.report.conftest import build_database, today
 
 SCHEMA = Path(__file__).parent.parent.parent / "docs" / "report-schema.json"
 
@@ -32,7 +32,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, d
     folder = tmp_path_factory.mktemp("export")
     db = build_database(folder / "state.db")
     store = Store.open(db)
-    outcome = export_report(store, Scope(as_of=TODAY), FORMATS, user="anna",
+    outcome = export_report(store, Scope(as_of=today()), FORMATS, user="anna",
                             output=folder / "report")
     store.close()
     files = outcome.files
@@ -144,7 +144,7 @@ def test_html_is_self_contained_with_figures(exported: tuple[Path, dict[str, Pat
     for amount in totals.values():
         german = f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
         assert f"{german} €" in html
-    assert f"Stand: <strong>{TODAY:%d.%m.%Y}</strong>" in html
+    assert f"Stand: <strong>{today():%d.%m.%Y}</strong>" in html
     assert "Ampelregel" in html and "Rot: das Planjahr ist abgelaufen" in html
 
 
@@ -210,7 +210,7 @@ def test_names_with_markup_characters_print_literally(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     store = Store.open(db)
-    outcome = export_report(store, Scope(as_of=TODAY, school_ids=("100001",)), ["pdf", "html"],
+    outcome = export_report(store, Scope(as_of=today(), school_ids=("100001",)), ["pdf", "html"],
                             user="anna", output=tmp_path / "odd")
     store.close()
     html = outcome.data["html"].decode()

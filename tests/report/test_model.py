@@ -13,11 +13,12 @@ from provisioner.models import Measure
 from provisioner.report import Scope, build_report, make_report
 from provisioner.report.model import Report
 from provisioner.report.status import Status, item_status
-from tests.report.conftest import PAST, TODAY, at
+from tests.report.conftest import PAST, at, today
 
 
-def _report(store: Store, day: dt.date = TODAY, **kw: object) -> Report:
-    return build_report(store, Scope(as_of=day, **kw), generated_at=at(TODAY.isoformat()))  # type: ignore[arg-type]
+def _report(store: Store, day: dt.date | None = None, **kw: object) -> Report:
+    return build_report(store, Scope(as_of=day or today(), **kw),  # type: ignore[arg-type]
+                        generated_at=at(today().isoformat()))
 
 
 def _row(report: Report, school: str, measure: Measure, year: int):  # type: ignore[no-untyped-def]
@@ -120,7 +121,7 @@ def test_no_plan_in_force_on_the_day(store: Store) -> None:
 
 def test_future_as_of_is_refused(store: Store) -> None:
     with pytest.raises(ConfigError, match="lies in the future"):
-        make_report(store, Scope(as_of=TODAY + dt.timedelta(days=1)))
+        make_report(store, Scope(as_of=today() + dt.timedelta(days=1)))
 
 
 @pytest.mark.parametrize(("year", "percent", "spent", "status"), [
