@@ -56,6 +56,19 @@ def _errors(conn: Connection) -> tuple[type[BaseException], ...]:
     return (*conn.connection_errors, *conn.channel_errors, OSError)
 
 
+def _discard(conn: Connection) -> None:
+    """Close a connection that may be half open or broken, whatever state it is in.
+
+    `release()` says goodbye to the broker and can fail part-way when the broker went
+    away; `collect()` then closes the socket without a word, so none is left to the
+    garbage collector (an unclosed TLS socket per broker restart otherwise).
+    """
+    with contextlib.suppress(Exception):
+        conn.release()
+    with contextlib.suppress(Exception):
+        conn.collect()
+
+
 def _job_queue(node: str) -> Queue:
     return Queue(jobs_queue(node), exchange=Exchange(""), routing_key=jobs_queue(node),
                  durable=True, no_declare=True)
@@ -144,14 +157,15 @@ class ReplyReader:
 
     def _open(self) -> Connection:
         if self._conn is None:
-            conn = connection(self._config)
+            # Kept before it is used, so that a failure part-way (connected, but the
+            # queue refused) is closed by `_drop` like any other.
+            self._conn = conn = connection(self._config)
             conn.connect()
             queue = Queue(reply_queue(self._node, self._job), _reply_exchange(self._node),
                           routing_key=self._job, durable=True)
             consumer = Consumer(conn.channel(), queues=[queue], callbacks=[self._on],
                                 accept=["json"], prefetch_count=200)
             consumer.consume()
-            self._conn = conn
         return self._conn
 
     def _on(self, body: Any, message: Any) -> None:
@@ -176,8 +190,7 @@ class ReplyReader:
 
     def _drop(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.release()
+            _discard(self._conn)
             self._conn = None
 
     def close(self) -> None:
@@ -196,9 +209,8 @@ class ReplyWriter:
 
     def _open(self) -> Producer:
         if self._producer is None:
-            conn = connection(self._config)
+            self._conn = conn = connection(self._config)  # kept first: see ReplyReader._open
             conn.connect()
-            self._conn = conn
             self._producer = Producer(conn.channel(), exchange=Exchange(
                 reply_exchange(self._node), type="direct", durable=True, no_declare=True))
         return self._producer
@@ -220,8 +232,7 @@ class ReplyWriter:
     def close(self) -> None:
         """Close the connection."""
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.release()
+            _discard(self._conn)
         self._conn, self._producer = None, None
 
 

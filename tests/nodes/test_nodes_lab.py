@@ -11,6 +11,7 @@ broker's data folder or in any stored event.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,6 +176,20 @@ def test_a_second_delivery_of_a_job_is_refused_and_recorded(lab: NodeLab) -> Non
     refusals = [e for e in lab.journal() if e["job"] == job and e["event"] == "refused"]
     assert len(refusals) == 1 and "not run a second time" in refusals[0]["detail"]
     assert [e["event"] for e in lab.journal() if e["job"] == job].count("started") == 1
+
+
+def test_a_reader_refused_by_the_broker_leaves_no_connection_open(lab: NodeLab) -> None:
+    # The node's own user may not declare a reply queue: every attempt connects, then
+    # is refused. Each of those connections must be closed by the reader, not left
+    # for the garbage collector (as a broker restart once left one, mid-run).
+    reader = broker_mod.ReplyReader(lab.config(NODE), NODE, "no-such-job")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert reader.get(timeout=2.5) is None
+        reader.close()
+        del reader
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def _wait_for(predicate: Any, timeout: float, what: str) -> None:
