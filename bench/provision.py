@@ -24,7 +24,10 @@ Run it in a sandbox of its own (a lab of 80 devices; needs root):
         .venv/bin/python bench/provision.py --linear
 
 Prints seconds per run, ratios against (b), and hosts lost (any host whose recap
-shows a failure or unreachable, or that `provision` did not verify).
+shows a failure or unreachable, or that `provision` did not verify). With `--cpu` each
+run's line also gives how busy the machine's cores were (/proc/stat) and the CPU seconds
+of the run's own process tree on the controller (the command and every process it
+waited for); the rest of the busy time is the lab's hosts, which share the cores.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -83,6 +87,33 @@ class Bench:
 
     def known_hosts(self) -> Path:
         return self.home / "data" / "provisioner" / "lab" / "credentials" / "known_hosts"
+
+
+class CpuMeter:
+    """Busy share of all cores (/proc/stat) and this process's waited children's CPU."""
+
+    def __init__(self) -> None:
+        self.busy, self.total = _proc_stat()
+        self.children = _children_cpu()
+
+    def report(self, elapsed_s: float) -> str:
+        busy, total = _proc_stat()
+        share = (busy - self.busy) / max(1, total - self.total)
+        cores = os.cpu_count() or 1
+        return (f"  cores {share * 100:.0f}% busy = {share * cores * elapsed_s:.0f} CPU s, "
+                f"controller tree {_children_cpu() - self.children:.0f} CPU s")
+
+
+def _proc_stat() -> tuple[int, int]:
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_ours(bench: Bench, school: str, flags: tuple[str, ...]) -> tuple[float, int, int]:
@@ -145,6 +176,8 @@ def main() -> int:
     parser.add_argument("--in-order", action="store_true",
                         help="add variant i (provision school --plays-in-order)")
     parser.add_argument("--keep", action="store_true", help="leave the lab running")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print each run's busy cores and controller CPU seconds")
     parser.add_argument("--switch-platform", default="cisco_ios",
                         help="the lab switches' platform (cisco_ios, aruba_aoss)")
     parser.add_argument("--playbooks", type=Path, default=REPO / "playbooks",
@@ -167,6 +200,7 @@ def main() -> int:
     try:
         for round_name in ("first", "re-run"):
             for variant, school in zip(variants, schools, strict=False):
+                meter = CpuMeter()
                 if variant in OURS:
                     result = run_ours(bench, school, OURS[variant])
                 else:
@@ -174,7 +208,8 @@ def main() -> int:
                                        home / f"{variant}-{round_name}")
                 results[variant].append(result)
                 print(f"  {variant} {round_name:7s} {result[0]:7.1f} s  lost {result[1]}  "
-                      f"changed hosts {result[2]}", flush=True)
+                      f"changed hosts {result[2]}"
+                      + (meter.report(result[0]) if args.cpu else ""), flush=True)
     finally:
         if not args.keep:
             bench.provision("lab", "down")
