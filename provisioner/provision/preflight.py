@@ -182,23 +182,22 @@ def platform_problem(device: Device) -> str:
     return ""
 
 
-_HostResult = Callable[..., DeviceResult[HostCheck]]
+class _TimedResult:
+    """`result(kind, message, fp="")`: one device's check result, timed from creation."""
 
+    def __init__(self, device: Device) -> None:
+        self._device, self._started = device, time.perf_counter()
 
-def _timed_result(device: Device) -> _HostResult:
-    """`result(kind, message, fp="")`: the device's check, timed from this call."""
-    started = time.perf_counter()
-
-    def result(kind: FailureKind | None, message: str, fp: str = "") -> DeviceResult[HostCheck]:
-        elapsed = (time.perf_counter() - started) * 1000
-        return DeviceResult(device.name, HostCheck(device.address, fp), kind, message, elapsed)
-
-    return result
+    def __call__(self, kind: FailureKind | None, message: str,
+                 fp: str = "") -> DeviceResult[HostCheck]:
+        elapsed = (time.perf_counter() - self._started) * 1000
+        return DeviceResult(self._device.name, HostCheck(self._device.address, fp), kind,
+                            message, elapsed)
 
 
 def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResult[HostCheck]:
     """The platform, credentials, TCP reachability and the host key of one managed host."""
-    result = _timed_result(device)
+    result = _TimedResult(device)
     unsupported = platform_problem(device)
     if unsupported:
         return result(FailureKind.CONFIG, unsupported)
@@ -222,7 +221,7 @@ def check_host(device: Device, known_hosts: Path, timeout: float) -> DeviceResul
 def check_controller(device: Device, timeout: float) -> DeviceResult[HostCheck]:
     """A WLAN controller: its settings and credential files, and a TLS handshake on its
     API port against the pinned certificate (no login: the play logs in)."""
-    result = _timed_result(device)
+    result = _TimedResult(device)
     unsupported = platform_problem(device)
     if unsupported:
         return result(FailureKind.CONFIG, unsupported)
