@@ -5,8 +5,8 @@ One small lab school (1 server, 1 switch, 1 recorded AP) served by node `node1`;
 tests run in file order and build on each other's state: provisioned through the
 node, a repeat delivery refused, a reader the broker refuses closing its connections,
 the node killed mid-run (run lost, lock released, nothing re-run by itself, --resume
-completes), health through the node with the broker restarted mid-run, the node down (its devices stale), and no secret in the
-broker's data folder or in any stored event.
+completes), health through the node with the broker restarted mid-run, the node down
+(its devices stale), and no secret in the broker's data folder or in any stored event.
 """
 
 from __future__ import annotations
