@@ -154,8 +154,10 @@ run_demo() {
   # The committee report of all this: PDF (German), and the same figures as XLSX.
   provision --db "$db" export --format pdf --format xlsx -o "$HOME/provisioner-demo-bericht"
   echo
-  echo "The lab keeps running. Try: provision --db $db --inventories $inv inventory check"
-  echo "Remove it with: provision lab down"
+  # This script's PATH does not outlive it: a new shell needs the venv first.
+  echo "The lab keeps running. In a new shell, first: source $here/.venv/bin/activate"
+  echo "  Try: provision --db $db --inventories $inv inventory check"
+  echo "  Remove it with: provision lab down"
 }
 
 need_root
