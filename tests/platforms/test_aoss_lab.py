@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible import executor as ansible_executor
 
 from provisioner.ansible import PlaybookJob, run_playbook
 from provisioner.devices.cli_session import SwitchSession
@@ -116,6 +117,33 @@ def test_a_second_run_changes_nothing(lab: Lab) -> None:
     assert result.exit_code == 0, result.output
     assert {h: hosts[h]["changed"] for h in (IOS, AOSS_SWITCH, AP)} == dict.fromkeys(
         (IOS, AOSS_SWITCH, AP), 0)
+
+
+def test_each_switch_session_is_started_once_not_once_per_task(lab: Lab) -> None:
+    """ansible-core starts its `ansible-connection` helper before every network task;
+    the tool's strategy finds an open session in the worker (network_sessions.py).
+    A wrapper in the helper's place counts its starts: one per switch, while each
+    switch runs three network tasks (the block, the SNMPv3 read, the save)."""
+    helper = Path(ansible_executor.__file__).parent.parent / "cli" / "scripts" / \
+        "ansible_connection_cli_stub.py"
+    starts = lab.home / "helper-starts"
+    wrapper = lab.home / "counting_helper.py"
+    wrapper.write_text(
+        "import runpy, sys\n"
+        f"with open({str(starts)!r}, 'a') as log:\n"
+        "    log.write(sys.argv[-1] + '\\n')\n"
+        f"sys.argv[0] = {str(helper)!r}\n"
+        f"runpy.run_path({str(helper)!r}, run_name='__main__')\n")
+    lab.env["_ANSIBLE_CONNECTION_PATH"] = str(wrapper)
+    try:
+        result, hosts = lab.provision()
+    finally:
+        del lab.env["_ANSIBLE_CONNECTION_PATH"]
+    assert result.exit_code == 0, result.output
+    assert {h: (hosts[h]["status"], hosts[h]["changed"]) for h in (IOS, AOSS_SWITCH)} == \
+        dict.fromkeys((IOS, AOSS_SWITCH), ("verified", 0))
+    assert all(hosts[h]["ok"] >= 3 for h in (IOS, AOSS_SWITCH)), hosts
+    assert len(starts.read_text().split()) == 2, starts.read_text()
 
 
 def test_check_diff_shows_the_lines_and_changes_nothing(lab: Lab) -> None:

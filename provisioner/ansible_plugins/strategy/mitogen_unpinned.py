@@ -11,7 +11,9 @@ spreads the work. `Policy()` is mitogen's own no-op policy (what it uses where
 sched_setaffinity is missing).
 
 The strategy files beside this one (`mitogen_linear.py`, `mitogen_free.py`) are what
-Ansible loads by name; they take their classes from here.
+Ansible loads by name; they take their classes from here. Loading one also lets the
+workers find a switch's open `network_cli` session without a helper process per task
+(`provisioner/ansible_plugins/network_sessions.py`: mitogen does not carry network_cli).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import ansible_mitogen.affinity
 import ansible_mitogen.loaders
 import ansible_mitogen.strategy
 
+from provisioner.ansible_plugins import network_sessions
+
 ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
+network_sessions.install()
 
 
 def strategy_class(base: str) -> type:
