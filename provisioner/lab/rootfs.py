@@ -36,7 +36,8 @@ BASE_PACKAGES = (
 # What the lab's playbooks install on servers and Linux APs; their dependencies that
 # are not in the base come along.
 REPO_PACKAGES = ("hostapd", "chrony", "nftables", "unattended-upgrades", "rsyslog",
-                 "dnsmasq", "less", "vim-tiny", "lsof", "tcpdump", "iw")
+                 "dnsmasq", "less", "vim-tiny", "lsof", "tcpdump", "iw", "logrotate",
+                 "wireless-regdb")
 REPO_MOUNT = "/srv/localrepo"
 REPO_SOURCE = f"deb [trusted=yes] file:{REPO_MOUNT} ./"
 # Bump when the scripts below change in a way the text hash would not show.
