@@ -11,8 +11,9 @@ controller (docs/benchmarks.md, "where the CPU goes").
 `start_connection` here does that second part in the worker, which has Ansible
 imported already: the same socket path, under the same lock, the same three calls
 (`set_options`, `update_play_context`, `set_check_prompt`), the same messages shown.
-A host's first task, and any task whose socket is gone, still goes to ansible-core's
-own `start_connection`, which forks the process that holds the session. So the
+A host's first task, and any task whose socket file is gone, still goes to
+ansible-core's own `start_connection`, which forks the process that holds the session.
+A socket file whose process has died fails the task, as with ansible-core's helper. So the
 session, its host key checking, its timeouts and its end with `ansible-playbook` are
 ansible-core's, unchanged.
 
@@ -105,11 +106,20 @@ def _hand_over(conn: Any, play_context: Any, options: dict[str, Any], task_uuid:
         except Exception as exc:  # the helper's own test: only "no such method" is fine
             if getattr(exc, "code", None) != _NO_SUCH_METHOD:
                 raise
-        messages = conn.pop_messages()
     except Exception as exc:  # the helper turns every failure into the task's error
-        raise AnsibleError(f"{play_context.remote_addr}: the open network_cli session "
-                           f"refused the task: {exc}") from exc
-    _show(messages, play_context.remote_addr)
+        _show(_queued(conn), play_context.remote_addr)
+        raise AnsibleError(
+            f"{play_context.remote_addr}: the network_cli session of this switch did not "
+            f"take the task (it ended, or refused the task's options): {exc}") from exc
+    _show(_queued(conn), play_context.remote_addr)
+
+
+def _queued(conn: Any) -> list[tuple[str, str]]:
+    """The session's queued messages; none when the session cannot be asked."""
+    try:
+        return list(conn.pop_messages())
+    except Exception:  # a session that is gone has nothing more to say
+        return []
 
 
 def _show(messages: list[tuple[str, str]], host: str) -> None:
