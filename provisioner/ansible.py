@@ -275,6 +275,9 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
         # collection is not on PyPI); playbooks/ansible.cfg names the same folder.
         "ANSIBLE_ACTION_PLUGINS": str(Path(__file__).resolve().parent / "ansible_plugins"
                                       / "action"),
+        # Its filters (management_mac: an AP's answer read defensively).
+        "ANSIBLE_FILTER_PLUGINS": str(Path(__file__).resolve().parent / "ansible_plugins"
+                                      / "filter"),
     }
     if job.strategy:
         env["ANSIBLE_STRATEGY"] = job.strategy

@@ -81,7 +81,7 @@ install_python_packages() {
 
 run_tests() {
   echo "==> ruff"
-  .venv/bin/ruff check provisioner tests bench examples
+  .venv/bin/ruff check provisioner tests bench examples playbooks
   echo "==> mypy"
   .venv/bin/mypy provisioner
   if compgen -G "playbooks/*.yml" > /dev/null; then

@@ -116,14 +116,14 @@ def first_run(lab: Lab) -> subprocess.CompletedProcess[str]:
     return lab.playbook()
 
 
-def snmpget(lab: Lab, address: str, *oids: str) -> str:
+def snmpget(lab: Lab, address: str, *oids: str, auth_file: Path | None = None) -> str:
     """snmpget -v3 authPriv with the lab's user; passphrases go through a 0600 file."""
     conf = lab.home / "snmp.conf"
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(f"defSecurityName {SNMP_USER}\ndefSecurityLevel authPriv\n"
                      f"defAuthType SHA\ndefPrivType AES\n"
-                     f"defAuthPassphrase {read_secret(lab.creds.snmp_auth)}\n"
+                     f"defAuthPassphrase {read_secret(auth_file or lab.creds.snmp_auth)}\n"
                      f"defPrivPassphrase {read_secret(lab.creds.snmp_priv)}\n")
     env = {**os.environ, "SNMPCONFPATH": str(lab.home), "MIBS": ""}
     result = subprocess.run(["snmpget", "-v3", "-On", "-Oqv", "-t", "3", "-r", "2",
@@ -262,3 +262,29 @@ def test_a_changed_switch_key_is_refused(lab: Lab, first_run: subprocess.Complet
     assert recap(refused.stdout)[f"{SCHOOL}-sw01"][2:] in ((1, 0), (0, 1))
     said = (refused.stdout + refused.stderr).lower()
     assert "host key" in said or "known_hosts" in said, said[-3000:]
+
+
+def test_a_changed_snmpv3_passphrase_recreates_the_user(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    # Another authentication passphrase for the server alone: the module must stop
+    # snmpd, replace the user and leave it to the start task; the old one must stop working.
+    new_auth = lab.home / "snmp_auth_new"
+    fd = os.open(new_auth, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("rotated-auth-passphrase-7\n")
+    original = lab.creds.snmp_auth
+    try:
+        rotated = lab.playbook("--limit", f"{SCHOOL}-srv01", "-e", f"snmp_auth_file={new_auth}")
+        assert rotated.returncode == 0, rotated.stdout[-4000:]
+        assert recap(rotated.stdout)[f"{SCHOOL}-srv01"][1] > 0
+        assert "rotated-auth-passphrase-7" not in rotated.stdout + rotated.stderr
+        again = lab.playbook("--limit", f"{SCHOOL}-srv01", "-e", f"snmp_auth_file={new_auth}")
+        assert recap(again.stdout)[f"{SCHOOL}-srv01"][1] == 0, again.stdout[-4000:]
+        assert snmpget(lab, "10.213.1.10", ".1.3.6.1.2.1.1.6.0", auth_file=new_auth
+                       ).strip().strip('"') == "Serverraum 0"
+        with pytest.raises(AssertionError):
+            snmpget(lab, "10.213.1.10", ".1.3.6.1.2.1.1.6.0", auth_file=original)
+    finally:
+        back = lab.playbook("--limit", f"{SCHOOL}-srv01")
+        assert back.returncode == 0, back.stdout[-4000:]
+    assert snmpget(lab, "10.213.1.10", ".1.3.6.1.2.1.1.6.0").strip().strip('"') == "Serverraum 0"

@@ -1,0 +1,196 @@
+#!/usr/bin/python
+"""Ansible module: one SNMPv3 (USM) user of net-snmp's snmpd, made through its persistent file."""
+# The module runs on the managed host with Debian's Python 3, so it uses the standard
+# library and ansible.module_utils only.
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+---
+module: snmpd_usm_user
+short_description: One SNMPv3 user of net-snmp's snmpd, created through its persistent file
+description:
+  - snmpd (net-snmp 5.9, snmpd.conf(5) section "SNMPv3 Users") reads C(createUser) lines
+    of its persistent configuration at start, turns them into localized C(usmUser) lines
+    and writes those back when it saves its state; it never shows a passphrase again.
+  - So a run cannot compare passphrases. A digest of user and passphrases, computed by
+    the caller, is kept in a marker file; the user is left alone when the marker holds
+    that digest and the persistent file has exactly one C(usmUser) line of the user.
+  - Otherwise snmpd is stopped (it would overwrite the file at shutdown), the user's old
+    C(usmUser)/C(createUser) lines are replaced by one C(createUser) line and the marker
+    is written. The caller starts snmpd again; snmpd then creates the user.
+options:
+  name: {description: The user name (security name), required: true, type: str}
+  auth_protocol: {description: "MD5, SHA or SHA-224..SHA-512", required: true, type: str}
+  auth_passphrase: {description: At least 8 characters, required: true, type: str}
+  priv_protocol: {description: "DES, AES, AES-192 or AES-256", required: true, type: str}
+  priv_passphrase: {description: At least 8 characters, required: true, type: str}
+  digest:
+    description: What marks this exact user (no passphrase in clear)
+    required: true
+    type: str
+  persistent_conf:
+    description: snmpd's persistent file
+    default: /var/lib/snmp/snmpd.conf
+    type: path
+  marker: {description: Where the digest is kept, required: true, type: path}
+  owner: {description: Owner and group of the persistent file, default: Debian-snmp, type: str}
+  service:
+    description: The systemd unit stopped before the file changes
+    default: snmpd
+    type: str
+"""
+
+RETURN = r"""
+reason:
+  description: Why the user was (or would be) created; "" when it was left alone
+  type: str
+"""
+
+AUTH_PROTOCOLS = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
+PRIV_PROTOCOLS = ("DES", "AES", "AES-192", "AES-256")
+# A security name snmpd writes quoted and this module can match exactly.
+NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,32}$")
+# snmpd reads the passphrase between double quotes up to the next one, on one line.
+FORBIDDEN_IN_PASSPHRASE = ('"', "\n", "\r", "\0")
+
+
+def parameter_problems(params):
+    """What makes the parameters unusable (list of str, without any passphrase in it)."""
+    problems = []
+    if not NAME.match(params["name"]):
+        problems.append(f"user name {params['name']!r}: letters, digits, '_.@-' only, "
+                        "1-32 characters")
+    if params["auth_protocol"].upper() not in AUTH_PROTOCOLS:
+        problems.append(f"auth_protocol {params['auth_protocol']!r}: one of "
+                        f"{', '.join(AUTH_PROTOCOLS)}")
+    if params["priv_protocol"].upper() not in PRIV_PROTOCOLS:
+        problems.append(f"priv_protocol {params['priv_protocol']!r}: one of "
+                        f"{', '.join(PRIV_PROTOCOLS)}")
+    for which in ("auth_passphrase", "priv_passphrase"):
+        value = params[which]
+        if len(value) < 8:
+            problems.append(f"{which}: shorter than 8 characters (RFC 3414 section 11.2)")
+        if any(c in value for c in FORBIDDEN_IN_PASSPHRASE):
+            problems.append(f"{which}: holds a double quote or a line break "
+                            "(snmpd cannot read it)")
+    if not params["digest"] or any(c.isspace() for c in params["digest"]):
+        problems.append("digest: empty or with white space")
+    return problems
+
+
+def user_line_pattern(name):
+    """The user's usmUser lines: snmpd writes a printable name quoted, as both names."""
+    quoted = re.escape(f'"{name}"')
+    return re.compile(rf"^usmUser .* {quoted} {quoted} ")
+
+
+def entry_pattern(name):
+    """Every line that defines the user: its usmUser lines and createUser lines."""
+    return re.compile(rf'^(usmUser .* "{re.escape(name)}" |createUser {re.escape(name)} )')
+
+
+def change_reason(persistent_text, marker_text, name, digest):
+    """Why the user must be (re)created, or "" when snmpd has exactly this user."""
+    users = [line for line in persistent_text.splitlines() if user_line_pattern(name).match(line)]
+    if not users:
+        return f"no usmUser line of {name}"
+    if len(users) > 1:
+        return f"{len(users)} usmUser lines of {name}"
+    if marker_text.strip() != digest:
+        return "the user's digest differs (other passphrases or protocols)"
+    return ""
+
+
+def create_user_line(params):
+    """The createUser line snmpd turns into the user at its next start."""
+    return (f'createUser {params["name"]} {params["auth_protocol"].upper()} '
+            f'"{params["auth_passphrase"]}" {params["priv_protocol"].upper()} '
+            f'"{params["priv_passphrase"]}"')
+
+
+def replaced_persistent_text(persistent_text, params):
+    """The persistent file with the user's old entries gone and one createUser line added."""
+    pattern = entry_pattern(params["name"])
+    kept = [line for line in persistent_text.splitlines() if not pattern.match(line)]
+    return "\n".join([*kept, create_user_line(params)]) + "\n"
+
+
+def read_text(path):
+    """The file's text, "" when it does not exist yet (a fresh install)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def write_atomically(path, text, uid, gid):
+    """Replace `path` by `text` (mode 0600, owned by uid:gid) in one rename."""
+    directory = os.path.dirname(path) or "."
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".snmpd_usm_user.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.chown(temporary, uid, gid)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "auth_protocol": {"type": "str", "required": True},
+            "auth_passphrase": {"type": "str", "required": True, "no_log": True},
+            "priv_protocol": {"type": "str", "required": True},
+            "priv_passphrase": {"type": "str", "required": True, "no_log": True},
+            "digest": {"type": "str", "required": True, "no_log": False},
+            "persistent_conf": {"type": "path", "default": "/var/lib/snmp/snmpd.conf"},
+            "marker": {"type": "path", "required": True},
+            "owner": {"type": "str", "default": "Debian-snmp"},
+            "service": {"type": "str", "default": "snmpd"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems = parameter_problems(params)
+    if problems:
+        module.fail_json(msg="snmpd_usm_user: " + "; ".join(problems))
+    reason = change_reason(read_text(params["persistent_conf"]), read_text(params["marker"]),
+                           params["name"], params["digest"])
+    if not reason or module.check_mode:
+        module.exit_json(changed=bool(reason), reason=reason)
+    try:
+        owner = pwd.getpwnam(params["owner"])
+    except KeyError:
+        module.fail_json(msg=f"snmpd_usm_user: no system user {params['owner']} "
+                             "(is snmpd installed?)")
+    # snmpd writes its persistent file when it stops: stopped first, it cannot undo the edit.
+    rc, _out, err = module.run_command(["systemctl", "stop", params["service"]])
+    if rc != 0:
+        module.fail_json(msg=f"snmpd_usm_user: systemctl stop {params['service']} failed: "
+                             f"{err.strip()}")
+    # Read again: the file snmpd just wrote at shutdown is the one to edit.
+    persistent = read_text(params["persistent_conf"])
+    write_atomically(params["persistent_conf"], replaced_persistent_text(persistent, params),
+                     owner.pw_uid, owner.pw_gid)
+    write_atomically(params["marker"], params["digest"] + "\n", 0, 0)
+    module.exit_json(changed=True, reason=reason)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Jinja filters of the site playbook (found through ANSIBLE_FILTER_PLUGINS / ansible.cfg)."""
