@@ -1,0 +1,138 @@
+"""Where the CPU of one `provision school` goes: kernel process accounting, by command.
+
+One lab school of bench/provision.py (4 servers, 6 switches, 12 Linux APs); a first
+run and a re-run of `provision school --id`. During each run the kernel's process
+accounting (acct(2), the BSD accounting of `accton`) writes a record for every process
+that ends: the controller's (ansible-playbook and the workers it forks per host and
+task, the switches' `ansible-connection` helpers, ssh) and the lab hosts' (their
+mitogen interpreters, dpkg, maintainer scripts), whatever PID namespace it ran in.
+Processes that outlive the run (the hosts' systemd, sshd listeners) are not in it;
+their share is the /proc/stat busy time minus the records' sum.
+
+Prints, per run: seconds, hosts not verified, CPU seconds by command (`comm`, 15
+characters as the kernel keeps it), and ansible-playbook split into its long-lived
+processes (the playbooks' own and mitogen's connection multiplexer) and the workers
+forked per host and task (count, CPU, minor page faults per worker).
+
+Run it in a sandbox of its own (root: the lab and acct(2) need it):
+
+    XDG_DATA_HOME=/tmp/bench-cpu/data bash scripts/isolated.sh bench-cpu \\
+        .venv/bin/python bench/cpu_by_process.py
+
+Record format: `struct acct_v3` of <linux/acct.h> (64 bytes; times and counts as
+`comp_t`, 13-bit mantissa and 3-bit base-8 exponent, in AHZ = 100 ticks per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ctypes
+import json
+import os
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/ is a folder of scripts, not a package.
+from provision import REPO, Bench
+
+ACCT_V3 = struct.Struct("<BBHIIIIIIfHHHHHHHH16s")
+AHZ = 100
+LONG_LIVED = 3  # ansible-playbook processes that are no worker: two playbooks, one mux each
+
+
+@dataclass(frozen=True)
+class Record:
+    comm: str
+    cpu_s: float
+    minor_faults: int
+
+
+def comp_t(value: int) -> int:
+    """The value of a comp_t (linux/acct.h: 13-bit mantissa, base-8 exponent)."""
+    return (value & 0x1FFF) << (3 * (value >> 13))
+
+
+def read_records(path: Path) -> list[Record]:
+    """The records of an acct(2) file (acct_v3 only; other versions are skipped)."""
+    data = path.read_bytes()
+    records = []
+    for offset in range(0, len(data) - ACCT_V3.size + 1, ACCT_V3.size):
+        fields = ACCT_V3.unpack_from(data, offset)
+        if fields[1] != 3:  # ac_version
+            continue
+        utime, stime, minflt, comm = fields[10], fields[11], fields[15], fields[18]
+        records.append(Record(comm.split(b"\0")[0].decode(errors="replace"),
+                              (comp_t(utime) + comp_t(stime)) / AHZ, comp_t(minflt)))
+    return records
+
+
+def busy_seconds() -> float:
+    """CPU seconds all cores were busy since boot (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def accounting(path: Path | None) -> None:
+    """Turn process accounting on (into `path`) or off (None)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.acct(str(path).encode() if path else None) != 0:
+        raise SystemExit(f"acct: {os.strerror(ctypes.get_errno())} (needs root)")
+
+
+def report(label: str, seconds: float, lost: int, busy: float, records: list[Record]) -> None:
+    by_comm: collections.Counter[str] = collections.Counter()
+    count: collections.Counter[str] = collections.Counter()
+    for record in records:
+        by_comm[record.comm] += record.cpu_s
+        count[record.comm] += 1
+    total = sum(by_comm.values())
+    print(f"{label}: {seconds:.1f} s, not verified {lost}; cores busy {busy:.0f} CPU s, "
+          f"ended processes {len(records)} with {total:.1f} CPU s")
+    for comm, cpu in by_comm.most_common(15):
+        print(f"  {cpu:6.1f} CPU s  {count[comm]:5d}  {comm}")
+    playbook = sorted((r for r in records if r.comm == "ansible-playboo"),
+                      key=lambda r: -r.cpu_s)
+    workers = playbook[LONG_LIVED:]
+    if workers:
+        print(f"  ansible-playbook: long-lived {[round(r.cpu_s, 1) for r in playbook[:LONG_LIVED]]}"
+              f" CPU s; {len(workers)} workers {sum(r.cpu_s for r in workers):.1f} CPU s, "
+              f"{sum(r.minor_faults for r in workers) // len(workers)} minor faults each")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--switch-platform", default="cisco_ios",
+                        choices=["cisco_ios", "aruba_aoss"])
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
+    bench = Bench(home, 4, 6, 12, REPO / "playbooks", args.switch_platform)
+    school = bench.lab_up(1)[0]
+    try:
+        for label in ("first", "re-run"):
+            path = home / f"{label}.acct"
+            path.touch(mode=0o600)
+            busy = busy_seconds()
+            accounting(path)
+            started = time.monotonic()
+            try:
+                out = bench.provision("--json", "school", "--id", school, "--yes")
+            finally:
+                accounting(None)
+            seconds = time.monotonic() - started
+            hosts = json.loads(out)[0]["hosts"]
+            lost = sum(h["status"] not in ("verified", "skipped") for h in hosts)
+            report(label, seconds, lost, busy_seconds() - busy, read_records(path))
+    finally:
+        bench.provision("lab", "down")
+
+
+if __name__ == "__main__":
+    main()
