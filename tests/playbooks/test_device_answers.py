@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
-from provisioner.ansible_plugins.filter.device_answers import FilterModule, management_mac
+from provisioner.ansible_plugins.filter.device_answers import (
+    FilterModule,
+    management_mac,
+    unshared_macs,
+)
 
 MANAGEMENT = "10.213.1.12"
 
@@ -50,6 +54,8 @@ def test_no_mac_from_an_answer_without_the_management_address(text: str) -> None
 
 @pytest.mark.parametrize("mac", [
     "02:fc:00:00:01:0c\ndhcp-range=10.0.0.1,10.0.0.9",  # a forged line for dnsmasq's file
+    "02:fc:00:00:01:0c\n",  # a trailing line break: `$` alone would let it through
+    " 02:fc:00:00:01:0c",
     "03:fc:00:00:01:0c",  # multicast
     "00:00:00:00:00:00",
     "02:fc:00:00:01",
@@ -67,7 +73,10 @@ def test_two_links_that_claim_the_address_give_no_mac() -> None:
     assert management_mac(text, MANAGEMENT) == ""
 
 
-@pytest.mark.parametrize("value", [None, 12, b"[]", "x" * 1_000_001])
+NESTED = "[" * 100_000 + "]" * 100_000  # nested past Python's recursion limit
+
+
+@pytest.mark.parametrize("value", [None, 12, b"[]", "x" * 1_000_001, NESTED])
 def test_what_is_not_an_answer_gives_no_mac(value: Any) -> None:
     assert management_mac(value, MANAGEMENT) == ""
 
@@ -76,5 +85,16 @@ def test_a_management_address_that_is_no_address_gives_no_mac() -> None:
     assert management_mac(answer(link("eth0", "02:fc:00:00:01:0c", MANAGEMENT)), "ap01.lan") == ""
 
 
-def test_ansible_finds_the_filter_by_its_name() -> None:
-    assert FilterModule().filters()["management_mac"] is management_mac
+def test_a_mac_two_aps_claim_reserves_neither() -> None:
+    macs = {"ap01": "02:fc:00:00:01:0c", "ap02": "02:FC:00:00:01:0C", "ap03": "02:fc:00:00:01:0d"}
+    assert unshared_macs(macs) == {"ap03": "02:fc:00:00:01:0d"}
+
+
+@pytest.mark.parametrize("value", [None, "ap01=02:fc:00:00:01:0c", ["02:fc:00:00:01:0c"]])
+def test_what_is_no_mapping_reserves_nothing(value: Any) -> None:
+    assert unshared_macs(value) == {}
+
+
+def test_ansible_finds_the_filters_by_their_names() -> None:
+    assert FilterModule().filters() == {"management_mac": management_mac,
+                                        "unshared_macs": unshared_macs}

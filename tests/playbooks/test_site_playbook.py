@@ -8,6 +8,8 @@ run must change nothing and a `--check --diff` run must change nothing either.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -210,6 +212,31 @@ def test_a_run_that_leaves_the_aps_out_keeps_their_reservations(
     assert lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf") == before
     assert {host: counts[1] for host, counts in recap(servers.stdout).items()} == {
         f"{SCHOOL}-srv01": 0}
+
+
+def test_a_forged_mac_from_an_ap_changes_no_reservation(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    # The AP answers the MAC read with its management address on a link whose MAC ends
+    # in a line break (a forged line for dnsmasq's file): the servers' role must not
+    # take it, and must keep the reservation it holds.
+    before = lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf")
+    forged = json.dumps([{"ifname": "eth0", "address": "02:00:00:00:00:01\n",
+                          "addr_info": [{"family": "inet", "local": "10.213.1.12",
+                                         "prefixlen": 16}]}])
+    fake_ip = "#!/bin/sh\ncat /usr/local/share/forged-ip.json\n"
+    install = " && ".join(
+        f"echo {base64.b64encode(text.encode()).decode()} | base64 -d | sudo tee {path} >/dev/null"
+        for text, path in ((forged, "/usr/local/share/forged-ip.json"),
+                           (fake_ip, "/usr/local/sbin/ip")))
+    lab.ssh("10.213.1.12", install + " && sudo chmod 755 /usr/local/sbin/ip && echo done")
+    try:
+        assert "02:00:00:00:00:01" in lab.ssh("10.213.1.12", "sudo ip -json address show")
+        run = lab.playbook()
+        assert run.returncode == 0, run.stdout[-4000:]
+        assert lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf") == before
+        assert "02:00:00:00:00:01" not in run.stdout
+    finally:
+        lab.ssh("10.213.1.12", "sudo rm -f /usr/local/sbin/ip /usr/local/share/forged-ip.json")
 
 
 def test_access_point_carries_the_ssids_without_a_radio(

@@ -103,3 +103,25 @@ def test_files_are_replaced_whole_and_private(usm: ModuleType, tmp_path: Path) -
 
 def test_a_missing_file_reads_as_empty(usm: ModuleType, tmp_path: Path) -> None:
     assert usm.read_text(str(tmp_path / "absent")) == ""
+
+
+def test_a_symlink_is_never_followed(usm: ModuleType, tmp_path: Path) -> None:
+    secret = tmp_path / "shadow"
+    secret.write_text("root:secret\n", encoding="utf-8")
+    (tmp_path / "snmpd.conf").symlink_to(secret)
+    with pytest.raises(OSError):
+        usm.read_text(str(tmp_path / "snmpd.conf"))
+
+
+def test_anything_but_a_regular_file_is_refused(usm: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "snmpd.conf").mkdir()
+    with pytest.raises(OSError):
+        usm.read_text(str(tmp_path / "snmpd.conf"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the leftovers it removes are root's")
+def test_a_killed_runs_leftovers_are_removed(usm: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / ".snmpd_usm_user.abc123").write_text('createUser u SHA "p"', encoding="utf-8")
+    (tmp_path / "snmpd.conf").write_text("kept\n", encoding="utf-8")
+    usm.remove_leftovers(str(tmp_path))
+    assert [p.name for p in tmp_path.iterdir()] == ["snmpd.conf"]

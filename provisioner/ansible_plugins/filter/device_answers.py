@@ -1,4 +1,4 @@
-"""Jinja filter `management_mac`: an access point's MAC from what it answered.
+"""Jinja filters `management_mac` and `unshared_macs`: APs' MACs from what they answered.
 
 The site playbook reads `ip -json address show` on each AP (one task per AP) and the
 servers' role writes the MAC into dnsmasq's configuration as a DHCP reservation. The
@@ -6,6 +6,8 @@ answer is a device's, so it is untrusted: this filter never raises on it (one AP
 broken or forged answer must not fail a server's task) and returns a MAC only when it
 is a well-formed unicast Ethernet address of the interface that carries the AP's
 management address; anything else gives "" (no reservation read from the device).
+`unshared_macs` then leaves out every AP whose MAC another AP has too: one AP cannot
+take over another's reservation by answering with its MAC.
 
 Format followed: iproute2's JSON output of `ip -json address show` (iproute2 6.1,
 Debian bookworm): a list of links, each with `ifname`, `address` (link-layer) and
@@ -22,7 +24,7 @@ from typing import Any
 
 # Six lower-case hex pairs; the multicast bit (lowest bit of the first octet) clear.
 UNICAST_MAC = re.compile(r"^[0-9a-f][02468ace](?::[0-9a-f]{2}){5}$")
-MAX_ANSWER_BYTES = 1_000_000
+MAX_ANSWER_CHARS = 1_000_000
 
 
 def management_mac(answer: object, management_address: object) -> str:
@@ -37,12 +39,13 @@ def management_mac(answer: object, management_address: object) -> str:
         "aa:bb:cc:dd:ee:ff" (lower case) or "" when no single well-formed unicast MAC
         belongs to that address.
     """
-    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_BYTES:
+    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
         return ""
     try:
         wanted = ipaddress.ip_address(str(management_address))
         links = json.loads(answer)
-    except ValueError:  # json.JSONDecodeError is a ValueError
+    # JSONDecodeError is a ValueError; deeply nested arrays exhaust the recursion limit.
+    except (ValueError, RecursionError):
         return ""
     if not isinstance(links, list):
         return ""
@@ -62,7 +65,8 @@ def _mac_of(link: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     if not isinstance(mac, str):
         return ""
     mac = mac.lower()
-    return mac if UNICAST_MAC.match(mac) and mac != "00:00:00:00:00:00" else ""
+    # fullmatch: `$` of match() would let a trailing line break through into dnsmasq's file.
+    return mac if UNICAST_MAC.fullmatch(mac) and mac != "00:00:00:00:00:00" else ""
 
 
 def _is(entry: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -75,8 +79,26 @@ def _is(entry: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
         return False
 
 
+def unshared_macs(reservations: object) -> dict[str, str]:
+    """The reservations without any MAC that more than one AP has.
+
+    Args:
+        reservations: {AP name: MAC} as the servers' role collected them (inventory
+            `mac`, read from the AP, or held already); anything else gives {}.
+
+    Returns:
+        The same mapping without every AP whose MAC (case aside) another AP has too.
+    """
+    if not isinstance(reservations, dict):
+        return {}
+    owners: dict[str, int] = {}
+    for mac in reservations.values():
+        owners[str(mac).lower()] = owners.get(str(mac).lower(), 0) + 1
+    return {str(ap): str(mac) for ap, mac in reservations.items() if owners[str(mac).lower()] == 1}
+
+
 class FilterModule:
     """Ansible's filter plugin entry point."""
 
-    def filters(self) -> dict[str, Callable[..., str]]:
-        return {"management_mac": management_mac}
+    def filters(self) -> dict[str, Callable[..., object]]:
+        return {"management_mac": management_mac, "unshared_macs": unshared_macs}

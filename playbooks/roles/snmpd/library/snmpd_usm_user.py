@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -124,28 +125,54 @@ def replaced_persistent_text(persistent_text, params):
 
 
 def read_text(path):
-    """The file's text, "" when it does not exist yet (a fresh install)."""
+    """The file's text, "" when it does not exist yet (a fresh install).
+
+    /var/lib/snmp belongs to snmpd's user: a symlink or anything but a regular file
+    there is refused (OSError), never followed by root.
+    """
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return ""
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return handle.read()
+
+
+TEMPORARY_PREFIX = ".snmpd_usm_user."
+
+
+def remove_leftovers(directory):
+    """Remove temporary files a killed run left (root's regular files only: they may
+    hold the passphrases of a createUser line)."""
+    for name in os.listdir(directory):
+        if not name.startswith(TEMPORARY_PREFIX):
+            continue
+        path = os.path.join(directory, name)
+        info = os.lstat(path)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == 0:
+            os.unlink(path)
 
 
 def write_atomically(path, text, uid, gid):
-    """Replace `path` by `text` (mode 0600, owned by uid:gid) in one rename."""
+    """Replace `path` by `text` (mode 0600, owned by uid:gid) in one rename.
+
+    Mode and owner are set on the open file, never by path: the directory belongs to
+    snmpd's user, who must not be able to point root's chown at another file.
+    """
     directory = os.path.dirname(path) or "."
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".snmpd_usm_user.")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=TEMPORARY_PREFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            os.fchown(handle.fileno(), uid, gid)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.chown(temporary, uid, gid)
         os.replace(temporary, path)
     except BaseException:
-        if os.path.exists(temporary):
+        if os.path.lexists(temporary):
             os.unlink(temporary)
         raise
 
@@ -170,8 +197,11 @@ def main():
     problems = parameter_problems(params)
     if problems:
         module.fail_json(msg="snmpd_usm_user: " + "; ".join(problems))
-    reason = change_reason(read_text(params["persistent_conf"]), read_text(params["marker"]),
-                           params["name"], params["digest"])
+    try:
+        reason = change_reason(read_text(params["persistent_conf"]), read_text(params["marker"]),
+                               params["name"], params["digest"])
+    except OSError as exc:
+        module.fail_json(msg=f"snmpd_usm_user: cannot read snmpd's files: {exc}")
     if not reason or module.check_mode:
         module.exit_json(changed=bool(reason), reason=reason)
     try:
@@ -184,11 +214,15 @@ def main():
     if rc != 0:
         module.fail_json(msg=f"snmpd_usm_user: systemctl stop {params['service']} failed: "
                              f"{err.strip()}")
-    # Read again: the file snmpd just wrote at shutdown is the one to edit.
-    persistent = read_text(params["persistent_conf"])
-    write_atomically(params["persistent_conf"], replaced_persistent_text(persistent, params),
-                     owner.pw_uid, owner.pw_gid)
-    write_atomically(params["marker"], params["digest"] + "\n", 0, 0)
+    try:
+        remove_leftovers(os.path.dirname(params["persistent_conf"]) or ".")
+        # Read again: the file snmpd just wrote at shutdown is the one to edit.
+        persistent = read_text(params["persistent_conf"])
+        write_atomically(params["persistent_conf"], replaced_persistent_text(persistent, params),
+                         owner.pw_uid, owner.pw_gid)
+        write_atomically(params["marker"], params["digest"] + "\n", 0, 0)
+    except OSError as exc:
+        module.fail_json(msg=f"snmpd_usm_user: cannot write snmpd's files: {exc}")
     module.exit_json(changed=True, reason=reason)
 
 
