@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is a folder of scripts, not a package.
-from provision import REPO, Bench
+from provision import REPO, Bench, _proc_stat
 
 ACCT_V3 = struct.Struct("<BBHIIIIIIfHHHHHHHH16s")
 AHZ = 100
@@ -74,9 +74,7 @@ def read_records(path: Path) -> list[Record]:
 
 def busy_seconds() -> float:
     """CPU seconds all cores were busy since boot (/proc/stat: all but idle and iowait)."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        ticks = [int(n) for n in stat.readline().split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    return _proc_stat()[0] / os.sysconf("SC_CLK_TCK")
 
 
 def accounting(path: Path | None) -> None:
