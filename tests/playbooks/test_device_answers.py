@@ -1,5 +1,6 @@
-"""management_mac: an AP's `ip -json address show` answer, read defensively (pure logic;
-test_site_playbook.py checks the reservation it makes on a lab server)."""
+"""The APs' DHCP reservations: an AP's `ip -json address show` answer and the server's
+dnsmasq file, read defensively (pure logic; test_site_playbook.py checks the
+reservations they make on a lab server)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import pytest
 
 from provisioner.ansible_plugins.filter.device_answers import (
     FilterModule,
+    ap_macs,
+    held_reservations,
     management_mac,
+    reservation_gaps,
     unshared_macs,
 )
 
@@ -95,6 +99,84 @@ def test_what_is_no_mapping_reserves_nothing(value: Any) -> None:
     assert unshared_macs(value) == {}
 
 
+HELD = """# school 100001
+dhcp-range=set:v20,10.1.20.10,10.1.20.250,12h
+dhcp-host=02:fc:00:00:01:0c,100001-ap01,10.213.1.12
+dhcp-host=02:FC:00:00:01:0D,100001-ap02,10.213.1.13
+dhcp-host=01:00:5e:00:00:01,100001-ap03,10.213.1.14
+dhcp-host=02:fc:00:00:01:0f,100001-ap04,10.213.1.15,extra
+ dhcp-host=02:fc:00:00:01:10,100001-ap05,10.213.1.16
+dhcp-host=02:fc:00:00:01:11
+,100001-ap06,10.213.1.17
+"""
+
+
+def test_the_reservations_a_server_holds() -> None:
+    # Multicast and broken lines are not taken; case is folded as management_mac folds it.
+    assert held_reservations(HELD) == {
+        "100001-ap01": "02:fc:00:00:01:0c", "100001-ap02": "02:fc:00:00:01:0d",
+        "100001-ap04": "02:fc:00:00:01:0f", "100001-ap05": "02:fc:00:00:01:10"}
+
+
+@pytest.mark.parametrize("value", [None, b"dhcp-host=02:fc:00:00:01:0c,ap01,1.2.3.4", 42,
+                                   "x" * 1_000_001])
+def test_what_is_no_file_holds_nothing(value: Any) -> None:
+    assert held_reservations(value) == {}
+
+
+def hostvars() -> dict[str, Any]:
+    return {
+        # The inventory's `mac` comes first, whatever the AP answers.
+        "100001-ap01": {"mac": "02:aa:00:00:00:01", "ansible_host": MANAGEMENT,
+                        "ap_addresses": {"stdout": answer(link("eth0", "02:fc:00:00:09:01",
+                                                               MANAGEMENT))}},
+        # Its answer, else what the server holds.
+        "100001-ap02": {"ansible_host": "10.213.1.13",
+                        "ap_addresses": {"stdout": answer(link("eth0", "02:fc:00:00:09:02",
+                                                               "10.213.1.13"))}},
+        # A forged answer: the reservation held is kept.
+        "100001-ap04": {"ansible_host": "10.213.1.15",
+                        "ap_addresses": {"stdout": answer(link("eth0", "02:fc:00:00:09:04\n",
+                                                               "10.213.1.15"))}},
+        # Not read (left out of the run), nothing held: no MAC.
+        "100001-ap07": {"ansible_host": "10.213.1.18"},
+        # An answer that is no mapping at all.
+        "100001-ap08": {"ansible_host": "10.213.1.19", "ap_addresses": "garbage"},
+    }
+
+
+def test_each_aps_mac_from_inventory_answer_or_what_is_held() -> None:
+    aps = ["100001-ap01", "100001-ap02", "100001-ap04", "100001-ap05", "100001-ap07",
+           "100001-ap08", "100001-ap09"]
+    assert ap_macs(aps, hostvars(), HELD) == {
+        "100001-ap01": "02:aa:00:00:00:01", "100001-ap02": "02:fc:00:00:09:02",
+        "100001-ap04": "02:fc:00:00:01:0f", "100001-ap05": "02:fc:00:00:01:10"}
+
+
+@pytest.mark.parametrize(("aps", "variables"), [(None, {}), ("100001-ap01", {}),
+                                                (["100001-ap01"], None),
+                                                (["100001-ap01"], {"100001-ap01": "x"})])
+def test_what_is_not_there_gives_no_mac(aps: Any, variables: Any) -> None:
+    assert ap_macs(aps, variables, "") == {}
+
+
+def test_why_an_ap_gets_no_reservation() -> None:
+    collected = {"ap01": "02:fc:00:00:01:0c", "ap02": "02:fc:00:00:01:0c",
+                 "ap03": "02:fc:00:00:01:0d"}
+    assert reservation_gaps(["ap01", "ap02", "ap03", "ap04"], collected) == [
+        "no DHCP reservation for ap01: its MAC 02:fc:00:00:01:0c is claimed by another "
+        "access point too; set the right one as its `mac` host var",
+        "no DHCP reservation for ap02: its MAC 02:fc:00:00:01:0c is claimed by another "
+        "access point too; set the right one as its `mac` host var",
+        "no DHCP reservation for ap04: no `mac` host var, none read from the device and "
+        "none held"]
+    assert reservation_gaps(["ap03"], collected) == []
+    assert reservation_gaps(None, collected) == []
+
+
 def test_ansible_finds_the_filters_by_their_names() -> None:
     assert FilterModule().filters() == {"management_mac": management_mac,
-                                        "unshared_macs": unshared_macs}
+                                        "unshared_macs": unshared_macs,
+                                        "held_reservations": held_reservations,
+                                        "ap_macs": ap_macs,
+                                        "reservation_gaps": reservation_gaps}

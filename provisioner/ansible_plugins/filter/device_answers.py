@@ -1,4 +1,4 @@
-"""Jinja filters `management_mac` and `unshared_macs`: APs' MACs from what they answered.
+"""Jinja filters for the APs' DHCP reservations: their MACs from what they answered.
 
 The site playbook reads `ip -json address show` on each AP (one task per AP) and the
 servers' role writes the MAC into dnsmasq's configuration as a DHCP reservation. The
@@ -8,6 +8,12 @@ is a well-formed unicast Ethernet address of the interface that carries the AP's
 management address; anything else gives "" (no reservation read from the device).
 `unshared_macs` then leaves out every AP whose MAC another AP has too: one AP cannot
 take over another's reservation by answering with its MAC.
+
+`ap_macs` collects every AP's MAC in one call (the inventory's `mac`, else what the
+AP answered, else the reservation the server holds, read by `held_reservations` from
+its dnsmasq file), and `reservation_gaps` says which APs get no reservation and why:
+one templating per server, where a task looping over the APs re-read the server's
+file for each AP (APs × servers loop items, each a templating in a forked worker).
 
 Format followed: iproute2's JSON output of `ip -json address show` (iproute2 6.1,
 Debian bookworm): a list of links, each with `ifname`, `address` (link-layer) and
@@ -19,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # Six lower-case hex pairs; the multicast bit (lowest bit of the first octet) clear.
@@ -66,7 +72,7 @@ def _mac_of(link: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
         return ""
     mac = mac.lower()
     # fullmatch: `$` of match() would let a trailing line break through into dnsmasq's file.
-    return mac if UNICAST_MAC.fullmatch(mac) and mac != "00:00:00:00:00:00" else ""
+    return mac if _unicast(mac) else ""
 
 
 def _is(entry: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -97,8 +103,102 @@ def unshared_macs(reservations: object) -> dict[str, str]:
     return {str(ap): str(mac) for ap, mac in reservations.items() if owners[str(mac).lower()] == 1}
 
 
+# A reservation line as the role's template writes it: dhcp-host=MAC,NAME,ADDRESS.
+HELD_LINE = re.compile(r"dhcp-host=([^,\s]+),([^,\s]+),[^\n]*")
+
+
+def held_reservations(conf: object) -> dict[str, str]:
+    """{AP name: MAC} of the reservations in a dnsmasq file the server holds.
+
+    Args:
+        conf: the file's text (str), as read from the server; anything else gives {}.
+
+    Returns:
+        One entry per `dhcp-host=MAC,NAME,ADDRESS` line whose MAC is a well-formed
+        unicast MAC (lower case); other lines are ignored. A name on two lines keeps
+        the last, as dnsmasq would read it.
+    """
+    if not isinstance(conf, str) or len(conf) > MAX_ANSWER_CHARS:
+        return {}
+    held: dict[str, str] = {}
+    for line in conf.splitlines():
+        found = HELD_LINE.fullmatch(line.strip())
+        if found and _unicast(found.group(1).lower()):
+            held[found.group(2)] = found.group(1).lower()
+    return held
+
+
+def ap_macs(aps: object, hostvars: object, held_conf: object) -> dict[str, str]:
+    """{AP name: MAC} for every AP with a MAC to reserve.
+
+    Args:
+        aps: the AP names (the inventory's `access_points` group).
+        hostvars: Ansible's `hostvars`; per AP its `mac` (inventory), `ap_addresses`
+            (the registered answer of `ip -json address show`) and `ansible_host`.
+        held_conf: the server's dnsmasq file as it is (text; "" when there is none).
+
+    Returns:
+        Per AP, the first that is set: its inventory `mac` (as written there), the MAC
+        its answer gives for `ansible_host` (`management_mac`), the MAC the server
+        holds for it (`held_reservations`). APs with none are left out.
+    """
+    if not isinstance(aps, list | tuple):
+        return {}
+    held = held_reservations(held_conf)
+    collected: dict[str, str] = {}
+    for ap in aps:
+        name = str(ap)
+        host = _vars_of(hostvars, name)
+        answer = host.get("ap_addresses")
+        stdout = answer.get("stdout") if isinstance(answer, Mapping) else None
+        mac = (str(host.get("mac") or "")
+               or management_mac(stdout, host.get("ansible_host") or "")
+               or held.get(name, ""))
+        if mac:
+            collected[name] = mac
+    return collected
+
+
+def _vars_of(hostvars: object, name: str) -> Mapping[str, Any]:
+    """One host's variables from `hostvars`, or {} when it has none."""
+    if not isinstance(hostvars, Mapping) or name not in hostvars:
+        return {}
+    host = hostvars[name]
+    return host if isinstance(host, Mapping) else {}
+
+
+def reservation_gaps(aps: object, collected: object) -> list[str]:
+    """Why each AP without a DHCP reservation has none, one sentence per AP.
+
+    Args:
+        aps: the AP names.
+        collected: `ap_macs`' result ({AP name: MAC}).
+
+    Returns:
+        For every AP that `unshared_macs(collected)` leaves out: either its MAC is
+        claimed by another AP too, or no MAC is known for it.
+    """
+    if not isinstance(aps, list | tuple):
+        return []
+    macs = collected if isinstance(collected, dict) else {}
+    reserved = unshared_macs(macs)
+    return [
+        f"no DHCP reservation for {ap}: its MAC {macs[ap]} is claimed by another access "
+        "point too; set the right one as its `mac` host var" if ap in macs else
+        f"no DHCP reservation for {ap}: no `mac` host var, none read from the device and "
+        "none held"
+        for ap in map(str, aps) if ap not in reserved]
+
+
+def _unicast(mac: str) -> bool:
+    """A well-formed unicast MAC, lower case, not all zeros."""
+    return bool(UNICAST_MAC.fullmatch(mac)) and mac != "00:00:00:00:00:00"
+
+
 class FilterModule:
     """Ansible's filter plugin entry point."""
 
     def filters(self) -> dict[str, Callable[..., object]]:
-        return {"management_mac": management_mac, "unshared_macs": unshared_macs}
+        return {"management_mac": management_mac, "unshared_macs": unshared_macs,
+                "held_reservations": held_reservations, "ap_macs": ap_macs,
+                "reservation_gaps": reservation_gaps}
