@@ -259,8 +259,17 @@ def _preflight(run: _Run) -> list[Device]:
         message = "" if result.ok else result.message
         run.save(HostRun(device.name, device.role.value, status, Phase.PREFLIGHT,
                          message=message, warnings=warnings, duration_ms=result.elapsed_ms))
-        run.say(device.name, Phase.PREFLIGHT, f"{status}: {message or warnings or 'ready'}")
+        run.say(device.name, Phase.PREFLIGHT, preflight_line(status, message, warnings))
     return ready
+
+
+def preflight_line(status: HostStatus, message: str, warnings: str) -> str:
+    """What the progress says of one device's preflight: "ready" (with its warnings)
+    for a device the play may take, whose record stays `pending` until then; else its
+    status and why ("unreachable: port 22 closed")."""
+    if status == HostStatus.PENDING:
+        return f"ready; {warnings}" if warnings else "ready"
+    return f"{status}: {message or warnings}"
 
 
 def _home(run_dir: Path, known_hosts: Path) -> Path:

@@ -206,6 +206,14 @@ def test_preflight_skips_unmanaged_blocks_failures_and_warns_on_silent_snmp(
     assert result["ok"].data.warnings[0].startswith("SNMPv3 does not answer yet")
 
 
+def test_the_preflight_line_says_ready_or_why_not() -> None:
+    assert engine.preflight_line(HostStatus.PENDING, "", "") == "ready"
+    assert (engine.preflight_line(HostStatus.PENDING, "", "SNMPv3 does not answer yet")
+            == "ready; SNMPv3 does not answer yet")
+    assert (engine.preflight_line(HostStatus.UNREACHABLE, "port 22 closed", "")
+            == "unreachable: port 22 closed")
+
+
 def test_switch_differences_read_from_recorded_cli_output() -> None:
     profile = network_profile(1)["school_network"]
     show_vlan = (DATA / "show_vlan.txt").read_text()
