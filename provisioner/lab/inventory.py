@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from provisioner.errors import LabError
 from provisioner.inventory.profile import network_profile
 from provisioner.inventory.writer import write_school_inventory
 from provisioner.lab import wlan_lab
 from provisioner.lab.credentials import DEPLOY_USER, SNMP_USER, SWITCH_USER, LabCredentials
+from provisioner.lab.recordings import describe_recording
 from provisioner.lab.topology import (
     BRIDGE_ADDRESS,
     LAB_NETWORK,
@@ -51,6 +53,14 @@ def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
         # asked for by its MD5 digest, so the path itself is written beside it.
         extra["snmp_context"] = device.snmp_context
         extra["snmp_recording"] = device.recording
+    if device.recording and device.kind in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED):
+        # It answers with its recording's sysName, which no run can change: the
+        # inventory expects that name, as an office does for a device it cannot rename
+        # (health's identity rule would warn on every check otherwise). The simulated
+        # switches answer with their own names (the lab's variation of their recording).
+        recorded_name = _recorded_sys_name(device.recording)
+        if recorded_name and recorded_name != device.name:
+            extra["snmp_sys_name"] = recorded_name
     if device.kind in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED):
         # Recorded devices answer SNMP only: never an Ansible target.
         extra["managed"] = False
@@ -58,6 +68,15 @@ def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
         # The switch port it hangs off; the core switch has none (health's dependency tree).
         extra["uplink"] = {"host": uplink.host, "port": uplink.port}
     return {**_platform_vars(device), **extra}
+
+
+def _recorded_sys_name(recording: str) -> str:
+    """The sysName a recording answers with; "" when it has none or cannot be read
+    (then health compares with the inventory name, and says so when they differ)."""
+    try:
+        return describe_recording(recording).sys_name
+    except LabError:
+        return ""
 
 
 def _platform_vars(device: LabDevice) -> dict[str, Any]:

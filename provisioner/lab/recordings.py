@@ -63,7 +63,8 @@ DERIVED: dict[str, tuple[str, Derivation]] = {
                                    aoss_recording.derive_switch_lines),
 }
 # Records are in OID order: reading stops after the system group's sysObjectID.
-_LAST_NEEDED = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+_SYS_NAME = "1.3.6.1.2.1.1.5.0"
+_LAST_NEEDED = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 # ifInOctets, ifOutOctets (32-bit) and ifHCInOctets, ifHCOutOctets (64-bit)
 _OCTET_COLUMNS = {
     "1.3.6.1.2.1.2.2.1.10.": "in",
@@ -276,11 +277,13 @@ class RecordingInfo:
         path: the recording path (`--device` and SNMP context), e.g. `network/wifi/aruba-7010`.
         sys_descr: its recorded sysDescr, first line (vendor, model, firmware), or "".
         sys_object_id: its recorded sysObjectID (the vendor's enterprise branch), or "".
+        sys_name: its recorded sysName (what the device answers as its name), or "".
     """
 
     path: str
     sys_descr: str
     sys_object_id: str
+    sys_name: str = ""
 
 
 def installed_recordings() -> list[str]:
@@ -322,7 +325,7 @@ def _oid_key(oid: str) -> tuple[int, ...]:
 
 
 def describe_recording(path: str) -> RecordingInfo:
-    """sysDescr and sysObjectID of one installed recording (read from its first lines).
+    """sysDescr, sysObjectID and sysName of one installed recording (its first lines).
 
     Raises:
         LabError: snmpsim-data is not installed or the recording cannot be read.
@@ -337,16 +340,17 @@ def describe_recording(path: str) -> RecordingInfo:
         with _snmprec_lines(source, errors="replace") as handle:
             for line in handle:
                 oid, _, rest = line.partition("|")
-                if oid in (_SYS_DESCR, _SYS_OBJECT_ID):
+                if oid in (_SYS_DESCR, _SYS_OBJECT_ID, _SYS_NAME):
                     tag, _, value = rest.partition("|")
                     found[oid] = decode_value(tag, value)
-                if len(found) == 2 or _oid_key(oid) > _LAST_NEEDED:
+                if len(found) == 3 or _oid_key(oid) > _LAST_NEEDED:
                     break
     except (OSError, EOFError, ValueError) as exc:
         raise LabError(f"recording {path!r} cannot be read ({exc}); "
                        "reinstall snmpsim-data") from exc
     descr = found.get(_SYS_DESCR, "").strip().splitlines()
-    return RecordingInfo(path, descr[0].strip() if descr else "", found.get(_SYS_OBJECT_ID, ""))
+    return RecordingInfo(path, descr[0].strip() if descr else "", found.get(_SYS_OBJECT_ID, ""),
+                         found.get(_SYS_NAME, "").strip())
 
 
 def check_recording(path: str) -> str:

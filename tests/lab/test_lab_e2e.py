@@ -19,6 +19,7 @@ import pytest
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key, parse_host_key, probe_ssh
 from provisioner.errors import DeviceError, ExitStatus, HostKeyChangedError
+from provisioner.inventory.ansible_inventory import read_inventory
 from provisioner.lab.credentials import DEPLOY_USER, SWITCH_USER, read_secret
 from provisioner.lab.recordings import describe_recording
 from provisioner.lab.state import load_state
@@ -127,8 +128,15 @@ def test_every_simulated_switch_answers_its_own_sysname(lab: Lab) -> None:
                                    [SYS_NAME])
     names = {r.target: r.values.get(SYS_NAME) for r in replies}
     assert {d.name: names[d.name] for d in switches} == {d.name: d.name for d in switches}
-    for device in recorded:  # a recorded device keeps its recording's sysName
+    # A recorded device keeps its recording's sysName, and the lab's inventory expects
+    # exactly that name (`snmp_sys_name`): health's identity rule has nothing to warn of.
+    expected = {h.name: h.vars.get("snmp_sys_name")
+                for school in {d.school_id for d in recorded}
+                for h in read_inventory(lab.lab_dir / "inventories" / school).hosts}
+    for device in recorded:
         assert names[device.name] not in (None, device.name), device.name
+        assert expected[device.name] == names[device.name], device.name
+    assert all(expected.get(d.name) is None for d in switches)
 
 
 def test_wrong_snmp_passphrase_is_refused(lab: Lab, tmp_path: Path) -> None:

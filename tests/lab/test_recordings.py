@@ -132,6 +132,7 @@ def test_a_recording_is_described_by_its_own_sysdescr() -> None:
     info = describe_recording("network/wifi/aruba-7210")
     assert info.sys_descr.startswith("ArubaOS (MODEL: Aruba7210)")
     assert info.sys_object_id == "1.3.6.1.4.1.14823.1.1.32"
+    assert info.sys_name  # what the recorded controller answers as its name
     c3750 = describe_recording("network/switch/cisco-c3750")
     assert "C3750" in c3750.sys_descr
     assert c3750.sys_object_id.startswith("1.3.6.1.4.1.9.")
@@ -196,9 +197,9 @@ def test_the_lab_switch_recording_lists_the_simulators_ports(tmp_path: Path) -> 
 
 
 def test_the_lab_switch_recording_is_described_as_its_source() -> None:
+    source = describe_recording("network/switch/cisco-c3750")
     assert describe_recording(SWITCH_RECORDING) == RecordingInfo(
-        SWITCH_RECORDING, describe_recording("network/switch/cisco-c3750").sys_descr,
-        describe_recording("network/switch/cisco-c3750").sys_object_id)
+        SWITCH_RECORDING, source.sys_descr, source.sys_object_id, source.sys_name)
 
 
 def _shipped() -> set[str]:
