@@ -53,17 +53,16 @@ def _host_vars(device: LabDevice, uplink: Uplink | None) -> dict[str, Any]:
         # asked for by its MD5 digest, so the path itself is written beside it.
         extra["snmp_context"] = device.snmp_context
         extra["snmp_recording"] = device.recording
-    if device.recording and device.kind in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED):
-        # It answers with its recording's sysName, which no run can change: the
-        # inventory expects that name, as an office does for a device it cannot rename
-        # (health's identity rule would warn on every check otherwise). The simulated
-        # switches answer with their own names (the lab's variation of their recording).
-        recorded_name = _recorded_sys_name(device.recording)
-        if recorded_name and recorded_name != device.name:
-            extra["snmp_sys_name"] = recorded_name
     if device.kind in (DeviceKind.RECORDED_AP, DeviceKind.RECORDED):
         # Recorded devices answer SNMP only: never an Ansible target.
         extra["managed"] = False
+        # One answers with its recording's sysName, which no run can change: the
+        # inventory expects that name, as an office does for a device it cannot rename
+        # (health's identity rule would warn on every check otherwise). The simulated
+        # switches answer with their own names (the lab's variation of their recording).
+        recorded_name = _recorded_sys_name(device.recording) if device.recording else ""
+        if recorded_name and recorded_name != device.name:
+            extra["snmp_sys_name"] = recorded_name
     if uplink is not None:
         # The switch port it hangs off; the core switch has none (health's dependency tree).
         extra["uplink"] = {"host": uplink.host, "port": uplink.port}

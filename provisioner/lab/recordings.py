@@ -62,7 +62,7 @@ DERIVED: dict[str, tuple[str, Derivation]] = {
     aoss_recording.LAB_RECORDING: (aoss_recording.SOURCE_RECORDING,
                                    aoss_recording.derive_switch_lines),
 }
-# Records are in OID order: reading stops after the system group's sysObjectID.
+# Records are in OID order: reading stops after the system group's sysName.
 _SYS_NAME = "1.3.6.1.2.1.1.5.0"
 _LAST_NEEDED = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 # ifInOctets, ifOutOctets (32-bit) and ifHCInOctets, ifHCOutOctets (64-bit)
