@@ -2,7 +2,7 @@
 
 One call runs one playbook against one inventory in a fresh private data dir and turns
 ansible-runner's event stream into typed per-host progress and a per-host recap.
-The four ansible-runner traps (LAB.md) are handled here, once:
+The four ansible-runner traps met on this project's lab are handled here, once:
 
 1. host key checking is forced on (ansible-runner turns it off unless told);
 2. `suppress_env_files=True` and a fresh private_data_dir per run, so no stale

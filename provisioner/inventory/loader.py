@@ -9,8 +9,9 @@ INI `hosts` file, nested child groups, ranges like `ap[01:45]`, `vars:` in the f
 A device's role is its membership, direct or through child groups, in `servers`,
 `switches` or `access_points`. Host vars used: `ansible_host` (default: the host
 name, as in Ansible), `platform` (required), `room`, `serial_number` (not `serial`:
-a reserved Ansible word), `uplink` (`{host: NAME, port: INTERFACE}` or `NAME`) and
-`managed` (default true). Jinja2 in them is rendered with the host's vars as a task
+a reserved Ansible word), `uplink` (`{host: NAME, port: INTERFACE}` or `NAME`),
+`managed` (default true) and `mac` (checked only: a MAC the servers' role cannot use
+for a DHCP reservation is warned about). Jinja2 in them is rendered with the host's vars as a task
 would; text that YAML silently turned into a number is read back as written and
 warned about.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner.ansible_plugins.filter.device_answers import inventory_mac_problem
 from provisioner.errors import NotFoundError, Problem
 from provisioner.inventory.ansible_inventory import (
     AnsibleHost,
@@ -172,8 +174,21 @@ class _HostReader:
             self._problem(f"has managed {raw!r}; it must be true or false")
             return None
 
+    def check_mac(self) -> None:
+        """Warn of a `mac` (an AP's DHCP reservation) the servers' role cannot use, such
+        as a MAC of digits only that YAML read as a base-60 number."""
+        if self.host.vars.get("mac") in (None, ""):
+            return
+        rendered = self.value("mac")
+        problem = "" if rendered is _FAILED else inventory_mac_problem(rendered)
+        if problem:
+            self.warnings.append(Problem(self.host.source, (
+                f"host {self.host.name!r}: {problem}; the servers keep the reservation "
+                "they hold for it, or make none")))
+
     def device(self) -> Device | None:
         """The device, or None when a problem keeps the host out."""
+        self.check_mac()
         role, uplink, managed = self.role(), self.uplink(), self.managed()
         address = self.text("ansible_host") if "ansible_host" in self.host.vars \
             else self.host.name

@@ -13,6 +13,7 @@ from provisioner.ansible_plugins.filter.device_answers import (
     FilterModule,
     ap_macs,
     held_reservations,
+    inventory_mac_problem,
     management_mac,
     reservation_gaps,
     unshared_macs,
@@ -174,9 +175,51 @@ def test_why_an_ap_gets_no_reservation() -> None:
     assert reservation_gaps(None, collected) == []
 
 
+def test_the_ap_the_server_holds_a_claimed_mac_for_keeps_it() -> None:
+    # ap02 answers with ap01's MAC: ap01 keeps the reservation the server holds, ap02
+    # gets none; with nothing held, neither.
+    claimed = {"100001-ap01": "02:fc:00:00:01:0c", "100001-ap02": "02:fc:00:00:01:0c"}
+    assert unshared_macs(claimed, HELD) == {"100001-ap01": "02:fc:00:00:01:0c"}
+    assert unshared_macs(claimed, "") == {}
+    assert reservation_gaps(["100001-ap01", "100001-ap02"], claimed, {}, HELD) == [
+        "no DHCP reservation for 100001-ap02: its MAC 02:fc:00:00:01:0c is claimed by "
+        "another access point too; set the right one as its `mac` host var"]
+
+
+@pytest.mark.parametrize(("mac", "problem"), [
+    (41135085296, "is the number 41135085296, not text; quote the MAC"),
+    (True, "is the boolean True, not text"),
+    ("02:fc:00:00:01", "'02:fc:00:00:01' is not a unicast MAC address"),
+    ("01:00:5e:00:00:01", "is not a unicast MAC address"),
+    ("02:fc:00:00:01:0c\ndhcp-host=02:fc:00:00:09:09,x,1.2.3.4",
+     "is not a unicast MAC address"),
+])
+def test_an_unusable_inventory_mac_keeps_only_what_is_held(mac: Any, problem: str) -> None:
+    # Not the AP's answer instead: the inventory's word is not replaced by a device's.
+    variables = {"100001-ap01": {**hostvars()["100001-ap01"], "mac": mac},
+                 "100001-ap09": {**hostvars()["100001-ap02"], "mac": mac}}
+    collected = ap_macs(["100001-ap01", "100001-ap09"], variables, HELD)
+    assert collected == {"100001-ap01": "02:fc:00:00:01:0c"}
+    assert problem in inventory_mac_problem(mac)
+    gaps = reservation_gaps(["100001-ap01", "100001-ap09"], collected, variables, HELD)
+    assert gaps[0].startswith("100001-ap01: its inventory `mac`")
+    assert gaps[0].endswith("; the reservation this server holds is kept")
+    assert gaps[1].startswith("no DHCP reservation for 100001-ap09: its inventory `mac`")
+    assert all(problem in gap for gap in gaps)
+
+
+def test_an_inventory_mac_is_taken_in_lower_case() -> None:
+    variables = {"100001-ap01": {"mac": "02:AA:00:00:00:01"}}
+    assert ap_macs(["100001-ap01"], variables, "") == {"100001-ap01": "02:aa:00:00:00:01"}
+    assert inventory_mac_problem("02:AA:00:00:00:01") == ""
+    assert reservation_gaps(["100001-ap01"], {"100001-ap01": "02:aa:00:00:00:01"},
+                            variables) == []
+
+
 def test_ansible_finds_the_filters_by_their_names() -> None:
     assert FilterModule().filters() == {"management_mac": management_mac,
                                         "unshared_macs": unshared_macs,
                                         "held_reservations": held_reservations,
                                         "ap_macs": ap_macs,
-                                        "reservation_gaps": reservation_gaps}
+                                        "reservation_gaps": reservation_gaps,
+                                        "inventory_mac_problem": inventory_mac_problem}

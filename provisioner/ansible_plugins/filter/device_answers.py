@@ -12,8 +12,9 @@ take over another's reservation by answering with its MAC.
 `ap_macs` collects every AP's MAC in one call (the inventory's `mac`, else what the
 AP answered, else the reservation the server holds, read by `held_reservations` from
 its dnsmasq file), and `reservation_gaps` says which APs get no reservation and why:
-one templating per server, where a task looping over the APs re-read the server's
-file for each AP (APs × servers loop items, each a templating in a forked worker).
+one pass over the APs, where a task looping over them re-read the server's file for
+each AP. `inventory_mac_problem` names an inventory `mac` that cannot be reserved (the
+inventory check warns of it too).
 
 Format followed: iproute2's JSON output of `ip -json address show` (iproute2 6.1,
 Debian bookworm): a list of links, each with `ifname`, `address` (link-layer) and
@@ -85,22 +86,36 @@ def _is(entry: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
         return False
 
 
-def unshared_macs(reservations: object) -> dict[str, str]:
-    """The reservations without any MAC that more than one AP has.
+def unshared_macs(reservations: object, held_conf: object = "") -> dict[str, str]:
+    """The reservations without any MAC that more than one AP has, unless the server
+    holds that MAC for exactly one of them already: that one keeps it.
+
+    So an AP that answers with another AP's MAC cannot take that AP's address, nor
+    remove a reservation the server holds; where nothing is held, neither AP gets it
+    (nothing says which one is right).
 
     Args:
         reservations: {AP name: MAC} as the servers' role collected them (inventory
             `mac`, read from the AP, or held already); anything else gives {}.
+        held_conf: the server's dnsmasq file as it is (`held_reservations`).
 
     Returns:
-        The same mapping without every AP whose MAC (case aside) another AP has too.
+        The same mapping without every AP whose MAC (case aside) another AP has too,
+        but for the one AP the server holds it for.
     """
     if not isinstance(reservations, dict):
         return {}
-    owners: dict[str, int] = {}
-    for mac in reservations.values():
-        owners[str(mac).lower()] = owners.get(str(mac).lower(), 0) + 1
-    return {str(ap): str(mac) for ap, mac in reservations.items() if owners[str(mac).lower()] == 1}
+    held = held_reservations(held_conf)
+    claimants: dict[str, list[str]] = {}
+    for ap, mac in reservations.items():
+        claimants.setdefault(str(mac).lower(), []).append(str(ap))
+    kept: dict[str, str] = {}
+    for ap, mac in reservations.items():
+        owners = claimants[str(mac).lower()]
+        holders = [owner for owner in owners if held.get(owner) == str(mac).lower()]
+        if len(owners) == 1 or holders == [str(ap)]:
+            kept[str(ap)] = str(mac)
+    return kept
 
 
 # A reservation line as the role's template writes it: dhcp-host=MAC,NAME,ADDRESS.
@@ -138,9 +153,12 @@ def ap_macs(aps: object, hostvars: object, held_conf: object) -> dict[str, str]:
         held_conf: the server's dnsmasq file as it is (text; "" when there is none).
 
     Returns:
-        Per AP, the first that is set: its inventory `mac` (as written there), the MAC
-        its answer gives for `ansible_host` (`management_mac`), the MAC the server
-        holds for it (`held_reservations`). APs with none are left out.
+        Per AP, the first that is set: its inventory `mac`, the MAC its answer gives for
+        `ansible_host` (`management_mac`), the MAC the server holds for it
+        (`held_reservations`); lower case. APs with none are left out. An AP whose
+        inventory `mac` is set but is no unicast MAC (`inventory_mac_problem` says why)
+        keeps only what the server holds: the inventory's word is not replaced by a
+        device's answer, and a typo does not drop a working reservation.
     """
     if not isinstance(aps, list | tuple):
         return {}
@@ -149,14 +167,40 @@ def ap_macs(aps: object, hostvars: object, held_conf: object) -> dict[str, str]:
     for ap in aps:
         name = str(ap)
         host = _vars_of(hostvars, name)
-        answer = host.get("ap_addresses")
-        stdout = answer.get("stdout") if isinstance(answer, Mapping) else None
-        mac = (str(host.get("mac") or "")
-               or management_mac(stdout, host.get("ansible_host") or "")
-               or held.get(name, ""))
+        if _has_inventory_mac(host):
+            # An unusable `mac` keeps what the server holds (reported), not the answer.
+            mac = held.get(name, "") if inventory_mac_problem(host.get("mac")) \
+                else str(host["mac"]).lower()
+        else:
+            answer = host.get("ap_addresses")
+            stdout = answer.get("stdout") if isinstance(answer, Mapping) else None
+            mac = (management_mac(stdout, host.get("ansible_host") or "")
+                   or held.get(name, ""))
         if mac:
             collected[name] = mac
     return collected
+
+
+def _has_inventory_mac(host: Mapping[str, Any]) -> bool:
+    """Whether the inventory gives the AP a `mac` (empty or null counts as none)."""
+    return host.get("mac") not in (None, "")
+
+
+def inventory_mac_problem(mac: object) -> str:
+    """Why an inventory `mac` cannot be reserved, or "" when it is a unicast MAC.
+
+    YAML 1.1 reads an unquoted MAC of digits only (`52:54:00:12:34:56`) as a base-60
+    number, so a number is named as such.
+    """
+    if not isinstance(mac, str):
+        kind = ("boolean" if isinstance(mac, bool) else "number"
+                if isinstance(mac, int | float) else "value")
+        return (f"its inventory `mac` is the {kind} {mac}, not text; quote the MAC in the "
+                "inventory ('52:54:00:12:34:56')")
+    if not _unicast(mac.lower()):
+        return (f"its inventory `mac` {mac!r} is not a unicast MAC address "
+                "(six hex pairs with ':'); fix it")
+    return ""
 
 
 def _vars_of(hostvars: object, name: str) -> Mapping[str, Any]:
@@ -167,27 +211,44 @@ def _vars_of(hostvars: object, name: str) -> Mapping[str, Any]:
     return host if isinstance(host, Mapping) else {}
 
 
-def reservation_gaps(aps: object, collected: object) -> list[str]:
+def reservation_gaps(aps: object, collected: object, hostvars: object = None,
+                     held_conf: object = "") -> list[str]:
     """Why each AP without a DHCP reservation has none, one sentence per AP.
 
     Args:
         aps: the AP names.
         collected: `ap_macs`' result ({AP name: MAC}).
+        hostvars: Ansible's `hostvars` (for the APs' inventory `mac`).
+        held_conf: the server's dnsmasq file as it is.
 
     Returns:
-        For every AP that `unshared_macs(collected)` leaves out: either its MAC is
-        claimed by another AP too, or no MAC is known for it.
+        For every AP that `unshared_macs(collected, held_conf)` leaves out: its MAC is
+        claimed by another AP too, its inventory `mac` is unusable, or no MAC is known;
+        and for every AP whose inventory `mac` is unusable but which keeps the
+        reservation held, that its `mac` is unusable.
     """
     if not isinstance(aps, list | tuple):
         return []
     macs = collected if isinstance(collected, dict) else {}
-    reserved = unshared_macs(macs)
-    return [
-        f"no DHCP reservation for {ap}: its MAC {macs[ap]} is claimed by another access "
-        "point too; set the right one as its `mac` host var" if ap in macs else
-        f"no DHCP reservation for {ap}: no `mac` host var, none read from the device and "
-        "none held"
-        for ap in map(str, aps) if ap not in reserved]
+    reserved = unshared_macs(macs, held_conf)
+    gaps = []
+    for ap in map(str, aps):
+        host = _vars_of(hostvars, ap)
+        problem = inventory_mac_problem(host.get("mac")) if _has_inventory_mac(host) else ""
+        if ap in reserved and problem:
+            gaps.append(f"{ap}: {problem}; the reservation this server holds is kept")
+        elif ap not in reserved:
+            gaps.append(f"no DHCP reservation for {ap}: {problem or _gap(ap, macs)}")
+    return gaps
+
+
+def _gap(ap: str, macs: Mapping[str, str]) -> str:
+    """Why one AP that `unshared_macs` leaves out (with a usable `mac`, or none) has no
+    reservation."""
+    if ap in macs:
+        return (f"its MAC {macs[ap]} is claimed by another access point too; set the right "
+                "one as its `mac` host var")
+    return "no `mac` host var, none read from the device and none held"
 
 
 def _unicast(mac: str) -> bool:
@@ -201,4 +262,5 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., object]]:
         return {"management_mac": management_mac, "unshared_macs": unshared_macs,
                 "held_reservations": held_reservations, "ap_macs": ap_macs,
-                "reservation_gaps": reservation_gaps}
+                "reservation_gaps": reservation_gaps,
+                "inventory_mac_problem": inventory_mac_problem}
