@@ -214,6 +214,29 @@ def test_a_run_that_leaves_the_aps_out_keeps_their_reservations(
         f"{SCHOOL}-srv01": 0}
 
 
+def test_a_mac_another_ap_claims_stays_with_the_ap_the_server_holds_it_for(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    # The recorded AP (not managed, but in access_points) is given ap01's MAC in the
+    # inventory: a MAC two APs claim. The server holds it for ap01, so ap01 keeps its
+    # reservation (before, both lost theirs), and the run says why wap01 has none.
+    before = lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf")
+    line = next(text for text in before.splitlines()
+                if text.startswith("dhcp-host=") and f",{SCHOOL}-ap01," in text)
+    mac = line.removeprefix("dhcp-host=").split(",")[0]
+    host_vars = lab.inventory / "host_vars"
+    host_vars.mkdir(exist_ok=True)
+    claim = host_vars / f"{SCHOOL}-wap01.yml"
+    claim.write_text(f"mac: '{mac}'\n")
+    try:
+        run = lab.playbook()
+        assert run.returncode == 0, run.stdout[-4000:]
+        assert lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf") == before
+        assert (f"no DHCP reservation for {SCHOOL}-wap01: its MAC {mac} is claimed by "
+                "another access point too") in run.stdout
+    finally:
+        claim.unlink()
+
+
 def test_a_forged_mac_from_an_ap_changes_no_reservation(
         lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
     # The AP answers the MAC read with its management address on a link whose MAC ends
