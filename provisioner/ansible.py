@@ -51,6 +51,9 @@ from provisioner.files import write_atomic
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
 
 _MESSAGE_MAX = 300
+# Warnings kept per host and run: a task that warns on every loop item must not fill
+# the record; the run's output (`provision run show --output`) has them all.
+WARNINGS_MAX = 10
 # Ansible's host pattern for every host of the inventory.
 ALL_HOSTS = "all"
 # The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
@@ -68,6 +71,8 @@ class HostRecap:
         counts: task counts as `ansible-playbook`'s PLAY RECAP gives them.
         failed_task: the first task that failed or found it unreachable.
         message: that task's message (never its arguments; hidden for `no_log` tasks).
+        warnings: what its tasks warned of (`task_warnings`), in order, each once, at
+            most `WARNINGS_MAX`; the roles' "Report ..." tasks warn this way.
         started: monotonic seconds of its first task, or None.
         finished: monotonic seconds of its last event, or None.
     """
@@ -77,8 +82,15 @@ class HostRecap:
     counts: Counts = field(default_factory=Counts)
     failed_task: str = ""
     message: str = ""
+    warnings: list[str] = field(default_factory=list)
     started: float | None = None
     finished: float | None = None
+
+    def add_warnings(self, warnings: Sequence[str]) -> None:
+        """Keep a task's warnings: those not kept yet, up to `WARNINGS_MAX` in all."""
+        for warning in warnings:
+            if warning not in self.warnings and len(self.warnings) < WARNINGS_MAX:
+                self.warnings.append(warning)
 
     @property
     def status(self) -> RecapStatus:
@@ -172,8 +184,10 @@ ProgressCallback = Callable[[HostRecap], None]
 
 
 def _first_line(text: object) -> str:
+    """The first non-blank line, control characters (a device's escape sequences
+    among them) as blanks, at most `_MESSAGE_MAX` characters."""
     line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
-    return line[:_MESSAGE_MAX]
+    return "".join(ch if ch.isprintable() else " " for ch in line[:_MESSAGE_MAX])
 
 
 def task_message(res: Mapping[str, Any]) -> str:
@@ -187,6 +201,20 @@ def task_message(res: Mapping[str, Any]) -> str:
         if res.get(key):
             return _first_line(res[key])
     return ""
+
+
+def task_warnings(res: Mapping[str, Any]) -> list[str]:
+    """The warnings of a task's result, as `ansible-playbook` prints them `[WARNING]:`.
+
+    ansible-runner's events carry them as `res["warnings"]`, a list of strings (a loop's
+    final result holds its items' warnings). Each becomes its first line; anything that
+    is not a string is ignored, and a `no_log` result has none.
+    """
+    raw = res.get("warnings")
+    if "censored" in res or not isinstance(raw, list):
+        return []
+    return [line for line in (_first_line(text) for text in raw if isinstance(text, str))
+            if line]
 
 
 class EventCollector:
@@ -226,6 +254,8 @@ class EventCollector:
         host.started = host.started if host.started is not None else now
         host.finished = now
         host.task = str(data.get("task") or host.task)
+        if kind in ("runner_on_ok", "runner_on_failed"):
+            host.add_warnings(task_warnings(res))
         if kind == "runner_on_ok":
             host.counts = host.counts.plus(ok=1, changed=int(bool(res.get("changed"))))
         elif kind == "runner_on_skipped":
@@ -271,8 +301,8 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
         "ANSIBLE_LOCAL_TEMP": str(job.run_dir / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_TIMEOUT": "20",
-        # The project's own action plugins (e.g. aruba_instant_wlan: the vendor's
-        # collection is not on PyPI); playbooks/ansible.cfg names the same folder.
+        # The project's own action plugins (report_warning; aruba_instant_wlan: the
+        # vendor's collection is not on PyPI); playbooks/ansible.cfg names the same folder.
         "ANSIBLE_ACTION_PLUGINS": str(Path(__file__).resolve().parent / "ansible_plugins"
                                       / "action"),
         # Its filters (management_mac: an AP's answer read defensively).
@@ -642,12 +672,14 @@ def lean_line(line: bytes) -> bytes | None:
 
 
 def lean_result(res: Mapping[str, Any]) -> dict[str, Any]:
-    """What of a task result leaves an execution node: changed, and the one-line message
-    a local run would record (or only that it is hidden, for `no_log` tasks)."""
+    """What of a task result leaves an execution node: changed, the one-line message
+    a local run would record (or only that it is hidden, for `no_log` tasks), and its
+    warnings (`task_warnings`)."""
     if "censored" in res:
         return {"censored": "output hidden by no_log", "changed": bool(res.get("changed"))}
-    message = task_message(res)
-    return {"changed": bool(res.get("changed")), **({"msg": message} if message else {})}
+    message, warnings = task_message(res), task_warnings(res)
+    return {"changed": bool(res.get("changed")), **({"msg": message} if message else {}),
+            **({"warnings": warnings} if warnings else {})}
 
 
 def archive_size(line: bytes) -> int | None:

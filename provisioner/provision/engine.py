@@ -357,6 +357,10 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
                       counts=recap.counts if recap else Counts(),
                       failed_task=recap.failed_task if recap else "",
                       message=_play_message(recap, status, outcome),
+                      # What the play warned of (a role's "Report ..." tasks) joins
+                      # preflight's warnings: the summary and the record show both.
+                      warnings="; ".join(filter(None, [run.hosts[device.name].warnings,
+                                                       *(recap.warnings if recap else [])])),
                       duration_ms=round(recap.elapsed_ms, 1) if recap else 0.0)
         run.save(row)
         if status == HostStatus.PROVISIONED:

@@ -102,6 +102,9 @@ def test_lean_line_drops_the_environment_arguments_and_results() -> None:
         "res": {"msg": "first line\nsecond", "stdout": "x" * 10, "changed": True}}}
     lean = json.loads(lean_line(json.dumps(event).encode()) or b"")
     assert lean["event_data"] == {"host": "a", "res": {"changed": True, "msg": "first line"}}
+    warned = {"event_data": {"res": {"changed": False, "warnings": ["dnsmasq not started\nx"]}}}
+    assert json.loads(lean_line(json.dumps(warned).encode()) or b"")["event_data"]["res"] \
+        == {"changed": False, "warnings": ["dnsmasq not started"]}
     censored = {"event_data": {"res": {"censored": "the output has been hidden", "x": 1}}}
     assert json.loads(lean_line(json.dumps(censored).encode()) or b"")["event_data"]["res"] \
         == {"censored": "output hidden by no_log", "changed": False}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.ansible import (
+    WARNINGS_MAX,
     EventCollector,
     HostRecap,
     PlaybookJob,
@@ -21,6 +22,7 @@ from provisioner.ansible import (
     scrub_command_file,
     scrub_command_files,
     task_message,
+    task_warnings,
 )
 from provisioner.outcome import Counts
 
@@ -171,10 +173,73 @@ def test_event_collector_counts_and_strips() -> None:
     assert (collector.hosts["h"].counts.ok, collector.hosts["h"].counts.failed) == (4, 1)
 
 
+WARNING_PLAY = """\
+- name: Warnings
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Report what the heap looks like to the worker
+      report_warning:
+        msg: "frozen objects: {{ 0 | frozen_objects }}"
+    - name: Report one warning per item
+      report_warning:
+        msg: ["{{ inventory_hostname }} first", "second", "second"]
+    - name: Report nothing
+      report_warning:
+        msg: []
+      when: inventory_hostname == 'b'
+"""
+FROZEN_FILTER = """\
+import gc
+
+
+class FilterModule:
+    def filters(self):
+        return {"frozen_objects": lambda _value: gc.get_freeze_count()}
+"""
+
+
+@pytest.mark.parametrize("strategy", [None, "mitogen_linear"])
+def test_a_roles_report_is_a_warning_on_its_host(tmp_path: Path, strategy: str | None) -> None:
+    # A real run: report_warning (the roles' "Report ..." tasks) becomes the host's
+    # warnings, each once; an empty report fails its task. The worker that templates
+    # the message says how many objects it inherited frozen: the tool's strategy
+    # (mitogen_unpinned.FrozenHeapMixin) freezes the play's heap, Ansible's does not.
+    (tmp_path / "filter_plugins").mkdir()
+    (tmp_path / "filter_plugins" / "heap.py").write_text(FROZEN_FILTER)
+    outcome = run_playbook(_job(tmp_path, WARNING_PLAY, strategy=strategy))
+    a, b = outcome.hosts["a"], outcome.hosts["b"]
+    frozen = int(a.warnings[0].removeprefix("frozen objects: "))
+    assert (frozen > 10_000) if strategy else (frozen == 0)
+    assert a.warnings[1:] == ["a first", "second"]
+    assert a.status == "ok" and a.counts.changed == 0
+    assert (b.failed_task, b.message) == ("Report nothing",
+                                          "report_warning: msg is empty; give the warning's text")
+
+
+def test_task_warnings_are_one_printable_line_each() -> None:
+    assert task_warnings({"warnings": ["one\ntwo", "  ", 7, "\x1b[2Jwiped"]}) \
+        == ["one", " [2Jwiped"]
+    assert task_warnings({"warnings": "not a list"}) == []
+    assert task_warnings({"censored": "hidden", "warnings": ["secret"]}) == []
+    assert task_warnings({}) == []
+
+
+def test_event_collector_keeps_each_warning_once_and_at_most_the_limit() -> None:
+    collector = EventCollector()
+    many = [f"w{i}" for i in range(WARNINGS_MAX + 5)]
+    for kind, warnings in (("runner_on_ok", ["w0", "w0"]), ("runner_on_failed", many),
+                           ("runner_on_unreachable", ["never"])):
+        collector({"event": kind, "event_data": {"host": "h", "task": "T",
+                                                 "res": {"warnings": warnings}}})
+    assert collector.hosts["h"].warnings == many[:WARNINGS_MAX]
+
+
 def test_task_message_prefers_msg_then_stderr() -> None:
     assert task_message({"msg": "first\nsecond"}) == "first"
     assert task_message({"stderr": "E: no package"}) == "E: no package"
     assert task_message({}) == ""
+    assert task_message({"msg": "\x1b]0;owned\x07 switch said no"}) == " ]0;owned  switch said no"
     assert HostRecap("x").status == "ok"
 
 
