@@ -99,9 +99,12 @@ def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     assert {n: h["status"] for n, h in hosts.items()} == {
         SERVER: "verified", SWITCH: "verified", AP: "verified", RECORDED: "skipped"}
     assert "not managed over SSH" in str(hosts[RECORDED]["message"])
-    # What a role reports (the lab's AP has no radio) is the host's warning, on record.
+    # What a role reports is the host's warning, on record: the lab's AP has no radio,
+    # its server no address in the school's subnets (so no DHCP served).
     assert f"no radio present on {AP}: hostapd configuration written" in str(
         hosts[AP]["warnings"])
+    assert f"dnsmasq not started: {SERVER} has no address in the school's subnets" in str(
+        hosts[SERVER]["warnings"])
     assert all(int(hosts[n]["changed"]) > 0 for n in (SERVER, SWITCH, AP))  # type: ignore[call-overload]
     shown = lab.run("school", "show", SCHOOL)
     for name in (SERVER, SWITCH, AP):
