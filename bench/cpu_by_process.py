@@ -17,7 +17,11 @@ forked per host and task (count, CPU, minor page faults per worker).
 Run it in a sandbox of its own (root: the lab and acct(2) need it):
 
     XDG_DATA_HOME=/tmp/bench-cpu/data bash scripts/isolated.sh bench-cpu \\
-        .venv/bin/python bench/cpu_by_process.py
+        .venv/bin/python bench/cpu_by_process.py [--frozen-heap-off N]
+
+`--frozen-heap-off N` adds N pairs of re-runs: one with the heap frozen per play (as
+shipped), one without (bench/frozen_heap_off/sitecustomize.py on PYTHONPATH makes
+`gc.freeze` do nothing), to compare the workers' CPU and page faults side by side.
 
 Record format: `struct acct_v3` of <linux/acct.h> (64 bytes; times and counts as
 `comp_t`, 13-bit mantissa and 3-bit base-8 exponent, in AHZ = 100 ticks per second).
@@ -43,6 +47,7 @@ from provision import REPO, Bench, _proc_stat
 
 ACCT_V3 = struct.Struct("<BBHIIIIIIfHHHHHHHH16s")
 AHZ = 100
+FROZEN_HEAP_OFF = Path(__file__).resolve().parent / "frozen_heap_off"
 LONG_LIVED = 3  # ansible-playbook processes that are no worker: two playbooks, one mux each
 
 
@@ -109,27 +114,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switch-platform", default="cisco_ios",
                         choices=["cisco_ios", "aruba_aoss"])
+    parser.add_argument("--frozen-heap-off", type=int, default=0, metavar="N",
+                        help="N more pairs of re-runs: frozen heap as shipped, then off")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
     bench = Bench(home, 4, 6, 12, REPO / "playbooks", args.switch_platform)
     school = bench.lab_up(1)[0]
+    shipped, off = dict(bench.env), {**bench.env, "PYTHONPATH": str(FROZEN_HEAP_OFF)}
+    runs = [("first", shipped), ("re-run", shipped)]
+    for n in range(1, args.frozen_heap_off + 1):
+        runs += [(f"re-run {n}, frozen heap", shipped), (f"re-run {n}, heap not frozen", off)]
     try:
-        for label in ("first", "re-run"):
-            path = home / f"{label}.acct"
-            path.touch(mode=0o600)
-            busy = busy_seconds()
-            accounting(path)
-            started = time.monotonic()
-            try:
-                out = bench.provision("--json", "school", "--id", school, "--yes")
-            finally:
-                accounting(None)
-            seconds = time.monotonic() - started
-            hosts = json.loads(out)[0]["hosts"]
-            lost = sum(h["status"] not in ("verified", "skipped") for h in hosts)
-            report(label, seconds, lost, busy_seconds() - busy, read_records(path))
+        for label, env in runs:
+            bench.env = env
+            measure(bench, school, label, home / f"{label}.acct")
     finally:
+        bench.env = shipped
         bench.provision("lab", "down")
+
+
+def measure(bench: Bench, school: str, label: str, path: Path) -> None:
+    """One `provision school` under process accounting; its report."""
+    path.touch(mode=0o600)
+    busy = busy_seconds()
+    accounting(path)
+    started = time.monotonic()
+    try:
+        out = bench.provision("--json", "school", "--id", school, "--yes")
+    finally:
+        accounting(None)
+    seconds = time.monotonic() - started
+    hosts = json.loads(out)[0]["hosts"]
+    lost = sum(h["status"] not in ("verified", "skipped") for h in hosts)
+    report(label, seconds, lost, busy_seconds() - busy, read_records(path))
 
 
 if __name__ == "__main__":

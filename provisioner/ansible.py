@@ -48,12 +48,17 @@ from ansible_runner.streaming import Worker
 from provisioner.containment import Containment, contain, end
 from provisioner.errors import ConfigError, EnvironmentProblemError
 from provisioner.files import write_atomic
+from provisioner.lines import one_line
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
 
 _MESSAGE_MAX = 300
-# Warnings kept per host and run: a task that warns on every loop item must not fill
-# the record; the run's output (`provision run show --output`) has them all.
+# Warnings kept per host and run: a report of 45 APs' reservations must not fill the
+# record; the run's output (`provision run show --output`) has them all, and the record
+# counts those it left out.
 WARNINGS_MAX = 10
+# The action whose warnings are the record's (the roles' "Report ..." tasks); modules'
+# own warnings (a library's idempotency hints, deprecations) stay in the run's output.
+REPORT_ACTION = "report_warning"
 # Ansible's host pattern for every host of the inventory.
 ALL_HOSTS = "all"
 # The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
@@ -71,8 +76,9 @@ class HostRecap:
         counts: task counts as `ansible-playbook`'s PLAY RECAP gives them.
         failed_task: the first task that failed or found it unreachable.
         message: that task's message (never its arguments; hidden for `no_log` tasks).
-        warnings: what its tasks warned of (`task_warnings`), in order, each once, at
-            most `WARNINGS_MAX`; the roles' "Report ..." tasks warn this way.
+        warnings: what the roles' "Report ..." tasks (`REPORT_ACTION`) warned of on it
+            (`task_warnings`), in order, each once, at most `WARNINGS_MAX`.
+        warnings_left_out: how many more there were.
         started: monotonic seconds of its first task, or None.
         finished: monotonic seconds of its last event, or None.
     """
@@ -83,14 +89,20 @@ class HostRecap:
     failed_task: str = ""
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    warnings_left_out: int = 0
     started: float | None = None
     finished: float | None = None
 
     def add_warnings(self, warnings: Sequence[str]) -> None:
-        """Keep a task's warnings: those not kept yet, up to `WARNINGS_MAX` in all."""
+        """Keep a task's warnings: those not kept yet, up to `WARNINGS_MAX` in all; count
+        the others."""
         for warning in warnings:
-            if warning not in self.warnings and len(self.warnings) < WARNINGS_MAX:
+            if warning in self.warnings:
+                continue
+            if len(self.warnings) < WARNINGS_MAX:
                 self.warnings.append(warning)
+            else:
+                self.warnings_left_out += 1
 
     @property
     def status(self) -> RecapStatus:
@@ -184,10 +196,7 @@ ProgressCallback = Callable[[HostRecap], None]
 
 
 def _first_line(text: object) -> str:
-    """The first non-blank line, control characters (a device's escape sequences
-    among them) as blanks, at most `_MESSAGE_MAX` characters."""
-    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
-    return "".join(ch if ch.isprintable() else " " for ch in line[:_MESSAGE_MAX])
+    return one_line(text, _MESSAGE_MAX)
 
 
 def task_message(res: Mapping[str, Any]) -> str:
@@ -215,6 +224,13 @@ def task_warnings(res: Mapping[str, Any]) -> list[str]:
         return []
     return [line for line in (_first_line(text) for text in raw if isinstance(text, str))
             if line]
+
+
+def is_report(data: Mapping[str, Any]) -> bool:
+    """Whether an event's task is a role's report (`REPORT_ACTION`, by any prefix such
+    as `ansible.legacy.`)."""
+    action = str(data.get("resolved_action") or data.get("task_action") or "")
+    return action.rsplit(".", 1)[-1] == REPORT_ACTION
 
 
 class EventCollector:
@@ -254,7 +270,7 @@ class EventCollector:
         host.started = host.started if host.started is not None else now
         host.finished = now
         host.task = str(data.get("task") or host.task)
-        if kind in ("runner_on_ok", "runner_on_failed"):
+        if kind in ("runner_on_ok", "runner_on_failed") and is_report(data):
             host.add_warnings(task_warnings(res))
         if kind == "runner_on_ok":
             host.counts = host.counts.plus(ok=1, changed=int(bool(res.get("changed"))))

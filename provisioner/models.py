@@ -243,8 +243,9 @@ class HostRun:
     """One host's part in a provisioning run, as recorded.
 
     `status`: see `HostStatus`; `phase`: how far it got. `counts` are Ansible's PLAY
-    RECAP; `failed_task` and `message` never hold task arguments. `warnings`:
-    preflight findings that did not block (e.g. SNMP silent).
+    RECAP; `failed_task` and `message` never hold task arguments. `warnings`: one per
+    line (`provisioner.lines.joined_lines`): preflight findings that did not block
+    (e.g. SNMP silent), what the play's reports warned of, verification's notes.
     """
 
     host: str

@@ -19,6 +19,9 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+from provisioner.lines import printable
 
 PLAIN_WIDTH = 200
 
@@ -42,7 +45,7 @@ def render_table(
         table.add_column(header, justify="right" if n in right else "left",
                          no_wrap=not tty, overflow="fold")
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(cell_text(cell) for cell in row))
     buffer = io.StringIO()
     # Piped, nothing may be squeezed out: a long error in one cell must not crop the
     # device name in another, so the plain width is whatever the widest row needs.
@@ -53,6 +56,14 @@ def render_table(
                       color_system="auto" if tty else None, highlight=False)
     console.print(table)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def cell_text(cell: object) -> Text:
+    """One table cell as literal text: never read as rich markup (a device named "[/]"
+    would end the whole table with a MarkupError, "[bold]..." would restyle it), its
+    control characters as blanks, its line breaks kept."""
+    text = "" if cell is None else str(cell)
+    return Text("\n".join(printable(line) for line in text.split("\n")))
 
 
 def _plain(value: Any) -> Any:
@@ -94,7 +105,7 @@ class LiveBoard:
         table = Table(*self._headers, title=self._title, box=box.SIMPLE_HEAD,
                       title_justify="left")
         for row in self._rows.values():
-            table.add_row(*row)
+            table.add_row(*(cell_text(cell) for cell in row))
         return table
 
     def update(self, key: str, cells: Sequence[object]) -> None:

@@ -24,6 +24,7 @@ from provisioner.cli.base import (
 from provisioner.devices.ssh import fetch_host_key, pin_host_key
 from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
 from provisioner.inventory import load_inventories
+from provisioner.lines import printable
 from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.outcome import HostStatus, Phase, RunStatus
 from provisioner.provision import engine
@@ -47,9 +48,9 @@ def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
     for h in hosts:
         task = f"task {h.failed_task!r}: " if h.failed_task else ""
         if h.message and h.status != HostStatus.VERIFIED:
-            click.echo(f"  {h.host} {h.status}: {task}{h.message}")
-        if h.warnings:
-            click.echo(f"  {h.host} warning: {h.warnings}")
+            click.echo(f"  {h.host} {h.status}: {printable(task + h.message)}")
+        for warning in h.warnings.splitlines():
+            click.echo(f"  {h.host} warning: {printable(warning)}")
 
 
 def _confirm(obj: Context, plans: dict[str, list[Device]], check: bool, yes: bool) -> None:
@@ -89,7 +90,7 @@ class _Reporter:
         failed = event.phase == Phase.PLAY and event.host
         text = f"failed in task {event.task!r}" if failed else event.message
         who = f" {event.host}" if event.host else ""
-        click.echo(f"[{event.school_id}]{who} {event.phase}: {text}", err=True)
+        click.echo(f"[{event.school_id}]{who} {event.phase}: {printable(text)}", err=True)
 
 
 def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> int:
@@ -247,7 +248,8 @@ def _print_playbook_output(folder: str) -> None:
                    "reach its play, or its folder was removed)")
     for wave, text in waves:
         click.echo(f"--- {wave}")
-        click.echo(text.rstrip("\n"))
+        # What devices said is in it: their escape sequences are not the terminal's.
+        click.echo("\n".join(printable(line) for line in text.rstrip("\n").splitlines()))
     click.echo("---")
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from provisioner.ansible_plugins.filter.device_answers import inventory_mac_problem
 from provisioner.errors import Problem
 from provisioner.inventory.loader import InventoryLoad
 from provisioner.inventory.uplinks import check_uplinks
@@ -65,6 +66,29 @@ def _duplicates(devices: Sequence[Device], attr: str, load: InventoryLoad) -> li
                 f"of school {first.school_id}; each {what} must be unique across all schools",
             ))
     return problems
+
+
+def _shared_macs(devices: Sequence[Device], load: InventoryLoad) -> list[Problem]:
+    """A warning for every device whose inventory `mac` an earlier one has too.
+
+    A MAC belongs to one device, so one of the two is wrong: the servers reserve it for
+    the AP they already hold it for, else for neither (the run says so too). A warning,
+    not a problem: the run keeps the held reservation rather than stop.
+    """
+    seen: dict[str, Device] = {}
+    warnings = []
+    for device in devices:
+        mac = device.vars.get("mac")
+        if not isinstance(mac, str) or inventory_mac_problem(mac):
+            continue  # unusable ones are warned of where the host is read
+        first = seen.setdefault(mac.lower(), device)
+        if first is not device:
+            warnings.append(Problem(
+                load.files.get((device.school_id, device.name), device.school_id),
+                f"host {device.name!r} has mac {mac.lower()} that host {first.name!r} of "
+                f"school {first.school_id} has too; a MAC belongs to one device: fix the "
+                "wrong one (the servers keep the reservation they hold, or make none)"))
+    return warnings
 
 
 def _school_problems(schools: Iterable[str], root: str) -> list[Problem]:
@@ -137,6 +161,7 @@ def check_inventory(load: InventoryLoad, plan_items: Sequence[PlanItem],
     report.warnings += unplanned_warnings(load.schools, plan_schools, root)
     report.problems += _duplicates(load.devices, "address", load)
     report.problems += _duplicates(load.devices, "name", load)
+    report.warnings += _shared_macs(load.devices, load)
     uplink_problems, uplink_warnings = _uplink_findings(load)
     report.problems += uplink_problems
     report.warnings += uplink_warnings

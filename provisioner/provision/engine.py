@@ -12,8 +12,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from provisioner.errors import (
 from provisioner.inventory import load_inventories
 from provisioner.inventory.check import InventoryReport
 from provisioner.inventory.service import inventory_sync, sync_schools
+from provisioner.lines import joined_lines
 from provisioner.models import Device, HostRun, Role
 from provisioner.outcome import (
     DONE,
@@ -252,7 +253,7 @@ def _preflight(run: _Run) -> list[Device]:
     ready = []
     for device in run.devices:
         result = checked[device.name]
-        warnings = "; ".join(result.data.warnings) if result.data else ""
+        warnings = joined_lines(*result.data.warnings) if result.data else ""
         status = host_status_for(result.failure, success=HostStatus.PENDING)
         if status == HostStatus.PENDING:
             ready.append(device)
@@ -267,9 +268,10 @@ def preflight_line(status: HostStatus, message: str, warnings: str) -> str:
     """What the progress says of one device's preflight: "ready" (with its warnings)
     for a device the play may take, whose record stays `pending` until then; else its
     status and why ("unreachable: port 22 closed")."""
+    said = "; ".join(warnings.splitlines())
     if status == HostStatus.PENDING:
-        return f"ready; {warnings}" if warnings else "ready"
-    return f"{status}: {message or warnings}"
+        return f"ready; {said}" if said else "ready"
+    return f"{status}: {message or said}"
 
 
 def _home(run_dir: Path, known_hosts: Path) -> Path:
@@ -303,9 +305,10 @@ def _play_slice(run: _Run, part: Sequence[Device], number: int, suffix: str,
                           lambda recap: run.say(recap.host, Phase.PLAY, recap=recap), run.cancel)
 
 
-def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> list[Played]:
+def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> Iterator[Played]:
     """Run the wave's playbook, its slices side by side where the runner can; per slice
-    its hosts and outcome (or the error that kept it from running)."""
+    its hosts and outcome (or the error that kept it from running), each as soon as its
+    slice has ended, while the others go on."""
     names = [d.name for d in wave]
     facts = prepare_fact_cache(fact_cache_dir(runs_root(run.settings), run.school_id), names,
                                run.store.runs.verified_last(run.school_id, names, run.run_id))
@@ -314,18 +317,17 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> list[Played]:
     # An execution node runs one job of a school at a time (it takes the school's lock).
     parts = slices(wave, run.options.plays_in_order or not run.runner.slices_side_by_side)
     if len(parts) == 1:
-        return [(parts[0], _play_slice(run, parts[0], number, "", facts))]
+        yield parts[0], _play_slice(run, parts[0], number, "", facts)
+        return
     run.say("", Phase.PLAY, f"wave {number} as {len(parts)} playbooks side by side: "
             + ", ".join(f"{len(part)} {title}" for title, part in zip(SLICE_TITLES, parts,
                                                                        strict=False)))
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-        futures = [pool.submit(_play_slice, run, part, number, f"-{name}", facts)
-                   for part, name in zip(parts, SLICE_NAMES, strict=False)]
-    played: list[Played] = []
-    for part, future in zip(parts, futures, strict=True):
-        error = future.exception()
-        played.append((part, future.result() if error is None else error))
-    return played
+        futures = {pool.submit(_play_slice, run, part, number, f"-{name}", facts): part
+                   for part, name in zip(parts, SLICE_NAMES, strict=False)}
+        for future in as_completed(futures):
+            error = future.exception()
+            yield futures[future], future.result() if error is None else error
 
 
 def _play_message(recap: HostRecap | None, status: HostStatus,
@@ -345,6 +347,15 @@ def _play_message(recap: HostRecap | None, status: HostStatus,
     return ""
 
 
+def _play_warnings(recap: HostRecap | None, run_id: int) -> list[str]:
+    """What the play's reports warned of on a host, and how many more the output has."""
+    if recap is None:
+        return []
+    more = ([f"{recap.warnings_left_out} more: provision run show {run_id} --output"]
+            if recap.warnings_left_out else [])
+    return [*recap.warnings, *more]
+
+
 def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) -> list[Device]:
     """Record the hosts of a finished wave; those the play provisioned."""
     done = []
@@ -359,8 +370,8 @@ def _record_wave(run: _Run, wave: Sequence[Device], outcome: PlaybookOutcome) ->
                       message=_play_message(recap, status, outcome),
                       # What the play warned of (a role's "Report ..." tasks) joins
                       # preflight's warnings: the summary and the record show both.
-                      warnings="; ".join(filter(None, [run.hosts[device.name].warnings,
-                                                       *(recap.warnings if recap else [])])),
+                      warnings=joined_lines(run.hosts[device.name].warnings,
+                                            *_play_warnings(recap, run.run_id)),
                       duration_ms=round(recap.elapsed_ms, 1) if recap else 0.0)
         run.save(row)
         if status == HostStatus.PROVISIONED:
@@ -377,11 +388,10 @@ def _verify(run: _Run, devices: Sequence[Device]) -> None:
         result = checked[device.name]
         status = host_status_for(result.failure, success=HostStatus.VERIFIED)
         # A verified device may carry notes (a controller's unknown APs): warnings.
-        notes = "; ".join(result.data) if result.ok and result.data else ""
+        notes = result.data if result.ok and result.data else []
         row = replace(run.hosts[device.name], status=status, phase=Phase.DONE if result.ok
                       else Phase.VERIFY, message="" if result.ok else result.message,
-                      warnings="; ".join(filter(None, [run.hosts[device.name].warnings,
-                                                       notes])))
+                      warnings=joined_lines(run.hosts[device.name].warnings, *notes))
         run.save(row)
         run.say(device.name, Phase.VERIFY, result.message)
 
@@ -401,20 +411,20 @@ def _play(run: _Run, ready: Sequence[Device]) -> None:
             run.save(*(replace(run.hosts[d.name], message=reason) for d in wave))
             continue
         run.say("", Phase.PLAY, f"wave {number}: {len(wave)} hosts")
-        played = _play_wave(run, wave, number)
-        # What one slice did is recorded (and read back) even when the other could not run.
-        provisioned: list[Device] = []
-        for part, outcome in played:
+        # A slice's hosts are recorded and read back as soon as it ends, while the other
+        # slice goes on (the switches' read-back in the shadow of the servers' packages);
+        # what one slice did is recorded even when the other could not run.
+        errors: list[BaseException] = []
+        for part, outcome in _play_wave(run, wave, number):
             if isinstance(outcome, BaseException):
+                errors.append(outcome)
                 continue
             if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume
                 run.lost = outcome.detail or "the execution node stopped answering"
                 run.say("", Phase.PLAY, run.lost)
-            provisioned += _record_wave(run, part, outcome)
-        _verify(run, provisioned)
-        for _part, outcome in played:
-            if isinstance(outcome, BaseException):
-                raise outcome
+            _verify(run, _record_wave(run, part, outcome))
+        if errors:
+            raise errors[0]
 
 
 def _final_status(run: _Run) -> RunStatus:

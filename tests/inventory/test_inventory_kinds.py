@@ -234,7 +234,8 @@ def test_ansibles_own_warnings_are_captured_not_printed(capsys: pytest.CaptureFi
 def test_an_ap_mac_the_servers_cannot_reserve_is_warned() -> None:
     # Unquoted, a MAC of digits only is a base-60 number to YAML; a short one is a typo.
     report = report_of("ap-macs")
-    assert [r[0] for r in rows(report)] == ["t12-ap01", "t12-ap02", "t12-ap03", "t12-ap04"]
+    assert [r[0] for r in rows(report)] == ["t12-ap01", "t12-ap02", "t12-ap03", "t12-ap04",
+                                            "t12-ap05"]
     assert report.ok  # warnings only: the APs are still checked over SNMP
     assert texts(report.warnings, "ap-macs") == [
         "100001/hosts.yml: host 't12-ap01': its inventory `mac` is the number 41135085296, not "
@@ -243,4 +244,8 @@ def test_an_ap_mac_the_servers_cannot_reserve_is_warned() -> None:
         "100001/hosts.yml: host 't12-ap02': its inventory `mac` '02:fc:00:00:01' is not a "
         "unicast MAC address (six hex pairs with ':'); fix it; the servers keep the "
         "reservation they hold for it, or make none",
+        # ap03's MAC again, in another case: a MAC belongs to one device.
+        "100001/hosts.yml: host 't12-ap05' has mac 02:fc:00:00:01:0c that host 't12-ap03' "
+        "of school 100001 has too; a MAC belongs to one device: fix the wrong one (the "
+        "servers keep the reservation they hold, or make none)",
     ]

@@ -175,6 +175,20 @@ def test_why_an_ap_gets_no_reservation() -> None:
     assert reservation_gaps(None, collected) == []
 
 
+@pytest.mark.parametrize("variables", [{"managed": False}, {"managed": "no"},
+                                       {"controller": "100001-vc01"}])
+def test_an_ap_the_run_never_reads_is_no_news_without_a_mac(variables: Any) -> None:
+    # Managed elsewhere or through its WLAN controller: no play asks it for its MAC, so
+    # having none is said of it on no run; a claimed MAC still is.
+    claimed = {"ap01": "02:fc:00:00:01:0c", "ap02": "02:fc:00:00:01:0c"}
+    assert reservation_gaps(["ap05"], {}, {"ap05": variables}) == []
+    assert reservation_gaps(["ap05"], {}, {"ap05": {"managed": True}}) == [
+        "no DHCP reservation for ap05: no `mac` host var, none read from the device and "
+        "none held"]
+    assert len(reservation_gaps(["ap01", "ap02"], claimed,
+                                {"ap01": variables, "ap02": variables})) == 2
+
+
 def test_the_ap_the_server_holds_a_claimed_mac_for_keeps_it() -> None:
     # ap02 answers with ap01's MAC: ap01 keeps the reservation the server holds, ap02
     # gets none; with nothing held, neither.

@@ -225,14 +225,41 @@ def test_task_warnings_are_one_printable_line_each() -> None:
     assert task_warnings({}) == []
 
 
-def test_event_collector_keeps_each_warning_once_and_at_most_the_limit() -> None:
+def test_event_collector_keeps_each_report_once_and_counts_those_over_the_limit() -> None:
     collector = EventCollector()
     many = [f"w{i}" for i in range(WARNINGS_MAX + 5)]
-    for kind, warnings in (("runner_on_ok", ["w0", "w0"]), ("runner_on_failed", many),
-                           ("runner_on_unreachable", ["never"])):
+    for kind, action, warnings in (
+            ("runner_on_ok", "report_warning", ["w0", "w0"]),
+            ("runner_on_failed", "ansible.legacy.report_warning", many),
+            ("runner_on_ok", "ansible.netcommon.cli_config", ["a library's hint"]),
+            ("runner_on_unreachable", "report_warning", ["never"])):
         collector({"event": kind, "event_data": {"host": "h", "task": "T",
+                                                 "resolved_action": action,
                                                  "res": {"warnings": warnings}}})
     assert collector.hosts["h"].warnings == many[:WARNINGS_MAX]
+    assert collector.hosts["h"].warnings_left_out == 5
+
+
+NO_LOG_REPORT = f"""\
+- name: A report that would hide a secret
+  hosts: a
+  gather_facts: false
+  tasks:
+    - name: Report under no_log
+      report_warning:
+        msg: "the passphrase is {SECRET}"
+      no_log: true
+"""
+
+
+def test_a_report_under_no_log_fails_and_its_text_is_nowhere(tmp_path: Path) -> None:
+    # Ansible prints a no_log result's warnings all the same; the report refuses to run.
+    outcome = run_playbook(_job(tmp_path, NO_LOG_REPORT))
+    a = outcome.hosts["a"]
+    assert (a.status, a.failed_task, a.warnings) == ("failed", "Report under no_log", [])
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="replace"), path
 
 
 def test_task_message_prefers_msg_then_stderr() -> None:

@@ -6,7 +6,8 @@ wave with the recaps a test scripts, so the run's bookkeeping is tested on its o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from provisioner.provision import engine
 from provisioner.provision.locks import KIND, Cancellation
 from provisioner.provision.options import slices
 from provisioner.provision.runner import JobKey
+from provisioner.results import AggregatedResult, DeviceResult
 
 
 @dataclass
@@ -155,6 +157,41 @@ def test_in_order_or_on_a_one_job_runner_a_wave_is_one_playbook(
     engine._play(run, run.devices)
     assert runner.folders == ["wave-1"]
     assert len(runner.calls[0][1]) == len(run.devices)
+
+
+@dataclass
+class ReadBackRunner(FakeRunner):
+    """The servers' and APs' slice ends only once the switches have been read back (or
+    after 20 s): what was read back before it ended is in `read_back_during_hosts`."""
+
+    read_back: list[str] = field(default_factory=list)
+    read_back_during_hosts: list[str] = field(default_factory=list)
+    switches_read: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
+            cancelled: Callable[[], bool]) -> PlaybookOutcome:
+        if job.run_dir.name.endswith("-hosts"):
+            self.switches_read.wait(20)
+            self.read_back_during_hosts = list(self.read_back)
+        return super().run(job, key, progress, cancelled)
+
+    def verify(self, devices: Sequence[Device], snmp: object, known_hosts: Path,
+               school: Sequence[Device] = ()) -> AggregatedResult[list[str]]:
+        self.read_back += [d.name for d in devices]
+        if any(d.role is Role.SWITCH for d in devices):
+            self.switches_read.set()
+        return AggregatedResult.of("verify", (DeviceResult(d.name, []) for d in devices))
+
+
+def test_a_slice_is_read_back_as_soon_as_it_ends_while_the_other_goes_on(
+        settings: Settings) -> None:
+    # The switches' slice ends first: they are verified while the servers' slice runs.
+    runner = ReadBackRunner()
+    run, _store = _run(settings, runner, engine.Options())
+    engine._play(run, run.devices)
+    assert runner.read_back_during_hosts == [f"100001-sw0{i}" for i in range(1, 5)]
+    assert sorted(runner.read_back) == sorted(d.name for d in run.devices)
+    assert set(_statuses(run).values()) == {"verified"}
 
 
 def test_a_slice_that_cannot_start_fails_the_run_but_the_other_slice_is_recorded(

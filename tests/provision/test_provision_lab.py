@@ -115,6 +115,8 @@ def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     assert run["status"] == "ok"
     detail = lab.run("run", "show", str(run["run_id"]))
     assert "playbook commit: " in detail.output and "by " in detail.output
+    assert f"  {AP} warning: no radio present on {AP}" in detail.output
+    assert f"  {SERVER} warning: dnsmasq not started" in detail.output
     # The switch's play ran as a playbook of its own, beside the server's and AP's (the
     # recorded AP, managed elsewhere, is in no play).
     assert _played_in(lab, run["run_id"]) == {"wave-1-hosts": {SERVER, AP},

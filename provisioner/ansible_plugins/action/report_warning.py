@@ -13,6 +13,9 @@ Options:
 | option | meaning |
 |---|---|
 | `msg` | the warning: a string, or a list of strings (one warning each); required |
+
+It refuses to run under `no_log`: Ansible's censoring of a `no_log` result keeps its
+warnings and prints them (ansible-core `executor/task_result.py`, `_PRESERVE`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(
             argument_spec={"msg": {"type": "raw", "required": True}})
+        if self._task.no_log or self._play_context.no_log:
+            # Ansible prints a no_log result's warnings all the same (its censoring keeps
+            # them): a report that needs hiding must not be a warning.
+            raise AnsibleActionFail("report_warning: not under no_log (Ansible prints a "
+                                    "warning whatever no_log says); report without the secret")
         messages = warning_lines(args["msg"])
         if not messages:
             raise AnsibleActionFail("report_warning: msg is empty; give the warning's text")

@@ -223,8 +223,10 @@ def reservation_gaps(aps: object, collected: object, hostvars: object = None,
 
     Returns:
         For every AP that `unshared_macs(collected, held_conf)` leaves out: its MAC is
-        claimed by another AP too, its inventory `mac` is unusable, or no MAC is known;
-        and for every AP whose inventory `mac` is unusable but which keeps the
+        claimed by another AP too, its inventory `mac` is unusable, or no MAC is known
+        (said only of the APs the run reads: an AP with `managed: false` or one that
+        names its WLAN `controller` is never asked for its MAC, so having none is no
+        news); and for every AP whose inventory `mac` is unusable but which keeps the
         reservation held, that its `mac` is unusable.
     """
     if not isinstance(aps, list | tuple):
@@ -237,9 +239,18 @@ def reservation_gaps(aps: object, collected: object, hostvars: object = None,
         problem = inventory_mac_problem(host.get("mac")) if _has_inventory_mac(host) else ""
         if ap in reserved and problem:
             gaps.append(f"{ap}: {problem}; the reservation this server holds is kept")
-        elif ap not in reserved:
+        elif ap not in reserved and (problem or ap in macs or _read_by_the_run(host)):
             gaps.append(f"no DHCP reservation for {ap}: {problem or _gap(ap, macs)}")
     return gaps
+
+
+def _read_by_the_run(host: Mapping[str, Any]) -> bool:
+    """Whether the run asks this AP for its MAC: it is managed (`managed`, true unless
+    set false, as Ansible's `bool` filter reads it) and names no WLAN `controller`."""
+    managed = host.get("managed", True)
+    if isinstance(managed, str):
+        managed = managed.strip().lower() not in ("false", "no", "n", "f", "off", "0")
+    return bool(managed) and not host.get("controller")
 
 
 def _gap(ap: str, macs: Mapping[str, str]) -> str:

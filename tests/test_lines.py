@@ -1,0 +1,37 @@
+"""Device text made fit for one line (provisioner/lines.py) and for a table
+(provisioner/terminal.py): pure logic."""
+
+from __future__ import annotations
+
+from provisioner.ansible import HostRecap
+from provisioner.lines import LINE_MAX, joined_lines, one_line, printable
+from provisioner.provision.engine import _play_warnings
+from provisioner.terminal import render_table
+
+
+def test_one_line_is_the_first_line_without_control_characters() -> None:
+    assert one_line("\n  \x1b]0;owned\x07 switch said no \nsecond") == " ]0;owned  switch said no"
+    assert one_line("x" * (LINE_MAX + 50)) == "x" * LINE_MAX
+    assert one_line("") == "" and one_line(None) == "None"
+    assert printable("a\tb\x1b[2Jc\u200bd") == "a b [2Jc d"
+
+
+def test_joined_lines_keeps_each_line_once_one_per_line() -> None:
+    assert joined_lines("SNMP silent", "", "a; b\n\x1b[31mred", "SNMP silent") \
+        == "SNMP silent\na; b\n [31mred"
+    assert joined_lines() == ""
+
+
+def test_the_record_says_how_many_reports_it_left_out() -> None:
+    recap = HostRecap("srv01", warnings=["dnsmasq not started"], warnings_left_out=3)
+    assert _play_warnings(recap, 17) == ["dnsmasq not started",
+                                         "3 more: provision run show 17 --output"]
+    assert _play_warnings(None, 17) == []
+
+
+def test_a_table_never_reads_a_devices_text_as_markup() -> None:
+    # "[/]" made rich raise MarkupError, ending the whole table; "[bold]" restyled it.
+    text = render_table(["device", "sysName"], [["ap01", "[/]"], ["ap02", "[bold]x\x1b[2J"],
+                                                ["ap03", None]])
+    assert text.splitlines() == ["device  sysName", "ap01    [/]", "ap02    [bold]x [2J",
+                                 "ap03"]
