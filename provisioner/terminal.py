@@ -42,7 +42,8 @@ def render_table(
     table = Table(title=title, box=box.SIMPLE_HEAD if tty else None, show_edge=tty,
                   pad_edge=False, title_justify="left")
     for n, header in enumerate(headers):
-        table.add_column(header, justify="right" if n in right else "left",
+        # Headers may be a device's words too (a controller's SSID names).
+        table.add_column(cell_text(header), justify="right" if n in right else "left",
                          no_wrap=not tty, overflow="fold")
     for row in rows:
         table.add_row(*(cell_text(cell) for cell in row))

@@ -35,3 +35,6 @@ def test_a_table_never_reads_a_devices_text_as_markup() -> None:
                                                 ["ap03", None]])
     assert text.splitlines() == ["device  sysName", "ap01    [/]", "ap02    [bold]x [2J",
                                  "ap03"]
+    # A header may be a device's word too (a WLAN controller's SSID names).
+    assert render_table(["ap", "[/]\x1b[2J"], [["ap01", 3]]).splitlines() == [
+        "ap    [/] [2J", "ap01  3"]

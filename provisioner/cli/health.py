@@ -16,6 +16,7 @@ from provisioner.errors import ExitStatus, UnknownSchoolError
 from provisioner.health.model import HealthReport, HealthState
 from provisioner.health.prometheus import render, write_textfile
 from provisioner.health.run import HealthOptions, run_health
+from provisioner.lines import printable
 from provisioner.results import FailureKind
 from provisioner.snmp import BACKENDS, DEFAULT_BACKEND
 from provisioner.terminal import progress_bar, to_json
@@ -58,14 +59,14 @@ def _print_report(obj: Context, report: HealthReport) -> None:
     for school in report.schools:
         click.echo(school.line())
         if school.controller_down and not school.dead_site:
-            click.echo(f"{school.school_id} CONTROLLER DOWN: {school.controller_down}")
+            click.echo(printable(f"{school.school_id} CONTROLLER DOWN: {school.controller_down}"))
     rows = _problem_rows(report)
     if rows and obj.tty:
         obj.table(["device", "school", "role", "state", "reason"], rows)
     else:
         # Plain lines for cron mail and grep: a table would squeeze long reasons.
         for device, _school, role, state, reason in rows:
-            click.echo(f"{device} ({role}) {state}: {reason}")
+            click.echo(printable(f"{device} ({role}) {state}: {reason}"))
     counts = ", ".join(f"{n} {state}" for state, n in report.states.items())
     click.echo(f"{len(report.devices)} devices: {counts}; run {report.run_id} took "
                f"{report.duration_s:.1f} s")
@@ -186,4 +187,4 @@ def health_show(obj: Context, school: str | None, since: str) -> None:
                   title="Samples")
         return
     for r in rows:
-        click.echo(f"{r.at} {r.device} {r.state}: {r.detail}")
+        click.echo(printable(f"{r.at} {r.device} {r.state}: {r.detail}"))

@@ -7,6 +7,7 @@ import click
 from provisioner import overview
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
 from provisioner.cli.provision import provision_command
+from provisioner.lines import printable
 from provisioner.models import Role
 from provisioner.outcome import HealthState
 from provisioner.provision import engine
@@ -122,7 +123,7 @@ def school_show(obj: Context, school_id: str) -> None:
                    for d in detail.devices], title="Devices")
         for d in detail.devices:
             if d.state.needs_attention:
-                click.echo(f"  {d.name} {d.state} since {d.state_at}: {d.state_detail}")
+                click.echo(printable(f"  {d.name} {d.state} since {d.state_at}: {d.state_detail}"))
     else:
         click.echo("devices: none synced (run 'provision inventory sync')")
     run = detail.latest_run
@@ -136,4 +137,4 @@ def school_show(obj: Context, school_id: str) -> None:
     click.echo(f"health: {detail.health_summary}")
     for sample in detail.health:
         if sample.state != HealthState.OK:
-            click.echo(f"  {sample.device} {sample.state}: {sample.detail}")
+            click.echo(printable(f"  {sample.device} {sample.state}: {sample.detail}"))

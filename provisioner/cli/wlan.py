@@ -7,27 +7,28 @@ import click
 from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
 from provisioner.errors import ExitStatus
 from provisioner.inventory import load_inventories
+from provisioner.lines import printable
 from provisioner.terminal import to_json
 from provisioner.wlan.overview import ControllerView, school_wlan
 
 
 def _print(obj: Context, view: ControllerView) -> None:
     if view.error:
-        click.echo(f"{view.name} ({view.platform}, {view.address}): {view.error}")
+        click.echo(printable(f"{view.name} ({view.platform}, {view.address}): {view.error}"))
         return
     ssids = ", ".join(f"{s.essid} (VLAN {s.vlan}, {s.opmode}"
                       f"{'' if s.enabled else ', disabled'})" for s in view.ssids) or "none"
     up = sum(a.state == "up" for a in view.aps)
     clients = sum(a.total for a in view.aps)
-    click.echo(f"{view.name} ({view.platform}, {view.address}): SSIDs {ssids}; "
-               f"{up} of {len(view.aps)} APs up, {clients} clients")
+    click.echo(printable(f"{view.name} ({view.platform}, {view.address}): SSIDs {ssids}; "
+                         f"{up} of {len(view.aps)} APs up, {clients} clients"))
     names = [s.essid for s in view.ssids]
     if view.aps:
         obj.table(["ap", "state", "clients", *names],
                   [[a.name, a.state, a.total, *(a.clients.get(n, 0) for n in names)]
                    for a in view.aps], right=list(range(2, len(names) + 3)))
     for line in view.unknown:
-        click.echo(f"  warning: AP {line} is in its cluster but not in the inventory")
+        click.echo(printable(f"  warning: AP {line} is in its cluster but not in the inventory"))
 
 
 @cli.command("wlan")

@@ -72,8 +72,9 @@ def _shared_macs(devices: Sequence[Device], load: InventoryLoad) -> list[Problem
     """A warning for every device whose inventory `mac` an earlier one has too.
 
     A MAC belongs to one device, so one of the two is wrong: the servers reserve it for
-    the AP they already hold it for, else for neither (the run says so too). A warning,
-    not a problem: the run keeps the held reservation rather than stop.
+    the AP they already hold it for, else for neither, and an AP that does not get it
+    keeps what the servers hold for it (the run says so too). A warning, not a problem:
+    the run keeps the held reservations rather than stop.
     """
     seen: dict[str, Device] = {}
     warnings = []
@@ -87,7 +88,7 @@ def _shared_macs(devices: Sequence[Device], load: InventoryLoad) -> list[Problem
                 load.files.get((device.school_id, device.name), device.school_id),
                 f"host {device.name!r} has mac {mac.lower()} that host {first.name!r} of "
                 f"school {first.school_id} has too; a MAC belongs to one device: fix the "
-                "wrong one (the servers keep the reservation they hold, or make none)"))
+                "wrong one (each keeps the reservation the servers hold for it, or gets none)"))
     return warnings
 
 

@@ -55,6 +55,7 @@ from provisioner.provision.options import (
 )
 from provisioner.provision.runner import JobKey, PlaybookRunner, RunnerChoice, local_runners
 from provisioner.snmp import SnmpBackend
+from provisioner.wlan.readback import controller_name
 
 SITE_PLAYBOOK = "site.yml"
 _ROLE_ORDER = {Role.SERVER: 0, Role.SWITCH: 1, Role.WLAN_CONTROLLER: 2, Role.ACCESS_POINT: 3}
@@ -411,20 +412,42 @@ def _play(run: _Run, ready: Sequence[Device]) -> None:
             run.save(*(replace(run.hosts[d.name], message=reason) for d in wave))
             continue
         run.say("", Phase.PLAY, f"wave {number}: {len(wave)} hosts")
-        # A slice's hosts are recorded and read back as soon as it ends, while the other
-        # slice goes on (the switches' read-back in the shadow of the servers' packages);
-        # what one slice did is recorded even when the other could not run.
-        errors: list[BaseException] = []
-        for part, outcome in _play_wave(run, wave, number):
-            if isinstance(outcome, BaseException):
-                errors.append(outcome)
-                continue
-            if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume
-                run.lost = outcome.detail or "the execution node stopped answering"
-                run.say("", Phase.PLAY, run.lost)
-            _verify(run, _record_wave(run, part, outcome))
-        if errors:
-            raise errors[0]
+        _play_and_verify(run, wave, number)
+
+
+def _play_and_verify(run: _Run, wave: Sequence[Device], number: int) -> None:
+    """Play one wave; record and read back each slice's hosts as soon as it ends, while
+    the other slice goes on (the switches' read-back in the shadow of the servers'
+    packages).
+
+    An AP whose WLAN controller is in a slice still playing waits for it: it is read
+    back through that controller. What one slice did is recorded even when the other
+    could not run, or its recording or read-back failed; the first error is raised
+    once every slice's outcome is recorded.
+    """
+    errors: list[BaseException] = []
+    playing = {d.name for d in wave}
+    waiting: list[Device] = []
+    for part, outcome in _play_wave(run, wave, number):
+        playing -= {d.name for d in part}
+        if isinstance(outcome, BaseException):
+            errors.append(outcome)
+            continue
+        if outcome.status == RunnerStatus.LOST:  # never re-run by itself: --resume
+            run.lost = outcome.detail or "the execution node stopped answering"
+            run.say("", Phase.PLAY, run.lost)
+        try:
+            done = _record_wave(run, part, outcome)
+            waiting += [d for d in done if controller_name(d) in playing]
+            _verify(run, [d for d in done if controller_name(d) not in playing])
+        except Exception as exc:  # raised below, once the other slices are recorded
+            errors.append(exc)
+    try:
+        _verify(run, waiting)
+    except Exception as exc:
+        errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
 def _final_status(run: _Run) -> RunStatus:

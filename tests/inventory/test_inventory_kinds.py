@@ -246,6 +246,6 @@ def test_an_ap_mac_the_servers_cannot_reserve_is_warned() -> None:
         "reservation they hold for it, or make none",
         # ap03's MAC again, in another case: a MAC belongs to one device.
         "100001/hosts.yml: host 't12-ap05' has mac 02:fc:00:00:01:0c that host 't12-ap03' "
-        "of school 100001 has too; a MAC belongs to one device: fix the wrong one (the "
-        "servers keep the reservation they hold, or make none)",
+        "of school 100001 has too; a MAC belongs to one device: fix the wrong one (each "
+        "keeps the reservation the servers hold for it, or gets none)",
     ]

@@ -175,13 +175,14 @@ def test_why_an_ap_gets_no_reservation() -> None:
     assert reservation_gaps(None, collected) == []
 
 
-@pytest.mark.parametrize("variables", [{"managed": False}, {"managed": "no"},
-                                       {"controller": "100001-vc01"}])
-def test_an_ap_the_run_never_reads_is_no_news_without_a_mac(variables: Any) -> None:
-    # Managed elsewhere or through its WLAN controller: no play asks it for its MAC, so
-    # having none is said of it on no run; a claimed MAC still is.
+@pytest.mark.parametrize("variables", [{"managed": False}, {"managed": "no"}])
+def test_an_ap_managed_elsewhere_is_no_news_without_a_mac(variables: Any) -> None:
+    # Managed elsewhere: its addressing is whoever manages it's business, so having no
+    # MAC is said of it on no run; a claimed MAC still is. An AP behind a WLAN
+    # controller is the tool's: it needs its `mac` in the inventory, and is told so.
     claimed = {"ap01": "02:fc:00:00:01:0c", "ap02": "02:fc:00:00:01:0c"}
     assert reservation_gaps(["ap05"], {}, {"ap05": variables}) == []
+    assert len(reservation_gaps(["ap05"], {}, {"ap05": {"controller": "100001-vc01"}})) == 1
     assert reservation_gaps(["ap05"], {}, {"ap05": {"managed": True}}) == [
         "no DHCP reservation for ap05: no `mac` host var, none read from the device and "
         "none held"]
@@ -191,13 +192,24 @@ def test_an_ap_the_run_never_reads_is_no_news_without_a_mac(variables: Any) -> N
 
 def test_the_ap_the_server_holds_a_claimed_mac_for_keeps_it() -> None:
     # ap02 answers with ap01's MAC: ap01 keeps the reservation the server holds, ap02
-    # gets none; with nothing held, neither.
+    # keeps the one the server holds for it; with nothing held, neither gets one.
     claimed = {"100001-ap01": "02:fc:00:00:01:0c", "100001-ap02": "02:fc:00:00:01:0c"}
-    assert unshared_macs(claimed, HELD) == {"100001-ap01": "02:fc:00:00:01:0c"}
+    assert unshared_macs(claimed, HELD) == {"100001-ap01": "02:fc:00:00:01:0c",
+                                            "100001-ap02": "02:fc:00:00:01:0d"}
     assert unshared_macs(claimed, "") == {}
     assert reservation_gaps(["100001-ap01", "100001-ap02"], claimed, {}, HELD) == [
-        "no DHCP reservation for 100001-ap02: its MAC 02:fc:00:00:01:0c is claimed by "
-        "another access point too; set the right one as its `mac` host var"]
+        "100001-ap02: its MAC 02:fc:00:00:01:0c is claimed by another access point too; "
+        "set the right one as its `mac` host var; the reservation this server holds "
+        "(02:fc:00:00:01:0d) is kept"]
+
+
+def test_a_mac_the_inventory_gives_two_aps_keeps_what_each_held() -> None:
+    # Neither holds the shared MAC: each keeps its own held reservation, unless another
+    # AP has that MAC now.
+    shared = {"100001-ap04": "02:aa:00:00:00:01", "100001-ap05": "02:aa:00:00:00:01",
+              "100001-ap07": "02:fc:00:00:01:10"}
+    assert unshared_macs(shared, HELD) == {"100001-ap04": "02:fc:00:00:01:0f",
+                                           "100001-ap07": "02:fc:00:00:01:10"}
 
 
 @pytest.mark.parametrize(("mac", "problem"), [

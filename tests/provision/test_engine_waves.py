@@ -93,9 +93,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def _run(settings: Settings, runner: FakeRunner, options: engine.Options,
-         cancel: Cancellation | None = None) -> tuple[engine._Run, Store]:
+         cancel: Cancellation | None = None,
+         devices: list[Device] | None = None) -> tuple[engine._Run, Store]:
     store = Store.open(settings.db)
-    devices = _devices()
+    devices = devices or _devices()
     run_id = store.runs.start(kind=KIND, school_id="100001", user="anna",
                               arguments=options.as_arguments(), playbook_commit="",
                               pid=1, pid_started=None, artifacts="")
@@ -167,6 +168,7 @@ class ReadBackRunner(FakeRunner):
     read_back: list[str] = field(default_factory=list)
     read_back_during_hosts: list[str] = field(default_factory=list)
     switches_read: threading.Event = field(default_factory=threading.Event)
+    cannot_read: str = ""  # reading back a part with this host raises
 
     def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
             cancelled: Callable[[], bool]) -> PlaybookOutcome:
@@ -177,6 +179,9 @@ class ReadBackRunner(FakeRunner):
 
     def verify(self, devices: Sequence[Device], snmp: object, known_hosts: Path,
                school: Sequence[Device] = ()) -> AggregatedResult[list[str]]:
+        if any(d.name == self.cannot_read for d in devices):
+            self.switches_read.set()
+            raise EnvironmentProblemError("the read-back could not start")
         self.read_back += [d.name for d in devices]
         if any(d.role is Role.SWITCH for d in devices):
             self.switches_read.set()
@@ -192,6 +197,56 @@ def test_a_slice_is_read_back_as_soon_as_it_ends_while_the_other_goes_on(
     assert runner.read_back_during_hosts == [f"100001-sw0{i}" for i in range(1, 5)]
     assert sorted(runner.read_back) == sorted(d.name for d in run.devices)
     assert set(_statuses(run).values()) == {"verified"}
+
+
+@dataclass
+class NetworkLastRunner(ReadBackRunner):
+    """The switches' and controllers' slice ends only once the servers have been read
+    back (or after 20 s): what was read back before it ended is in `read_back_during_network`."""
+
+    read_back_during_network: list[str] = field(default_factory=list)
+    servers_read: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, job: PlaybookJob, key: JobKey, progress: ProgressCallback | None,
+            cancelled: Callable[[], bool]) -> PlaybookOutcome:
+        if job.run_dir.name.endswith("-network"):
+            self.servers_read.wait(20)
+            self.read_back_during_network = list(self.read_back)
+        return FakeRunner.run(self, job, key, progress, cancelled)
+
+    def verify(self, devices: Sequence[Device], snmp: object, known_hosts: Path,
+               school: Sequence[Device] = ()) -> AggregatedResult[list[str]]:
+        result = super().verify(devices, snmp, known_hosts, school)
+        if any(d.role is Role.SERVER for d in devices):
+            self.servers_read.set()
+        return result
+
+
+def test_an_ap_waits_for_the_read_back_of_its_controllers_slice(settings: Settings) -> None:
+    # The Instant AP plays with the servers, but is read back through its controller,
+    # which the other slice configures: it is read back only once that slice has ended.
+    controller = Device("100001", "100001-vc01", Role.WLAN_CONTROLLER, "aruba_instant",
+                        "10.213.1.40")
+    iap = Device("100001", "100001-iap01", Role.ACCESS_POINT, "aruba_instant", "10.213.1.41",
+                 vars={"controller": "100001-vc01"})
+    runner = NetworkLastRunner()
+    run, _store = _run(settings, runner, engine.Options(),
+                       devices=[*_devices(), controller, iap])
+    engine._play(run, run.devices)
+    assert "100001-srv01" in runner.read_back_during_network
+    assert "100001-iap01" not in runner.read_back_during_network
+    assert runner.read_back.index("100001-iap01") > runner.read_back.index("100001-vc01")
+    assert set(_statuses(run).values()) == {"verified"}
+
+
+def test_a_failed_read_back_of_one_slice_keeps_the_others_outcome(settings: Settings) -> None:
+    runner = ReadBackRunner(cannot_read="100001-sw01")
+    run, store = _run(settings, runner, engine.Options())
+    with pytest.raises(EnvironmentProblemError, match="read-back could not start"):
+        engine._play(run, run.devices)
+    recorded = {h.host: h.status for h in store.runs.hosts(run.run_id)}
+    assert recorded["100001-srv01"] == recorded["100001-ap02"] == "verified"
+    assert recorded["100001-sw01"] == "provisioned"
 
 
 def test_a_slice_that_cannot_start_fails_the_run_but_the_other_slice_is_recorded(

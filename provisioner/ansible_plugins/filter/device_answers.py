@@ -88,11 +88,14 @@ def _is(entry: Any, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
 
 def unshared_macs(reservations: object, held_conf: object = "") -> dict[str, str]:
     """The reservations without any MAC that more than one AP has, unless the server
-    holds that MAC for exactly one of them already: that one keeps it.
+    holds that MAC for exactly one of them already: that one keeps it. An AP that so
+    loses its MAC keeps the reservation the server holds for it under another MAC, if
+    no AP has that one.
 
-    So an AP that answers with another AP's MAC cannot take that AP's address, nor
-    remove a reservation the server holds; where nothing is held, neither AP gets it
-    (nothing says which one is right).
+    So an AP that answers with another AP's MAC (or an inventory that gives two APs the
+    same `mac`) can neither take another AP's address nor remove a reservation the
+    server holds; where nothing is held, neither AP gets the MAC (nothing says which
+    one is right).
 
     Args:
         reservations: {AP name: MAC} as the servers' role collected them (inventory
@@ -101,7 +104,8 @@ def unshared_macs(reservations: object, held_conf: object = "") -> dict[str, str
 
     Returns:
         The same mapping without every AP whose MAC (case aside) another AP has too,
-        but for the one AP the server holds it for.
+        but for the one AP the server holds it for; each AP left out that way with the
+        MAC the server holds for it, when no AP has that MAC.
     """
     if not isinstance(reservations, dict):
         return {}
@@ -115,6 +119,12 @@ def unshared_macs(reservations: object, held_conf: object = "") -> dict[str, str
         holders = [owner for owner in owners if held.get(owner) == str(mac).lower()]
         if len(owners) == 1 or holders == [str(ap)]:
             kept[str(ap)] = str(mac)
+    taken = {mac.lower() for mac in kept.values()}
+    for ap in map(str, reservations):
+        previous = held.get(ap, "")
+        if ap not in kept and previous and previous not in taken and previous not in claimants:
+            kept[ap] = previous
+            taken.add(previous)
     return kept
 
 
@@ -224,10 +234,10 @@ def reservation_gaps(aps: object, collected: object, hostvars: object = None,
     Returns:
         For every AP that `unshared_macs(collected, held_conf)` leaves out: its MAC is
         claimed by another AP too, its inventory `mac` is unusable, or no MAC is known
-        (said only of the APs the run reads: an AP with `managed: false` or one that
-        names its WLAN `controller` is never asked for its MAC, so having none is no
-        news); and for every AP whose inventory `mac` is unusable but which keeps the
-        reservation held, that its `mac` is unusable.
+        (not said of an AP with `managed: false`: the tool leaves it to whoever manages
+        it; an AP behind a WLAN controller needs its `mac` in the inventory); and for
+        every AP whose inventory `mac` is unusable but which keeps the reservation
+        held, that its `mac` is unusable.
     """
     if not isinstance(aps, list | tuple):
         return []
@@ -239,18 +249,21 @@ def reservation_gaps(aps: object, collected: object, hostvars: object = None,
         problem = inventory_mac_problem(host.get("mac")) if _has_inventory_mac(host) else ""
         if ap in reserved and problem:
             gaps.append(f"{ap}: {problem}; the reservation this server holds is kept")
-        elif ap not in reserved and (problem or ap in macs or _read_by_the_run(host)):
+        elif ap in reserved and reserved[ap] != macs.get(ap, reserved[ap]):
+            gaps.append(f"{ap}: {_gap(ap, macs)}; the reservation this server holds "
+                        f"({reserved[ap]}) is kept")
+        elif ap not in reserved and (problem or ap in macs or _managed_here(host)):
             gaps.append(f"no DHCP reservation for {ap}: {problem or _gap(ap, macs)}")
     return gaps
 
 
-def _read_by_the_run(host: Mapping[str, Any]) -> bool:
-    """Whether the run asks this AP for its MAC: it is managed (`managed`, true unless
-    set false, as Ansible's `bool` filter reads it) and names no WLAN `controller`."""
+def _managed_here(host: Mapping[str, Any]) -> bool:
+    """Whether the tool manages this AP: `managed` is true unless set false (as
+    Ansible's `bool` filter reads it)."""
     managed = host.get("managed", True)
     if isinstance(managed, str):
         managed = managed.strip().lower() not in ("false", "no", "n", "f", "off", "0")
-    return bool(managed) and not host.get("controller")
+    return bool(managed)
 
 
 def _gap(ap: str, macs: Mapping[str, str]) -> str:
