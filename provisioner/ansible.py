@@ -51,7 +51,6 @@ from provisioner.files import write_atomic
 from provisioner.lines import one_line
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
 
-_MESSAGE_MAX = 300
 # Warnings kept per host and run: a report of 45 APs' reservations must not fill the
 # record; the run's output (`provision run show --output`) has them all, and the record
 # counts those it left out.
@@ -195,10 +194,6 @@ class PlaybookOutcome:
 ProgressCallback = Callable[[HostRecap], None]
 
 
-def _first_line(text: object) -> str:
-    return one_line(text, _MESSAGE_MAX)
-
-
 def task_message(res: Mapping[str, Any]) -> str:
     """The one-line message of a failed or unreachable task's result.
 
@@ -208,7 +203,7 @@ def task_message(res: Mapping[str, Any]) -> str:
         return "output hidden by no_log"
     for key in ("msg", "stderr", "module_stderr", "stdout", "module_stdout"):
         if res.get(key):
-            return _first_line(res[key])
+            return one_line(res[key])
     return ""
 
 
@@ -222,7 +217,7 @@ def task_warnings(res: Mapping[str, Any]) -> list[str]:
     raw = res.get("warnings")
     if "censored" in res or not isinstance(raw, list):
         return []
-    return [line for line in (_first_line(text) for text in raw if isinstance(text, str))
+    return [line for line in (one_line(text) for text in raw if isinstance(text, str))
             if line]
 
 
