@@ -29,6 +29,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 # Six lower-case hex pairs; the multicast bit (lowest bit of the first octet) clear.
 UNICAST_MAC = re.compile(r"^[0-9a-f][02468ace](?::[0-9a-f]{2}){5}$")
 MAX_ANSWER_CHARS = 1_000_000
@@ -258,12 +260,9 @@ def reservation_gaps(aps: object, collected: object, hostvars: object = None,
 
 
 def _managed_here(host: Mapping[str, Any]) -> bool:
-    """Whether the tool manages this AP: `managed` is true unless set false (as
-    Ansible's `bool` filter reads it)."""
-    managed = host.get("managed", True)
-    if isinstance(managed, str):
-        managed = managed.strip().lower() not in ("false", "no", "n", "f", "off", "0")
-    return bool(managed)
+    """Whether the tool manages this AP: `managed` read as site.yml's sorting play reads
+    it (`managed | default(true) | bool`, Ansible's own `boolean`)."""
+    return boolean(host.get("managed", True), strict=False)
 
 
 def _gap(ap: str, macs: Mapping[str, str]) -> str:
