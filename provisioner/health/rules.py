@@ -8,9 +8,10 @@ provisioning run). `RULES` lists them in the order they run; the README's "Healt
 rules" table is this list.
 
 Rules (warning / critical):
-- reboot: uptime lower than at the previous run (a 32-bit sysUpTime wrap is not one),
-  unless the agent (re)started inside a provisioning run that reached the device: then
-  an ok note "agent restarted during provisioning run N" / -
+- reboot: uptime lower than the previous run's plus the time since (the agent started
+  again in between; a 32-bit sysUpTime wrap is not one), unless the agent (re)started
+  inside a provisioning run that reached the device: then an ok note "agent restarted
+  during provisioning run N" / -
 - identity: sysName is not the inventory name (or `snmp_sys_name`); sysLocation is not
   `snmp_location` (checked only when set) / -
 - ports: an uplink or AP port is administratively down or not in the ifTable, an AP
@@ -44,6 +45,12 @@ MAX_NAMED = 3
 # Run times are stored to the second and a restart's moment is told from the uptime:
 # this much either side of a run still counts as inside it.
 RUN_SLACK_S = 2.0
+# A device's tick counts against the controller's clock: crystals keep 100 ppm; ten
+# times that, so that a slow clock is never taken for a restart.
+UPTIME_DRIFT = 1e-3
+# How much earlier than its stored moment the previous answer may have come (the
+# previous run's poll window, which is not stored): a day, more than any deadline.
+PREVIOUS_WINDOW_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -155,17 +162,41 @@ def restarted_during(item: RuleInput, uptime_s: float) -> RunWindow | None:
     return None
 
 
+def uptime_shortfall(item: RuleInput) -> float | None:
+    """Seconds by which the uptime falls short of the least an agent that kept running
+    could show now: > 0 means it started again since the previous sample; None: nothing
+    to compare, the counter wrapped, or it is where a running agent's would be.
+
+    Between the two answers at least the age less this poll's window passed (the
+    previous answer came at its stored moment or earlier, this one within
+    `item.polled`; unknown: the whole age), less RUN_SLACK_S and UPTIME_DRIFT of
+    the age; never less than nothing, so an uptime lower than the previous one is
+    always a restart. At most the age plus PREVIOUS_WINDOW_S passed. An uptime that
+    fits once a 32-bit TimeTicks wrap (497 days) is taken off is a wrap.
+    """
+    now, prev = item.facts.uptime_s, item.previous
+    if now is None or prev is None or prev.uptime_s is None:
+        return None
+    window = ((item.polled[1] - item.polled[0]).total_seconds() if item.polled is not None
+              else prev.age_s)
+    slack = RUN_SLACK_S + UPTIME_DRIFT * prev.age_s
+    least = prev.uptime_s + max(0.0, prev.age_s - window - slack)
+    most = prev.uptime_s + prev.age_s + PREVIOUS_WINDOW_S + slack
+    for wraps in (0, 1):
+        if least - wraps * UPTIME_WRAP_S <= now <= most - wraps * UPTIME_WRAP_S:
+            return None
+    return least - now if now < least else None
+
+
 def reboot(item: RuleInput) -> list[Finding]:
-    """Uptime lower than at the previous run: it rebooted (or its agent restarted).
+    """The agent started again since the previous sample: it rebooted (or its agent
+    restarted), even when its uptime has since passed the previous one.
 
     A restart inside a provisioning run that reached the device is the run's doing
     (roles restart snmpd): an ok note naming the run, not a warning.
     """
     now, prev = item.facts.uptime_s, item.previous
-    if now is None or prev is None or prev.uptime_s is None or now >= prev.uptime_s:
-        return []
-    # A wrap, not a reboot: the old value plus the time since lands past 2^32 ticks.
-    if prev.uptime_s + prev.age_s >= UPTIME_WRAP_S and now <= prev.age_s:
+    if now is None or prev is None or prev.uptime_s is None or uptime_shortfall(item) is None:
         return []
     seen = f"uptime {int(now)} s, {int(prev.uptime_s)} s at the check {int(prev.age_s)} s ago"
     run = restarted_during(item, now)

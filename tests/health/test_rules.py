@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+
 from provisioner.health.facts import (
     AccessPointFacts,
     PoeFacts,
@@ -27,6 +31,7 @@ from provisioner.health.rules import (
     radios,
     reboot,
     storage,
+    uptime_shortfall,
 )
 from provisioner.models import Role
 from tests.health.factories import facts, iface
@@ -56,6 +61,28 @@ def test_no_reboot_when_uptime_grew_or_nothing_to_compare() -> None:
 def test_a_sysuptime_wrap_is_not_a_reboot() -> None:
     before = UPTIME_WRAP_S - 100  # 100 s before the 32-bit TimeTicks wrap
     assert reboot(item(facts=facts(uptime_s=3500.0), previous=Previous(before, 3600.0))) == []
+
+
+def test_a_restart_is_a_reboot_even_after_the_uptime_passed_the_previous_one() -> None:
+    # Up 600 s at the check an hour ago; 1,200 s now: it started again 20 minutes ago.
+    polled = (dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC),
+              dt.datetime(2026, 12, 1, 2, 0, 10, tzinfo=dt.UTC))
+    found = reboot(item(facts=facts(uptime_s=1200.0), previous=Previous(600.0, 3600.0),
+                        polled=polled))
+    assert states(found) == [("warning", "rebooted: uptime 1200 s, 600 s at the check 3600 s ago")]
+    assert uptime_shortfall(item(facts=facts(uptime_s=1200.0), previous=Previous(600.0, 3600.0),
+                                 polled=polled)) == pytest.approx(4200 - 10 - 2 - 3.6 - 1200)
+
+
+def test_the_poll_window_and_a_slow_clock_are_no_reboot() -> None:
+    start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    # Answered at the start of a 300 s poll: 300 s less than the age says.
+    assert reboot(item(facts=facts(uptime_s=86_400 + 3600 - 300.0),
+                       previous=Previous(86_400.0, 3600.0),
+                       polled=(start, start + dt.timedelta(seconds=300)))) == []
+    # A tick 500 ppm slow over a day (43 s) on an exact poll.
+    assert reboot(item(facts=facts(uptime_s=86_400 + 86_400 * (1 - 5e-4)),
+                       previous=Previous(86_400.0, 86_400.0), polled=(start, start))) == []
 
 
 def test_sysname_mismatch_ignores_case_and_domain() -> None:
