@@ -30,6 +30,7 @@ class ExitStatus(IntEnum):
     ALREADY_RUNNING = 9  # the same kind of run holds its lock (for this school)
     HEALTH_WARNING = 10  # health: devices answered, some with warnings
     HEALTH_CRITICAL = 11  # health: critical devices, unreachable devices or a dead site
+    HEALTH_UNKNOWN = 12  # health: none critical, but some devices unknown or stale (not read)
 
 
 class ProvisionerError(Exception):

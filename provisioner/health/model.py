@@ -168,22 +168,26 @@ class HealthReport:
 
     @property
     def exit_status(self) -> ExitStatus:
-        """0 all ok; 10 warnings (also stale or unknown devices); 11 critical, unreachable
-        or a dead site."""
+        """0 all ok; 10 warnings; 12 none critical, but devices unknown or stale (the tool
+        could not vouch for them: a nightly job must not pass them as warnings); 11
+        critical, unreachable or a dead site."""
         states = {d.state for d in self.devices}
         if self.dead_sites or states & {HealthState.CRITICAL, HealthState.UNREACHABLE}:
             return ExitStatus.HEALTH_CRITICAL
+        if states & {HealthState.UNKNOWN, HealthState.STALE}:
+            return ExitStatus.HEALTH_UNKNOWN
         if states - {HealthState.OK}:
             return ExitStatus.HEALTH_WARNING
         return ExitStatus.OK
 
     @property
     def outcome(self) -> tuple[str, str]:
-        """How the run ended, for the audit log: ("ok" | "warning" | "critical", one line
-        like "exit 10: health run 7, 42 device(s): 40 ok, 2 warning")."""
+        """How the run ended, for the audit log: ("ok" | "warning" | "unknown" |
+        "critical", one line like "exit 10: health run 7, 42 device(s): 40 ok, 2 warning")."""
         status = self.exit_status
-        word = {ExitStatus.OK: HealthState.OK, ExitStatus.HEALTH_WARNING:
-                HealthState.WARNING}.get(status, HealthState.CRITICAL).value
+        word = {ExitStatus.OK: HealthState.OK, ExitStatus.HEALTH_WARNING: HealthState.WARNING,
+                ExitStatus.HEALTH_UNKNOWN: HealthState.UNKNOWN,
+                }.get(status, HealthState.CRITICAL).value
         counts = ", ".join(f"{n} {state}" for state, n in self.states.items() if n)
         dead = f"; dead site(s) {', '.join(self.dead_sites)}" if self.dead_sites else ""
         return word, (f"exit {int(status)}: health run {self.run_id}, {len(self.devices)} "

@@ -103,7 +103,8 @@ def render(report: HealthReport, finished_unix: float) -> str:
     lines += family("provisioner_health_last_run_timestamp_seconds", "gauge",
                     "When the last health check finished (Unix time).", [({}, finished_unix)])
     lines += family("provisioner_health_exit_status", "gauge",
-                    "Exit status of the last health check (0 ok, 10 warning, 11 critical).",
+                    "Exit status of the last health check "
+                    "(0 ok, 10 warning, 11 critical, 12 unknown or stale).",
                     [({}, float(report.exit_status))])
     return "\n".join(lines) + "\n"
 
