@@ -58,6 +58,8 @@ def export_cmd(obj: Context, formats: tuple[str, ...], output: Path | None, lang
     with obj.app.audited(f"export {what}" + (f" -o {output.name}" if output else "")):
         outcome = export_report(obj.app.store, scope, formats, user=obj.app.user, since=since,
                                 output=output)
+    if outcome.note:
+        click.echo(f"Note: {outcome.note}", err=True)
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(outcome.data[formats[0]])

@@ -41,18 +41,22 @@ def snapshot_figures(report: Report) -> dict[str, Any]:
             "scope": report.scope.describe(), "schools": schools}
 
 
-def find_snapshot(store: Store, since: str) -> ExportSnapshot:
-    """The snapshot `--since` names: "last", or the newest one made on or before a date.
+#: What an export with `--since last` says when there is no earlier export yet.
+FIRST_EXPORT_NOTE = ("no earlier export to compare with: this is the first, so the report "
+                     "shows no changes; the next '--since last' compares with it")
+
+
+def find_snapshot(store: Store, since: str) -> ExportSnapshot | None:
+    """The snapshot `--since` names: "last" (None before the first export: a monthly job
+    with `--since last` still gets its first report), or the newest one made on or
+    before a date.
 
     Raises:
-        NotFoundError: there is no such snapshot.
+        NotFoundError: no export was made on or before the date.
+        ValueError: `since` is neither "last" nor an ISO date.
     """
     if since == "last":
-        found = store.snapshot_until()
-        if found is None:
-            raise NotFoundError("no earlier export to compare with: '--since last' works from "
-                                "the second export on; leave --since out this time")
-        return found
+        return store.snapshot_until()
     day = dt.date.fromisoformat(since)
     found = store.snapshot_until(f"{day.isoformat()}T23:59:59+00:00")
     if found is None:

@@ -18,7 +18,12 @@ from provisioner.db import Store
 from provisioner.db.store import now
 from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.models import ExportSnapshot
-from provisioner.report.changes import compare, find_snapshot, snapshot_figures
+from provisioner.report.changes import (
+    FIRST_EXPORT_NOTE,
+    compare,
+    find_snapshot,
+    snapshot_figures,
+)
 from provisioner.report.model import Report, Scope, build_report, check_as_of
 
 FORMATS = ("xlsx", "pdf", "html", "csv", "json")
@@ -55,11 +60,13 @@ def make_report(store: Store, scope: Scope, since: str | None = None) -> Report:
     Args:
         store: the state database (read only here).
         scope: what to report.
-        since: "last", an ISO date (the newest export made on or before it), or None.
+        since: "last" (no changes before the first export), an ISO date (the newest
+            export made on or before it), or None.
 
     Raises:
         ConfigError: a future as-of date or a malformed `since`.
-        NotFoundError: no plan in force, nothing in scope, or no such snapshot.
+        NotFoundError: no plan in force, nothing in scope, or no export on or before
+            the date `since` names.
     """
     check_as_of(scope.as_of, dt.datetime.now(dt.UTC).date())
     snapshot = None
@@ -95,12 +102,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class ExportOutcome:
-    """What an export produced: the report, the bytes and file per format, the snapshot."""
+    """What an export produced: the report, the bytes and file per format, the snapshot,
+    and a note for the user ("" or FIRST_EXPORT_NOTE)."""
 
     report: Report
     data: dict[str, bytes]
     files: dict[str, Path]
     snapshot: ExportSnapshot
+    note: str = ""
 
 
 def output_paths(output: Path, formats: Sequence[str]) -> dict[str, Path]:
@@ -138,4 +147,5 @@ def export_report(store: Store, scope: Scope, formats: Sequence[str], *, user: s
     snapshot = store.save_snapshot(user=user, as_of=scope.as_of.isoformat(),
                                    format=",".join(formats), scope=scope.describe(),
                                    figures=figures)
-    return ExportOutcome(report, data, files, snapshot)
+    note = FIRST_EXPORT_NOTE if since == "last" and report.changes is None else ""
+    return ExportOutcome(report, data, files, snapshot, note)
