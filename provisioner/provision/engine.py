@@ -49,8 +49,8 @@ from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
 from provisioner.provision.options import (
     SLICE_NAMES,
-    SLICE_TITLES,
     Options,
+    slice_title,
     slices,
 )
 from provisioner.provision.runner import JobKey, PlaybookRunner, RunnerChoice, local_runners
@@ -321,8 +321,7 @@ def _play_wave(run: _Run, wave: Sequence[Device], number: int) -> Iterator[Playe
         yield parts[0], _play_slice(run, parts[0], number, "", facts)
         return
     run.say("", Phase.PLAY, f"wave {number} as {len(parts)} playbooks side by side: "
-            + ", ".join(f"{len(part)} {title}" for title, part in zip(SLICE_TITLES, parts,
-                                                                       strict=False)))
+            + "; ".join(slice_title(part) for part in parts))
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         futures = {pool.submit(_play_slice, run, part, number, f"-{name}", facts): part
                    for part, name in zip(parts, SLICE_NAMES, strict=False)}

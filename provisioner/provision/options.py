@@ -15,7 +15,10 @@ STRATEGY = "mitogen_linear"
 # Roles whose plays run beside the others' (see `slices`), and the slices' folder names.
 _BESIDE = frozenset({Role.SWITCH, Role.WLAN_CONTROLLER})
 SLICE_NAMES = ("hosts", "network")
-SLICE_TITLES = ("servers and APs", "switches and WLAN controllers")
+# How the progress counts a slice's devices: role -> (one, several).
+_ROLE_WORDS = {Role.SERVER: ("server", "servers"), Role.ACCESS_POINT: ("AP", "APs"),
+               Role.SWITCH: ("switch", "switches"),
+               Role.WLAN_CONTROLLER: ("WLAN controller", "WLAN controllers")}
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class Options:
             if getattr(self, name) != getattr(default, name):
                 flags.append(f"--{name.replace('_', '-')} {getattr(self, name)}")
         return flags
+
+
+def slice_title(part: Sequence[Device]) -> str:
+    """What a slice holds, counted by role in the roles' order: "2 servers and 12 APs",
+    "1 switch"; only the roles it has."""
+    counts = [(sum(d.role is role for d in part), words) for role, words in _ROLE_WORDS.items()]
+    said = [f"{n} {words[n != 1]}" for n, words in counts if n]
+    return " and ".join(said) if len(said) < 3 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
 def slices(wave: Sequence[Device], in_order: bool = False) -> list[list[Device]]:

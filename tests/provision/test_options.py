@@ -1,0 +1,21 @@
+"""How the progress names a slice of a wave: only the roles it holds, counted."""
+
+from __future__ import annotations
+
+from provisioner.models import Device, Role
+from provisioner.provision.options import slice_title
+
+
+def devices(*counts: tuple[Role, int]) -> list[Device]:
+    return [Device("100001", f"100001-{role.value}{n}", role, "debian", f"10.213.1.{n}")
+            for role, count in counts for n in range(count)]
+
+
+def test_a_slice_names_only_the_roles_it_holds() -> None:
+    # A school without servers: its APs' slice does not speak of servers.
+    assert slice_title(devices((Role.ACCESS_POINT, 12))) == "12 APs"
+    assert slice_title(devices((Role.ACCESS_POINT, 3), (Role.SERVER, 1))) == "1 server and 3 APs"
+    assert slice_title(devices((Role.SWITCH, 1), (Role.WLAN_CONTROLLER, 2))) == \
+        "1 switch and 2 WLAN controllers"
+    assert slice_title(devices((Role.SERVER, 2), (Role.ACCESS_POINT, 1), (Role.SWITCH, 4))) == \
+        "2 servers, 1 AP and 4 switches"
