@@ -12,7 +12,13 @@ their share is the /proc/stat busy time minus the records' sum.
 Prints, per run: seconds, hosts not verified, CPU seconds by command (`comm`, 15
 characters as the kernel keeps it), and ansible-playbook split into its long-lived
 processes (the playbooks' own and mitogen's connection multiplexer) and the workers
-forked per host and task (count, CPU, minor page faults per worker).
+forked per host and task (count, CPU, minor page faults per worker). Then the lab
+hosts' CPU from their cgroups (`cpu.stat` usage_usec before and after the run, each
+host's cgroup `pvlab-<host>` with what its systemd made inside: `init.scope` is PID 1
+and the generators it runs, `user.slice` the SSH sessions with mitogen's interpreters
+and whatever they start, such as apt and dpkg, `system.slice` the services), by kind
+of host, and the rest of the busy time: the controller's side (this script and the
+lab's switch simulator, under 1 CPU s a run, included).
 
 Run it in a sandbox of its own (root: the lab and acct(2) need it):
 
@@ -48,6 +54,7 @@ from provision import REPO, Bench, _proc_stat
 ACCT_V3 = struct.Struct("<BBHIIIIIIfHHHHHHHH16s")
 AHZ = 100
 FROZEN_HEAP_OFF = Path(__file__).resolve().parent / "frozen_heap_off"
+CGROUP_FS = Path("/sys/fs/cgroup")
 LONG_LIVED = 3  # ansible-playbook processes that are no worker: two playbooks, one mux each
 
 
@@ -87,6 +94,51 @@ def accounting(path: Path | None) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.acct(str(path).encode() if path else None) != 0:
         raise SystemExit(f"acct: {os.strerror(ctypes.get_errno())} (needs root)")
+
+
+def host_cgroups_cpu() -> dict[tuple[str, str], float]:
+    """CPU seconds so far of the lab hosts' cgroups: (host, part) -> s, part "" for the
+    whole host, else "init.scope", "user.slice" or "system.slice" inside it."""
+    roots = [root for root in (CGROUP_FS, CGROUP_FS / "unified")
+             if (root / "cgroup.controllers").exists() or (root / "cgroup.procs").exists()]
+    usage: dict[tuple[str, str], float] = {}
+    for root in roots:
+        for host in root.glob("pvlab-*"):
+            for part, folder in [("", host), *((p.name, p) for p in host.glob("payload/*"))]:
+                try:
+                    stat = (folder / "cpu.stat").read_text()
+                except OSError:
+                    continue
+                for line in stat.splitlines():
+                    if line.startswith("usage_usec "):
+                        usage[(host.name.removeprefix("pvlab-"), part)] = int(line.split()[1]) / 1e6
+    return usage
+
+
+def host_kind(host: str) -> str:
+    """The kind of a lab host from its name (100001-srv01 -> srv)."""
+    return host.rsplit("-", 1)[-1].rstrip("0123456789") or host
+
+
+def report_hosts(busy: float, before: dict[tuple[str, str], float],
+                 after: dict[tuple[str, str], float]) -> None:
+    used = {key: after[key] - before.get(key, 0.0) for key in after}
+    kinds = sorted({host_kind(host) for host, _part in used})
+    hosts_total = 0.0
+    for kind in kinds:
+        parts = collections.Counter[str]()
+        count = 0
+        for (host, part), cpu in used.items():
+            if host_kind(host) == kind:
+                parts[part] += cpu
+                count += part == ""
+        hosts_total += parts[""]
+        inside = ", ".join(f"{name} {parts[name]:.1f}" for name in
+                           ("init.scope", "user.slice", "system.slice"))
+        print(f"  lab hosts {kind} ({count}): {parts['']:.1f} CPU s ({inside})")
+    print(f"  lab hosts together {hosts_total:.1f} CPU s; the rest of the busy time "
+          f"(the controller's side) {busy - hosts_total:.1f} CPU s")
+    sys.stdout.flush()
 
 
 def report(label: str, seconds: float, lost: int, busy: float, records: list[Record]) -> None:
@@ -136,7 +188,7 @@ def main() -> None:
 def measure(bench: Bench, school: str, label: str, path: Path) -> None:
     """One `provision school` under process accounting; its report."""
     path.touch(mode=0o600)
-    busy = busy_seconds()
+    busy, cgroups = busy_seconds(), host_cgroups_cpu()
     accounting(path)
     started = time.monotonic()
     try:
@@ -146,7 +198,9 @@ def measure(bench: Bench, school: str, label: str, path: Path) -> None:
     seconds = time.monotonic() - started
     hosts = json.loads(out)[0]["hosts"]
     lost = sum(h["status"] not in ("verified", "skipped") for h in hosts)
-    report(label, seconds, lost, busy_seconds() - busy, read_records(path))
+    busy = busy_seconds() - busy
+    report(label, seconds, lost, busy, read_records(path))
+    report_hosts(busy, cgroups, host_cgroups_cpu())
 
 
 if __name__ == "__main__":
