@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from provisioner.errors import ConfigError
+from provisioner.inventory.ansible_inventory import answers_snmp
 from provisioner.inventory.reach import Network, address_problem, snmp_target
 from provisioner.models import Device, Role
 from provisioner.snmp import SnmpTarget
@@ -79,7 +80,13 @@ def plan_device(device: Device, hostvars: Mapping[str, object] | None,
         problem = (f"{device.name}: not in its school's inventory any more; run "
                    "'provision inventory sync'")
     target: SnmpTarget | None = None
-    if not problem and _text(vars_.get("snmp", True)).lower() in ("false", "no", "0", "off"):
+    try:
+        polled = answers_snmp(vars_)
+    except ValueError:
+        polled = False
+        problem = problem or (f"{device.name}: has snmp {vars_.get('snmp')!r}, which is not "
+                              "true or false; fix its inventory")
+    if not problem and not polled:
         problem = (f"{device.name}: does not answer SNMP (inventory snmp: false); "
                    "not polled")
     elif not problem and build_target:

@@ -16,7 +16,7 @@ returned as data, so nothing of Ansible's reaches stdout.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,6 +283,17 @@ def written_as(value: Any, key: str) -> tuple[str, str] | None:
         if token.startswith(f"{key}="):
             return origin.path, token.removeprefix(f"{key}=")
     return None
+
+
+def answers_snmp(host_vars: Mapping[str, Any]) -> bool:
+    """Whether a host answers SNMP: host var `snmp`, read as Ansible reads a boolean,
+    default true (the one reading of it for preflight, health and the WLAN read-back).
+
+    Raises:
+        ValueError: `snmp` is no boolean in Ansible's sense.
+    """
+    value = host_vars.get("snmp", True)
+    return as_bool(value.strip() if isinstance(value, str) else value)
 
 
 def as_bool(value: Any) -> bool:

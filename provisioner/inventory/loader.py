@@ -27,6 +27,7 @@ from provisioner.errors import NotFoundError, Problem
 from provisioner.inventory.ansible_inventory import (
     AnsibleHost,
     RenderError,
+    answers_snmp,
     as_bool,
     read_inventory,
     written_as,
@@ -174,6 +175,20 @@ class _HostReader:
             self._problem(f"has managed {raw!r}; it must be true or false")
             return None
 
+    def check_snmp(self) -> None:
+        """Refuse an `snmp` host var that is not a boolean: read as yes by one part and
+        as no by another, it would decide whether the device is polled at all."""
+        raw = self.host.vars.get("snmp")
+        if raw is None:
+            return
+        value = self.value("snmp", raw)
+        if value is _FAILED:
+            return
+        try:
+            answers_snmp({"snmp": value})
+        except ValueError:
+            self._problem(f"has snmp {raw!r}; it must be true or false")
+
     def check_mac(self) -> None:
         """Warn of a `mac` (an AP's DHCP reservation) the servers' role cannot use, such
         as a MAC of digits only that YAML read as a base-60 number."""
@@ -189,6 +204,7 @@ class _HostReader:
     def device(self) -> Device | None:
         """The device, or None when a problem keeps the host out."""
         self.check_mac()
+        self.check_snmp()
         role, uplink, managed = self.role(), self.uplink(), self.managed()
         address = self.text("ansible_host") if "ansible_host" in self.host.vars \
             else self.host.name

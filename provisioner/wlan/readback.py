@@ -24,6 +24,7 @@ from provisioner.errors import (
     DeviceError,
     ProvisionerError,
 )
+from provisioner.inventory.ansible_inventory import answers_snmp as snmp_answers
 from provisioner.models import Device, Role
 from provisioner.results import FailureKind
 from provisioner.wlan.instant_api import (
@@ -69,8 +70,13 @@ def controller_name(device: Device) -> str:
 
 
 def answers_snmp(device: Device) -> bool:
-    """Whether the inventory says the device answers SNMP (host var `snmp`, default yes)."""
-    return _text(device.vars.get("snmp", True)).lower() not in ("false", "no", "0", "off")
+    """Whether the inventory says the device answers SNMP (host var `snmp`, default yes;
+    `inventory.ansible_inventory.answers_snmp`). A value that is no boolean, which the
+    inventory's loader refuses, counts as yes: the device is asked."""
+    try:
+        return snmp_answers(device.vars)
+    except ValueError:
+        return True
 
 
 def controller_access(device: Device, timeout: float = 10.0) -> ControllerAccess:

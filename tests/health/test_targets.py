@@ -87,3 +87,18 @@ def test_watched_ports_are_the_uplink_ports_of_the_devices_below() -> None:
                device("ap2", Role.ACCESS_POINT, "sw2")]
     assert watched_ports(devices) == {"core": {"Gi1/0/48": ("sw2", Role.SWITCH)},
                                       "sw2": {"Gi1/0/1": ("ap1", Role.ACCESS_POINT)}}
+
+
+@pytest.mark.parametrize("value", [False, "no", "n", "Off", " false ", 0])
+def test_snmp_false_in_any_of_ansibles_spellings_is_not_polled(value: object,
+                                                               tmp_path: Path) -> None:
+    planned = plan_device(device("ap1"), {**v3_vars(tmp_path), "snmp": value}, NETS, {})
+    assert planned.target is None
+    assert planned.problem == "ap1: does not answer SNMP (inventory snmp: false); not polled"
+
+
+def test_an_snmp_value_that_is_no_boolean_names_itself(tmp_path: Path) -> None:
+    planned = plan_device(device("ap1"), {**v3_vars(tmp_path), "snmp": "maybe"}, NETS, {})
+    assert planned.target is None
+    assert planned.problem == ("ap1: has snmp 'maybe', which is not true or false; fix its "
+                               "inventory")

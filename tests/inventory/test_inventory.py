@@ -148,3 +148,17 @@ def test_a_plugin_file_ansible_cannot_load_names_the_plugin(tmp_path: Path) -> N
         "'INV/100001/dynamic.yml' specifies unknown plugin 'example.missing.thing'); "
         "fix it, or move it out of the school's folder (Ansible reads every file in it)"]
     assert len(load.devices) == 4  # hosts.yml is still read, as Ansible reads it
+
+
+def test_an_snmp_host_var_that_is_no_boolean_is_a_problem(tmp_path: Path) -> None:
+    # Read as yes by one part and no by another, it would decide whether a device is
+    # polled at all.
+    (tmp_path / "100001").mkdir()
+    (tmp_path / "100001" / "hosts.yml").write_text(
+        "all:\n  children:\n    servers:\n      hosts:\n"
+        "        100001-srv01: {platform: debian, snmp: maybe}\n"
+        "        100001-srv02: {platform: debian, snmp: n}\n")
+    load = load_inventories(tmp_path)
+    assert [str(p).replace(str(tmp_path), "INV") for p in load.problems] == [
+        "INV/100001/hosts.yml: host '100001-srv01' has snmp 'maybe'; it must be true or false"]
+    assert [d.name for d in load.devices] == ["100001-srv02"]
