@@ -221,6 +221,13 @@ def task_warnings(res: Mapping[str, Any]) -> list[str]:
             if line]
 
 
+def host_warnings(host: str, res: Mapping[str, Any]) -> list[str]:
+    """A report's warnings as the host's record keeps them: `task_warnings` without the
+    "HOST: " that `report_warning` puts before each for `ansible-playbook`'s output
+    (the record names the host already)."""
+    return [text.removeprefix(f"{host}: ") for text in task_warnings(res)]
+
+
 def is_report(data: Mapping[str, Any]) -> bool:
     """Whether an event's task is a role's report (`REPORT_ACTION`, by any prefix such
     as `ansible.legacy.`)."""
@@ -266,7 +273,7 @@ class EventCollector:
         host.finished = now
         host.task = str(data.get("task") or host.task)
         if kind in ("runner_on_ok", "runner_on_failed") and is_report(data):
-            host.add_warnings(task_warnings(res))
+            host.add_warnings(host_warnings(name, res))
         if kind == "runner_on_ok":
             host.counts = host.counts.plus(ok=1, changed=int(bool(res.get("changed"))))
         elif kind == "runner_on_skipped":

@@ -144,7 +144,7 @@ def test_first_run_succeeds_with_host_keys_checked(first_run: subprocess.Complet
         assert (unreachable, failed) == (0, 0), host
     assert hosts[f"{SCHOOL}-srv01"][1] > 0
     assert f"{SCHOOL}-wap01: skipped, not managed over SSH" in first_run.stdout
-    assert "[WARNING]: no radio present on 100001-ap01" in first_run.stderr
+    assert "[WARNING]: 100001-ap01: no radio present: hostapd" in first_run.stderr
 
 
 def test_secrets_never_reach_the_output(lab: Lab,
@@ -201,8 +201,8 @@ def test_server_is_hardened_and_dhcp_is_written_but_not_served(
     # here) or never happened; either way no DHCP server runs in the lab.
     assert dhcp.splitlines()[-1] in ("inactive", "failed")
     # ... and the run says so as a warning, not a debug message nobody reads.
-    assert (f"[WARNING]: dnsmasq not started: {SCHOOL}-srv01 has no address in the "
-            "school's subnets") in first_run.stderr, first_run.stderr[-2000:]
+    assert (f"[WARNING]: {SCHOOL}-srv01: dnsmasq not started: no address of this server is "
+            "in the school's subnets") in first_run.stderr, first_run.stderr[-2000:]
 
 
 def test_a_run_that_leaves_the_aps_out_keeps_their_reservations(
@@ -234,8 +234,8 @@ def test_a_mac_another_ap_claims_stays_with_the_ap_the_server_holds_it_for(
         run = lab.playbook()
         assert run.returncode == 0, run.stdout[-4000:]
         assert lab.ssh("10.213.1.10", "cat /etc/dnsmasq.d/school.conf") == before
-        assert (f"[WARNING]: no DHCP reservation for {SCHOOL}-wap01: its MAC {mac} is "
-                "claimed by another access point too") in run.stderr
+        assert (f"[WARNING]: {SCHOOL}-srv01: no DHCP reservation for {SCHOOL}-wap01: its MAC "
+                f"{mac} is claimed by another access point too") in run.stderr
     finally:
         claim.unlink()
 

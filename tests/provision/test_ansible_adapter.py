@@ -211,7 +211,9 @@ def test_a_roles_report_is_a_warning_on_its_host(tmp_path: Path, strategy: str |
     a, b = outcome.hosts["a"], outcome.hosts["b"]
     frozen = int(a.warnings[0].removeprefix("frozen objects: "))
     assert (frozen > 10_000) if strategy else (frozen == 0)
+    # Ansible's output names the host ("[WARNING]: a: second"); the record does already.
     assert a.warnings[1:] == ["a first", "second"]
+    assert "[WARNING]: a: second" in (outcome.artifact_dir / "stdout").read_text()
     assert a.status == "ok" and a.counts.changed == 0
     assert (b.failed_task, b.message) == ("Report nothing",
                                           "report_warning: msg is empty; give the warning's text")

@@ -101,10 +101,10 @@ def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     assert "not managed over SSH" in str(hosts[RECORDED]["message"])
     # What a role reports is the host's warning, on record: the lab's AP has no radio,
     # its server no address in the school's subnets (so no DHCP served).
-    assert f"no radio present on {AP}: hostapd configuration written" in str(
-        hosts[AP]["warnings"])
-    assert f"dnsmasq not started: {SERVER} has no address in the school's subnets" in str(
-        hosts[SERVER]["warnings"])
+    # Each once, without the host's name that Ansible's output needs and the record has.
+    assert str(hosts[AP]["warnings"]).startswith("no radio present: hostapd configuration")
+    assert str(hosts[SERVER]["warnings"]).startswith(
+        "dnsmasq not started: no address of this server is in the school's subnets")
     assert all(int(hosts[n]["changed"]) > 0 for n in (SERVER, SWITCH, AP))  # type: ignore[call-overload]
     shown = lab.run("school", "show", SCHOOL)
     for name in (SERVER, SWITCH, AP):
@@ -115,7 +115,7 @@ def test_provision_a_school_end_to_end_and_verify(lab: Lab) -> None:
     assert run["status"] == "ok"
     detail = lab.run("run", "show", str(run["run_id"]))
     assert "playbook commit: " in detail.output and "by " in detail.output
-    assert f"  {AP} warning: no radio present on {AP}" in detail.output
+    assert f"  {AP} warning: no radio present: hostapd" in detail.output
     assert f"  {SERVER} warning: dnsmasq not started" in detail.output
     # The switch's play ran as a playbook of its own, beside the server's and AP's (the
     # recorded AP, managed elsewhere, is in no play).

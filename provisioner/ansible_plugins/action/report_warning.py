@@ -4,9 +4,10 @@ A role's "Report ..." tasks use it where `ansible.builtin.debug` would print a m
 nobody reads: what the run did but could not finish the way the profile wants (dnsmasq
 written but not started, an AP without a radio, an AP without a DHCP reservation). It
 runs on the control node, changes nothing, and returns its message as the task's
-`warnings`, so `ansible-playbook` prints it as `[WARNING]: ...` and `provision school`
-records it with the host and shows it in the run's summary
-(`provisioner.ansible.task_warnings`).
+`warnings`, each as "HOST: message", so `ansible-playbook` prints it as
+`[WARNING]: HOST: message` (Ansible's warnings name no host) and `provision school`
+records the message with the host and shows it in the run's summary
+(`provisioner.ansible.task_warnings`, `host_warnings`).
 
 Options:
 
@@ -44,7 +45,9 @@ class ActionModule(ActionBase):
         messages = warning_lines(args["msg"])
         if not messages:
             raise AnsibleActionFail("report_warning: msg is empty; give the warning's text")
-        result.update(changed=False, msg="; ".join(messages), warnings=messages)
+        host = str((task_vars or {}).get("inventory_hostname") or "")
+        result.update(changed=False, msg="; ".join(messages),
+                      warnings=[f"{host}: {text}" if host else text for text in messages])
         return result
 
 
