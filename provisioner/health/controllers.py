@@ -44,7 +44,8 @@ from provisioner.wlan.readback import (
 
 FAILED_STATES = {FailureKind.AUTH: HealthState.UNKNOWN, FailureKind.CONFIG: HealthState.UNKNOWN,
                  FailureKind.HOST_KEY_CHANGED: HealthState.UNKNOWN,
-                 FailureKind.PROTOCOL: HealthState.UNKNOWN}
+                 FailureKind.PROTOCOL: HealthState.UNKNOWN,
+                 FailureKind.SKIPPED: HealthState.UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def read_controllers(controllers: Sequence[Device], timeout: float, workers: int
     """Every controller read side by side, by name; one of a school in `behind_nodes`
     (school id -> execution node) is not asked (its Read says why)."""
     far = behind_nodes or {}
-    found = {d.name: Read(None, FailureKind.CONFIG,
+    found = {d.name: Read(None, FailureKind.SKIPPED,
                           f"{d.name}: school {d.school_id} is served by execution node "
                           f"{far[d.school_id]}, and WLAN controllers are read from this "
                           "machine only: not checked", 0.0)

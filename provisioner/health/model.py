@@ -168,13 +168,17 @@ class HealthReport:
 
     @property
     def exit_status(self) -> ExitStatus:
-        """0 all ok; 10 warnings; 12 none critical, but devices unknown or stale (the tool
-        could not vouch for them: a nightly job must not pass them as warnings); 11
-        critical, unreachable or a dead site."""
+        """0 all ok; 10 warnings; 12 none critical, but devices unknown or stale that the
+        check tried to read (it could not vouch for them: a nightly job must not pass
+        them as warnings); 11 critical, unreachable or a dead site. A device not read by
+        choice (failure `skipped`: the inventory's `snmp: false`, a WLAN controller
+        behind an execution node) is unknown, and counts as a warning: it would
+        otherwise fail every night's job with nothing to fix."""
         states = {d.state for d in self.devices}
         if self.dead_sites or states & {HealthState.CRITICAL, HealthState.UNREACHABLE}:
             return ExitStatus.HEALTH_CRITICAL
-        if states & {HealthState.UNKNOWN, HealthState.STALE}:
+        if any(d.state in (HealthState.UNKNOWN, HealthState.STALE)
+               and d.failure is not FailureKind.SKIPPED for d in self.devices):
             return ExitStatus.HEALTH_UNKNOWN
         if states - {HealthState.OK}:
             return ExitStatus.HEALTH_WARNING

@@ -233,8 +233,9 @@ def judge_one(planned: PlannedDevice, result: DeviceResult[SnmpData] | None,
     """One device's verdict from its poll result (or its config failure); `runs` and
     `polled_from` as `judge.judge_answered` takes them."""
     if result is None:
-        return judge_failed(planned, FailureKind.CONFIG, planned.problem
-                            or f"{planned.device.name}: not polled")
+        return judge_failed(planned, FailureKind.SKIPPED if planned.skipped
+                            else FailureKind.CONFIG,
+                            planned.problem or f"{planned.device.name}: not polled")
     if result.failure is not None or result.data is None:
         kind = result.failure or FailureKind.PROTOCOL
         return judge_failed(planned, kind, result.message or "no data", result.elapsed_ms)

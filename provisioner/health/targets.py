@@ -38,6 +38,8 @@ class PlannedDevice:
         device: the synced device (with its uplink).
         target: how to poll it; None when it must not or cannot be polled.
         problem: why not (a one-line config failure), "" when it can.
+        skipped: not polled because the inventory says so (`snmp: false`): a device
+            not read by choice, not one the check failed to read.
         expected_name: the sysName it should report.
         expected_location: the sysLocation it should report (None: not checked).
         ports: its watched ports: port name -> (device behind it, that device's role).
@@ -46,6 +48,7 @@ class PlannedDevice:
     device: Device
     target: SnmpTarget | None
     problem: str = ""
+    skipped: bool = False
     expected_name: str | None = None
     expected_location: str | None = None
     ports: dict[str, tuple[str, Role]] = field(default_factory=dict)
@@ -86,7 +89,8 @@ def plan_device(device: Device, hostvars: Mapping[str, object] | None,
         polled = False
         problem = problem or (f"{device.name}: has snmp {vars_.get('snmp')!r}, which is not "
                               "true or false; fix its inventory")
-    if not problem and not polled:
+    skipped = not problem and not polled
+    if skipped:
         problem = (f"{device.name}: does not answer SNMP (inventory snmp: false); "
                    "not polled")
     elif not problem and build_target:
@@ -94,7 +98,7 @@ def plan_device(device: Device, hostvars: Mapping[str, object] | None,
             target = snmp_target(device, vars_)
         except ConfigError as exc:
             problem = str(exc)
-    return PlannedDevice(device, target, problem,
+    return PlannedDevice(device, target, problem, skipped,
                          expected_name=_text(vars_.get("snmp_sys_name")) or device.name,
                          expected_location=_text(vars_.get("snmp_location")) or None,
                          ports=dict(ports))

@@ -63,6 +63,13 @@ def test_a_device_refused_before_polling_is_a_config_failure() -> None:
         HealthState.UNKNOWN, FailureKind.CONFIG, "sw1: address x is outside ...")
 
 
+def test_a_device_the_inventory_says_not_to_poll_is_skipped_not_a_config_failure() -> None:
+    device = planned("ap1")
+    chosen = device.__class__(device.device, None, "ap1: does not answer SNMP ...", True)
+    health = judge_one(chosen, None, Parser(facts()), None, NOW)
+    assert (health.state, health.failure) == (HealthState.UNKNOWN, FailureKind.SKIPPED)
+
+
 def test_an_answered_device_carries_uptime_clients_and_a_summary() -> None:
     wlan = WlanFacts(aps=(AccessPointFacts("1", "a", "up", 4), AccessPointFacts("2", "b", "up",
                                                                                  3)),

@@ -44,6 +44,16 @@ def test_exit_status_for_cron(states: tuple[HealthState, ...], status: ExitStatu
     assert report(*devices).exit_status is status
 
 
+def test_a_device_not_read_by_choice_is_a_warning_not_exit_12() -> None:
+    # `snmp: false`, or a WLAN controller behind an execution node: unknown, but
+    # nothing to fix, so the nightly job does not fail on it every night.
+    skipped = health("vc1", HealthState.UNKNOWN, failure=FailureKind.SKIPPED)
+    assert report(health("d1", HealthState.OK), skipped).exit_status \
+        is ExitStatus.HEALTH_WARNING
+    refused = health("ap1", HealthState.UNKNOWN, failure=FailureKind.AUTH)
+    assert report(skipped, refused).exit_status is ExitStatus.HEALTH_UNKNOWN
+
+
 def test_a_dead_site_is_critical_even_when_no_device_is() -> None:
     assert report(health("d1", HealthState.STALE), dead="core down").exit_status \
         is ExitStatus.HEALTH_CRITICAL

@@ -93,12 +93,12 @@ def test_watched_ports_are_the_uplink_ports_of_the_devices_below() -> None:
 def test_snmp_false_in_any_of_ansibles_spellings_is_not_polled(value: object,
                                                                tmp_path: Path) -> None:
     planned = plan_device(device("ap1"), {**v3_vars(tmp_path), "snmp": value}, NETS, {})
-    assert planned.target is None
+    assert (planned.target, planned.skipped) == (None, True)
     assert planned.problem == "ap1: does not answer SNMP (inventory snmp: false); not polled"
 
 
 def test_an_snmp_value_that_is_no_boolean_names_itself(tmp_path: Path) -> None:
     planned = plan_device(device("ap1"), {**v3_vars(tmp_path), "snmp": "maybe"}, NETS, {})
-    assert planned.target is None
+    assert (planned.target, planned.skipped) == (None, False)
     assert planned.problem == ("ap1: has snmp 'maybe', which is not true or false; fix its "
                                "inventory")
