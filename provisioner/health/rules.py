@@ -8,10 +8,10 @@ provisioning run). `RULES` lists them in the order they run; the README's "Healt
 rules" table is this list.
 
 Rules (warning / critical):
-- reboot: uptime lower than the previous run's plus the time since (the agent started
-  again in between; a 32-bit sysUpTime wrap is not one), unless the agent (re)started
-  inside a provisioning run that reached the device: then an ok note "agent restarted
-  during provisioning run N" / -
+- reboot: uptime lower than at the previous run, or shorter than the time since it (the
+  agent started again in between; a 32-bit sysUpTime wrap is not one), unless the agent
+  (re)started inside a provisioning run that reached the device: then an ok note "agent
+  restarted during provisioning run N" / -
 - identity: sysName is not the inventory name (or `snmp_sys_name`); sysLocation is not
   `snmp_location` (checked only when set) / -
 - ports: an uplink or AP port is administratively down or not in the ifTable, an AP
@@ -48,9 +48,6 @@ RUN_SLACK_S = 2.0
 # A device's tick counts against the controller's clock: crystals keep 100 ppm; ten
 # times that, so that a slow clock is never taken for a restart.
 UPTIME_DRIFT = 1e-3
-# How much earlier than its stored moment the previous answer may have come (the
-# previous run's poll window, which is not stored): a day, more than any deadline.
-PREVIOUS_WINDOW_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -162,43 +159,53 @@ def restarted_during(item: RuleInput, uptime_s: float) -> RunWindow | None:
     return None
 
 
-def uptime_shortfall(item: RuleInput) -> float | None:
-    """Seconds by which the uptime falls short of the least an agent that kept running
-    could show now: > 0 means it started again since the previous sample; None: nothing
-    to compare, the counter wrapped, or it is where a running agent's would be.
+def restart_seen(item: RuleInput) -> str | None:
+    """How the uptime shows that the agent started again since the previous sample:
+    "lower" (it is lower than then), "younger" (it is up for less time than has
+    certainly passed since then, though its uptime has passed the previous one), or
+    None (no sign, nothing to compare, or a 32-bit TimeTicks wrap fits it).
 
-    Between the two answers at least the age less this poll's window passed (the
-    previous answer came at its stored moment or earlier, this one within
-    `item.polled`; unknown: the whole age), less RUN_SLACK_S and UPTIME_DRIFT of
-    the age; never less than nothing, so an uptime lower than the previous one is
-    always a restart. At most the age plus PREVIOUS_WINDOW_S passed. An uptime that
-    fits once a 32-bit TimeTicks wrap (497 days) is taken off is a wrap.
+    What has certainly passed between the two answers is the age less this poll's
+    window (`item.polled`; unknown: the whole age), RUN_SLACK_S and UPTIME_DRIFT of
+    the age: the previous answer came at its stored moment or before. Each sign holds
+    whatever the controller's clock did: a clock that jumps forward only makes a
+    device whose previous uptime was shorter than the jump look younger, and a
+    counter that does not move (an agent that answers a fixed value) is no restart.
+    A wrap fits when a counter that kept running would have passed 2^32 ticks (the
+    previous poll's own window taken as long as this one's) and the uptime is no more
+    than it would show after that.
     """
     now, prev = item.facts.uptime_s, item.previous
-    if now is None or prev is None or prev.uptime_s is None:
+    if now is None or prev is None or prev.uptime_s is None or now == prev.uptime_s:
         return None
     window = ((item.polled[1] - item.polled[0]).total_seconds() if item.polled is not None
               else prev.age_s)
     slack = RUN_SLACK_S + UPTIME_DRIFT * prev.age_s
-    least = prev.uptime_s + max(0.0, prev.age_s - window - slack)
-    most = prev.uptime_s + prev.age_s + PREVIOUS_WINDOW_S + slack
-    for wraps in (0, 1):
-        if least - wraps * UPTIME_WRAP_S <= now <= most - wraps * UPTIME_WRAP_S:
-            return None
-    return least - now if now < least else None
+    passed = max(0.0, prev.age_s - window - slack)  # at least, between the two answers
+    beyond = prev.uptime_s + prev.age_s + window + slack - UPTIME_WRAP_S
+    if beyond >= 0 and now <= beyond:
+        return None  # a wrap fits
+    if now < prev.uptime_s:
+        return "lower"
+    return "younger" if now < passed else None
 
 
 def reboot(item: RuleInput) -> list[Finding]:
-    """The agent started again since the previous sample: it rebooted (or its agent
-    restarted), even when its uptime has since passed the previous one.
+    """The agent started again since the previous sample (`restart_seen`): it rebooted
+    (or its agent restarted), even when its uptime has since passed the previous one.
 
     A restart inside a provisioning run that reached the device is the run's doing
     (roles restart snmpd): an ok note naming the run, not a warning.
     """
-    now, prev = item.facts.uptime_s, item.previous
-    if now is None or prev is None or prev.uptime_s is None or uptime_shortfall(item) is None:
+    now, prev, sign = item.facts.uptime_s, item.previous, restart_seen(item)
+    if now is None or prev is None or prev.uptime_s is None or sign is None:
         return []
-    seen = f"uptime {int(now)} s, {int(prev.uptime_s)} s at the check {int(prev.age_s)} s ago"
+    if sign == "lower":
+        seen = (f"uptime {int(now)} s, {int(prev.uptime_s)} s at the check "
+                f"{int(prev.age_s)} s ago")
+    else:
+        seen = (f"up {int(now)} s, less than the {int(prev.age_s)} s since the check "
+                f"before (up {int(prev.uptime_s)} s then)")
     run = restarted_during(item, now)
     if run is None:
         return [_warn("reboot", f"rebooted: {seen}")]

@@ -30,8 +30,8 @@ from provisioner.health.rules import (
     processes,
     radios,
     reboot,
+    restart_seen,
     storage,
-    uptime_shortfall,
 )
 from provisioner.models import Role
 from tests.health.factories import facts, iface
@@ -63,26 +63,46 @@ def test_a_sysuptime_wrap_is_not_a_reboot() -> None:
     assert reboot(item(facts=facts(uptime_s=3500.0), previous=Previous(before, 3600.0))) == []
 
 
+START = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+
+
+def polled(seconds: float) -> tuple[dt.datetime, dt.datetime]:
+    """A poll that took `seconds`."""
+    return START, START + dt.timedelta(seconds=seconds)
+
+
 def test_a_restart_is_a_reboot_even_after_the_uptime_passed_the_previous_one() -> None:
-    # Up 600 s at the check an hour ago; 1,200 s now: it started again 20 minutes ago.
-    polled = (dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC),
-              dt.datetime(2026, 12, 1, 2, 0, 10, tzinfo=dt.UTC))
-    found = reboot(item(facts=facts(uptime_s=1200.0), previous=Previous(600.0, 3600.0),
-                        polled=polled))
-    assert states(found) == [("warning", "rebooted: uptime 1200 s, 600 s at the check 3600 s ago")]
-    assert uptime_shortfall(item(facts=facts(uptime_s=1200.0), previous=Previous(600.0, 3600.0),
-                                 polled=polled)) == pytest.approx(4200 - 10 - 2 - 3.6 - 1200)
+    # Up 600 s at the check an hour ago; up 1,200 s now: it started again 20 minutes ago.
+    restarted = item(facts=facts(uptime_s=1200.0), previous=Previous(600.0, 3600.0),
+                     polled=polled(10))
+    assert restart_seen(restarted) == "younger"
+    assert states(reboot(restarted)) == [
+        ("warning", "rebooted: up 1200 s, less than the 3600 s since the check before "
+                    "(up 600 s then)")]
 
 
-def test_the_poll_window_and_a_slow_clock_are_no_reboot() -> None:
-    start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
-    # Answered at the start of a 300 s poll: 300 s less than the age says.
-    assert reboot(item(facts=facts(uptime_s=86_400 + 3600 - 300.0),
-                       previous=Previous(86_400.0, 3600.0),
-                       polled=(start, start + dt.timedelta(seconds=300)))) == []
-    # A tick 500 ppm slow over a day (43 s) on an exact poll.
-    assert reboot(item(facts=facts(uptime_s=86_400 + 86_400 * (1 - 5e-4)),
-                       previous=Previous(86_400.0, 86_400.0), polled=(start, start))) == []
+@pytest.mark.parametrize(("now", "previous", "window"), [
+    (86_400 + 3600 - 300.0, Previous(86_400.0, 3600.0), 300),  # answered early in a long poll
+    (86_400 + 86_400 * (1 - 5e-4), Previous(86_400.0, 86_400.0), 0),  # a tick 500 ppm slow
+    (0.0, Previous(0.0, 86_400.0), 10),  # an agent that always answers 0
+    (86_400 + 86_400.0, Previous(86_400.0, 86_400 + 300.0), 10),  # clock stepped 5 min on
+    (1000 + 300 - 10.0, Previous(1000.0, 300.0), 2),  # polled every 5 min, a 10 s cache
+    (2 * 86_400 - 7200.0, Previous(86_400.0, 86_400.0), 10),  # a VM paused 2 h
+])
+def test_no_reboot_where_only_the_clocks_moved(now: float, previous: Previous,
+                                                window: float) -> None:
+    assert reboot(item(facts=facts(uptime_s=now), previous=previous,
+                       polled=polled(window))) == []
+
+
+def test_a_restart_shortly_before_the_wrap_is_still_one() -> None:
+    # Up 496.6 days a day ago; up 13 h now: a wrap would show at most about 12 h.
+    previous = Previous(496.6 * 86_400, 86_400.0)
+    assert restart_seen(item(facts=facts(uptime_s=13 * 3600.0), previous=previous,
+                             polled=polled(10))) == "lower"
+    # ... while 11 h fits the wrap.
+    assert restart_seen(item(facts=facts(uptime_s=11 * 3600.0), previous=previous,
+                             polled=polled(10))) is None
 
 
 def test_sysname_mismatch_ignores_case_and_domain() -> None:
