@@ -213,6 +213,8 @@ class Report:
     schools: list[SchoolRow]
     items: list[ItemRow]
     changes: Changes | None = None
+    # `--since last` before any export: no changes to show, and the report says so.
+    first_since: bool = False
     schema_version: str = SCHEMA_VERSION
     attention: list[DeviceLine] = field(default_factory=list)
     unplanned: list[UnplannedSchool] = field(default_factory=list)

@@ -79,6 +79,8 @@ def make_report(store: Store, scope: Scope, since: str | None = None) -> Report:
     report = build_report(store, scope, generated_at=now())
     if snapshot is not None:
         report = replace(report, changes=compare(report, snapshot))
+    elif since == "last":
+        report = replace(report, first_since=True)
     return report
 
 
@@ -147,5 +149,5 @@ def export_report(store: Store, scope: Scope, formats: Sequence[str], *, user: s
     snapshot = store.save_snapshot(user=user, as_of=scope.as_of.isoformat(),
                                    format=",".join(formats), scope=scope.describe(),
                                    figures=figures)
-    note = FIRST_EXPORT_NOTE if since == "last" and report.changes is None else ""
+    note = FIRST_EXPORT_NOTE if report.first_since else ""
     return ExportOutcome(report, data, files, snapshot, note)

@@ -63,6 +63,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "planned": ("geplant", "planned"),
     "since": ("Seit dem letzten Bericht", "Since the last report"),
     "since_of": ("Vergleich mit dem Bericht vom", "Compared with the report of"),
+    "first_report": ("Erster Bericht: es gibt noch keinen früheren zum Vergleich; der "
+                     "nächste vergleicht mit diesem.",
+                     "First report: there is no earlier one to compare with yet; the next "
+                     "compares with this one."),
     "schools_with": ("Schulen mit", "schools with"),
     "fully_done": ("vollständig umgesetzt", "fully done"),
     "spent_since": ("abgeflossen seitdem", "paid out since"),

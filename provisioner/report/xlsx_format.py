@@ -182,6 +182,9 @@ def _notes(sheet: Worksheet, f: _Formats, report: Report, text: Text, row: int) 
     row += len(RULE[text.lang]) + 2
     c = report.changes
     if c is None:
+        if report.first_since:
+            sheet.write_string(row, 0, text["since"], f.bold)
+            sheet.write_string(row + 1, 0, text["first_report"])
         return
     sheet.write_string(row, 0, f'{text["since"]} ({text["since_of"]} '
                                f'{text.date(c.snapshot_created_at)})', f.bold)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from tests.conftest import Invoke
@@ -92,6 +95,23 @@ def test_the_first_export_since_last_is_made_and_says_there_is_nothing_to_compar
     second = invoke("export", "--format", "json", "--since", "last", db=db)
     assert second.exit_code == 0 and second.stderr == ""
     assert json.loads(second.stdout)["changes"]["snapshot_id"] == 1
+
+
+def test_the_first_report_since_last_tells_the_committee_there_is_nothing_to_compare(
+        invoke: Invoke, db: Path, tmp_path: Path) -> None:
+    result = invoke("export", "--format", "html", "--format", "xlsx", "--format", "pdf",
+                    "-o", str(tmp_path / "erster"), "--since", "last", db=db)
+    assert result.exit_code == 0, result.output
+    said = "Erster Bericht: es gibt noch keinen früheren zum Vergleich"
+    assert said in (tmp_path / "erster.html").read_text(encoding="utf-8")
+    book = openpyxl.load_workbook(tmp_path / "erster.xlsx")
+    assert any(said in str(cell) for sheet in book.worksheets
+               for row in sheet.iter_rows(values_only=True) for cell in row if cell)
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed (apt-get install poppler-utils)")
+    pdf = subprocess.run(["pdftotext", str(tmp_path / "erster.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    assert said in " ".join(pdf.split())
 
 
 def test_since_names_a_day_and_finds_turned_red(invoke: Invoke, db: Path) -> None:
