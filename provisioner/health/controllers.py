@@ -44,8 +44,7 @@ from provisioner.wlan.readback import (
 
 FAILED_STATES = {FailureKind.AUTH: HealthState.UNKNOWN, FailureKind.CONFIG: HealthState.UNKNOWN,
                  FailureKind.HOST_KEY_CHANGED: HealthState.UNKNOWN,
-                 FailureKind.PROTOCOL: HealthState.UNKNOWN,
-                 FailureKind.SKIPPED: HealthState.UNKNOWN}
+                 FailureKind.PROTOCOL: HealthState.UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -85,8 +84,19 @@ def read_controllers(controllers: Sequence[Device], timeout: float, workers: int
     return found
 
 
+def _not_asked(health: DeviceHealth, read: Read, controller: str = "") -> DeviceHealth:
+    """A controller, or an AP of one, whose school is behind an execution node: the
+    controller is not read from here (`read` says so), so the device's own SNMP verdict
+    from the node stands, whatever it is (answered, silent, refused, skipped by
+    choice), with that said beside it."""
+    return replace(health, reasons=(*health.reasons, read.message),
+                   controller=controller or health.controller)
+
+
 def _controller_verdict(health: DeviceHealth, device: Device, read: Read,
                         school: Sequence[Device]) -> DeviceHealth:
+    if read.failure is FailureKind.SKIPPED:
+        return _not_asked(health, read)
     if read.snapshot is None:
         kind = read.failure or FailureKind.UNREACHABLE
         state = FAILED_STATES.get(kind, HealthState.UNREACHABLE)
@@ -131,6 +141,8 @@ def _ap_verdict(health: DeviceHealth, device: Device, controller: str,
         return replace(health, state=worst([health.state, HealthState.UNKNOWN]),
                        reasons=(*health.reasons, reason) if answered_snmp else (reason,),
                        failure=health.failure if answered_snmp else FailureKind.CONFIG)
+    if read.failure is FailureKind.SKIPPED:
+        return _not_asked(health, read, controller)
     if read.snapshot is None and read.failure in SILENT and not answered_snmp:
         return replace(health, state=HealthState.UNREACHABLE, failure=FailureKind.UPSTREAM,
                        reasons=(f"unreachable (controller): {controller} does not answer",),
@@ -159,7 +171,8 @@ def through_controllers(judged: Sequence[DeviceHealth], devices: Sequence[Device
         devices: the run's devices with their inventory vars.
         timeout: seconds per API request.
         behind_nodes: school id -> the execution node serving it: its controllers are
-            not read from here (unknown, saying so).
+            not read from here; they and their APs keep their own SNMP verdicts (from
+            the node), with a reason saying so.
 
     Returns:
         The verdicts, those of WLAN devices replaced; and per school id one line for

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from provisioner.health.controllers import through_controllers
@@ -142,19 +143,29 @@ def test_a_refused_login_is_unknown_not_down(controller: Controller) -> None:
     assert down == {}
 
 
-def test_a_controller_behind_an_execution_node_is_unknown_and_not_asked(
+def test_behind_an_execution_node_each_device_keeps_its_own_snmp_verdict(
         controller: Controller) -> None:
-    # The simulator answers: only the node keeps it from being read (and blamed).
+    # The simulator answers: only the node keeps it from being read (and blamed). What
+    # the node's SNMP poll found of each device stands: skipped by choice (the lab's
+    # `snmp: false`), silent, or answered.
     _provision(controller)
     devices = [_controller(controller), *APS_INVENTORY]
-    judged, down = through_controllers([_not_polled(d) for d in devices], devices, 5.0,
+    silent, answered = APS_INVENTORY[0].name, APS_INVENTORY[1].name
+    own = {d.name: DeviceHealth(d.name, d.school_id, d.role, d.address, HealthState.UNKNOWN,
+                                ("not polled",), FailureKind.SKIPPED) for d in devices}
+    own[silent] = replace(own[silent], state=HealthState.UNREACHABLE,
+                          reasons=("timeout",), failure=FailureKind.TIMEOUT)
+    own[answered] = replace(own[answered], state=HealthState.OK, reasons=(), failure=None)
+    judged, down = through_controllers(list(own.values()), devices, 5.0,
                                        behind_nodes={"100001": "node-nord"})
     by_name = {h.device: h for h in judged}
     vc = by_name["100001-vc01"]
-    # Not read by choice ("skipped"): unknown, but no failure a nightly job fails on.
     assert (vc.state, vc.failure) == (HealthState.UNKNOWN, FailureKind.SKIPPED)
-    assert "served by execution node node-nord" in vc.reasons[0]
-    for ap in APS_INVENTORY:
+    assert "served by execution node node-nord" in vc.reasons[-1]
+    assert [(by_name[n].state, by_name[n].failure) for n in (silent, answered)] == [
+        (HealthState.UNREACHABLE, FailureKind.TIMEOUT), (HealthState.OK, None)]
+    for ap in APS_INVENTORY[2:]:
         assert (by_name[ap.name].state, by_name[ap.name].failure) == (
             HealthState.UNKNOWN, FailureKind.SKIPPED)
+    assert {by_name[ap.name].controller for ap in APS_INVENTORY} == {"100001-vc01"}
     assert down == {}
