@@ -117,9 +117,9 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
     SNMPv3 authPriv unless the inventory says 2c for a device; WLAN controllers and the
     APs that name them through the controller's API (per AP up/down, clients per SSID
     and radio; a silent controller is one CONTROLLER DOWN line). Exit status for cron:
-    0 all ok, 10 warnings, 12 unknown or stale devices (not read, none critical), 11
-    critical, unreachable or a dead site, 9 another check is running, 1-6 it could not
-    run.
+    0 all ok, 10 warnings, 12 devices the check could not read (unknown or stale, none
+    critical; not those skipped by choice), 11 critical, unreachable or a dead site, 9
+    another check is running, 1-6 it could not run.
 
     Example: provision health --school 100001 --prometheus /var/lib/node_exporter/provisioner.prom
     """

@@ -48,6 +48,9 @@ RUN_SLACK_S = 2.0
 # A device's tick counts against the controller's clock: crystals keep 100 ppm; ten
 # times that, so that a slow clock is never taken for a restart.
 UPTIME_DRIFT = 1e-3
+# How long the previous poll may have run before its stored moment (it is not stored):
+# for the wrap only, at least this; a restart within it of a 497-day wrap goes unseen.
+PREVIOUS_POLL_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -172,17 +175,21 @@ def restart_seen(item: RuleInput) -> str | None:
     device whose previous uptime was shorter than the jump look younger, and a
     counter that does not move (an agent that answers a fixed value) is no restart.
     A wrap fits when a counter that kept running would have passed 2^32 ticks (the
-    previous poll's own window taken as long as this one's) and the uptime is no more
-    than it would show after that.
+    previous answer taken as up to PREVIOUS_POLL_S, or this poll's window, before its
+    stored moment) and the uptime is no more than it would show after that. A negative
+    age (the controller's clock went back) is weighed not at all.
     """
     now, prev = item.facts.uptime_s, item.previous
-    if now is None or prev is None or prev.uptime_s is None or now == prev.uptime_s:
-        return None
+    if now is None or prev is None or prev.uptime_s is None or prev.age_s < 0:
+        return None  # a negative age: the controller's clock went back; nothing to weigh
+    if int(now) == int(prev.uptime_s):
+        return None  # stored in whole seconds
     window = ((item.polled[1] - item.polled[0]).total_seconds() if item.polled is not None
               else prev.age_s)
     slack = RUN_SLACK_S + UPTIME_DRIFT * prev.age_s
     passed = max(0.0, prev.age_s - window - slack)  # at least, between the two answers
-    beyond = prev.uptime_s + prev.age_s + window + slack - UPTIME_WRAP_S
+    beyond = (prev.uptime_s + prev.age_s + max(window, PREVIOUS_POLL_S) + slack
+              - UPTIME_WRAP_S)
     if beyond >= 0 and now <= beyond:
         return None  # a wrap fits
     if now < prev.uptime_s:
@@ -205,7 +212,7 @@ def reboot(item: RuleInput) -> list[Finding]:
                 f"{int(prev.age_s)} s ago")
     else:
         seen = (f"up {int(now)} s, less than the {int(prev.age_s)} s since the check "
-                f"before (up {int(prev.uptime_s)} s then)")
+                f"before, so it started again since (up {int(prev.uptime_s)} s then)")
     run = restarted_during(item, now)
     if run is None:
         return [_warn("reboot", f"rebooted: {seen}")]

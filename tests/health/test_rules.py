@@ -77,8 +77,8 @@ def test_a_restart_is_a_reboot_even_after_the_uptime_passed_the_previous_one() -
                      polled=polled(10))
     assert restart_seen(restarted) == "younger"
     assert states(reboot(restarted)) == [
-        ("warning", "rebooted: up 1200 s, less than the 3600 s since the check before "
-                    "(up 600 s then)")]
+        ("warning", "rebooted: up 1200 s, less than the 3600 s since the check before, so "
+                    "it started again since (up 600 s then)")]
 
 
 @pytest.mark.parametrize(("now", "previous", "window"), [
@@ -88,11 +88,21 @@ def test_a_restart_is_a_reboot_even_after_the_uptime_passed_the_previous_one() -
     (86_400 + 86_400.0, Previous(86_400.0, 86_400 + 300.0), 10),  # clock stepped 5 min on
     (1000 + 300 - 10.0, Previous(1000.0, 300.0), 2),  # polled every 5 min, a 10 s cache
     (2 * 86_400 - 7200.0, Previous(86_400.0, 86_400.0), 10),  # a VM paused 2 h
+    (1000.57, Previous(1000.0, 86_400.0), 10),  # frozen; stored in whole seconds
+    # The night of the wrap, the previous answer early in a 25-minute poll.
+    (84_300.0, Previous(UPTIME_WRAP_S - 3600, 86_400.0), 10),
 ])
 def test_no_reboot_where_only_the_clocks_moved(now: float, previous: Previous,
                                                 window: float) -> None:
     assert reboot(item(facts=facts(uptime_s=now), previous=previous,
                        polled=polled(window))) == []
+
+
+def test_a_previous_sample_from_the_future_is_not_weighed() -> None:
+    # The controller's clock was days ahead when the previous sample was stored: until
+    # the clock passes it again, that sample would report the same restart every night.
+    assert reboot(item(facts=facts(uptime_s=43_200.0),
+                       previous=Previous(8_640_000.0, -518_400.0), polled=polled(10))) == []
 
 
 def test_a_restart_shortly_before_the_wrap_is_still_one() -> None:
