@@ -86,9 +86,14 @@ def plan_device(device: Device, hostvars: Mapping[str, object] | None,
     try:
         polled = answers_snmp(vars_)
     except ValueError:
-        polled = False
-        problem = problem or (f"{device.name}: has snmp {vars_.get('snmp')!r}, which is not "
-                              "true or false; fix its inventory")
+        polled, raw = False, vars_.get("snmp")
+        # Templates are not rendered here, as for the other SNMP settings (reach.py).
+        if "{{" in str(raw):
+            unread = f"{device.name}: snmp is a template ({raw}); write true or false"
+        else:
+            unread = (f"{device.name}: has snmp {raw!r}, which is not true or false; fix its "
+                      "inventory")
+        problem = problem or unread
     skipped = not problem and not polled
     if skipped:
         problem = (f"{device.name}: does not answer SNMP (inventory snmp: false); "

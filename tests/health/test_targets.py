@@ -102,3 +102,9 @@ def test_an_snmp_value_that_is_no_boolean_names_itself(tmp_path: Path) -> None:
     assert (planned.target, planned.skipped) == (None, False)
     assert planned.problem == ("ap1: has snmp 'maybe', which is not true or false; fix its "
                                "inventory")
+
+
+def test_a_templated_snmp_value_is_refused_as_a_template(tmp_path: Path) -> None:
+    planned = plan_device(device("ap1"), {**v3_vars(tmp_path), "snmp": "{{ polled }}"}, NETS,
+                          {})
+    assert planned.problem == "ap1: snmp is a template ({{ polled }}); write true or false"
