@@ -292,8 +292,7 @@ def answers_snmp(host_vars: Mapping[str, Any]) -> bool:
     Raises:
         ValueError: `snmp` is no boolean in Ansible's sense.
     """
-    value = host_vars.get("snmp", True)
-    return as_bool(value.strip() if isinstance(value, str) else value)
+    return as_bool(host_vars.get("snmp", True))
 
 
 def as_bool(value: Any) -> bool:

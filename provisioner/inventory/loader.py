@@ -27,7 +27,6 @@ from provisioner.errors import NotFoundError, Problem
 from provisioner.inventory.ansible_inventory import (
     AnsibleHost,
     RenderError,
-    answers_snmp,
     as_bool,
     read_inventory,
     written_as,
@@ -162,32 +161,29 @@ class _HostReader:
                           "INTERFACE}` or `uplink: SWITCH`")
         return None
 
-    def managed(self) -> bool | None:
-        raw = self.host.vars.get("managed")
+    def boolean(self, key: str) -> bool | None:
+        """A host var read as Ansible reads a boolean, true when absent; None (and a
+        problem) when it is no boolean or cannot be rendered."""
+        raw = self.host.vars.get(key)
         if raw is None:
             return True
-        value = self.value("managed", raw)
+        value = self.value(key, raw)
         if value is _FAILED:
             return None
         try:
             return as_bool(value)
         except ValueError:
-            self._problem(f"has managed {raw!r}; it must be true or false")
+            self._problem(f"has {key} {raw!r}; it must be true or false")
             return None
+
+    def managed(self) -> bool | None:
+        return self.boolean("managed")
 
     def check_snmp(self) -> None:
         """Refuse an `snmp` host var that is not a boolean: read as yes by one part and
-        as no by another, it would decide whether the device is polled at all."""
-        raw = self.host.vars.get("snmp")
-        if raw is None:
-            return
-        value = self.value("snmp", raw)
-        if value is _FAILED:
-            return
-        try:
-            answers_snmp({"snmp": value})
-        except ValueError:
-            self._problem(f"has snmp {raw!r}; it must be true or false")
+        as no by another, it would decide whether the device is polled at all
+        (`ansible_inventory.answers_snmp` reads it)."""
+        self.boolean("snmp")
 
     def check_mac(self) -> None:
         """Warn of a `mac` (an AP's DHCP reservation) the servers' role cannot use, such
