@@ -148,12 +148,18 @@ class HealthState(StrEnum):
 
     @property
     def severity(self) -> int:
-        """Order for "the worst of": ok < unknown < stale < warning < unreachable < critical."""
+        """Order for "the worst of": ok < warning < stale < unknown < unreachable < critical.
+
+        Not read (stale, unknown) ranks above warning, as in the exit status for cron
+        (`HealthReport.exit_status`): a device the check could not vouch for is worse
+        than one it read and found something on. Unknown ranks above stale: a refused
+        credential or garbled answers stay until someone fixes them; a device past the
+        run's deadline is usually read by the next run."""
         return _SEVERITY[self]
 
 
-_SEVERITY = {HealthState.OK: 0, HealthState.UNKNOWN: 1, HealthState.STALE: 2,
-             HealthState.WARNING: 3, HealthState.UNREACHABLE: 4, HealthState.CRITICAL: 5}
+_SEVERITY = {HealthState.OK: 0, HealthState.WARNING: 1, HealthState.STALE: 2,
+             HealthState.UNKNOWN: 3, HealthState.UNREACHABLE: 4, HealthState.CRITICAL: 5}
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,6 @@ def school_health(school_id: str, devices: Sequence[DeviceHealth], dead_reason: 
     states: dict[str, int] = {s.value: 0 for s in HealthState}
     for d in devices:
         states[d.state.value] += 1
-    state = HealthState.CRITICAL if dead_reason else worst(d.state for d in devices)
+    state = HealthState.CRITICAL if dead_reason else worst(d.weighed_state for d in devices)
     return SchoolHealth(school_id, state, bool(dead_reason), dead_reason, counts,
                         sum(d.wlan_clients or 0 for d in devices), states)

@@ -82,6 +82,15 @@ class DeviceHealth:
         return "; ".join(self.reasons) if self.reasons else "all checks passed"
 
     @property
+    def weighed_state(self) -> HealthState:
+        """The state a school and the run are judged by: a device not read by choice
+        (failure `skipped`: `snmp: false`, a WLAN controller behind an execution node) is
+        unknown, but weighs as a warning: nothing is broken and nothing is to be fixed."""
+        if self.failure is FailureKind.SKIPPED and self.state is HealthState.UNKNOWN:
+            return HealthState.WARNING
+        return self.state
+
+    @property
     def up(self) -> bool:
         """The device itself answered this run, believably: judged, or refusing our
         credentials. Not: answers that could not be believed or parsed (anyone may send
@@ -115,7 +124,8 @@ class SchoolHealth:
 
     Attributes:
         school_id: the Schulnummer.
-        state: the worst device state (critical for a dead site).
+        state: the worst device state, a device not read by choice weighing as a warning
+            (`DeviceHealth.weighed_state`); critical for a dead site.
         dead_site: the core switch, or every device, did not answer.
         dead_reason: why it counts as dead ("" when not).
         counts: per role, devices inventoried / answering / ok / planned.
@@ -174,11 +184,10 @@ class HealthReport:
         choice (failure `skipped`: the inventory's `snmp: false`, a WLAN controller
         behind an execution node) is unknown, and counts as a warning: it would
         otherwise fail every night's job with nothing to fix."""
-        states = {d.state for d in self.devices}
+        states = {d.weighed_state for d in self.devices}
         if self.dead_sites or states & {HealthState.CRITICAL, HealthState.UNREACHABLE}:
             return ExitStatus.HEALTH_CRITICAL
-        if any(d.state in (HealthState.UNKNOWN, HealthState.STALE)
-               and d.failure is not FailureKind.SKIPPED for d in self.devices):
+        if states & {HealthState.UNKNOWN, HealthState.STALE}:
             return ExitStatus.HEALTH_UNKNOWN
         if states - {HealthState.OK}:
             return ExitStatus.HEALTH_WARNING

@@ -54,6 +54,33 @@ def test_a_device_not_read_by_choice_is_a_warning_not_exit_12() -> None:
     assert report(skipped, refused).exit_status is ExitStatus.HEALTH_UNKNOWN
 
 
+@pytest.mark.parametrize(("states", "failure", "school_state", "status"), [
+    # The school's word and the exit status agree: what could not be read outranks a
+    # warning, and a device not read by choice weighs as a warning.
+    ((HealthState.WARNING, HealthState.UNKNOWN), FailureKind.AUTH,
+     HealthState.UNKNOWN, ExitStatus.HEALTH_UNKNOWN),
+    ((HealthState.WARNING, HealthState.STALE), FailureKind.STALE,
+     HealthState.STALE, ExitStatus.HEALTH_UNKNOWN),
+    ((HealthState.OK, HealthState.UNKNOWN), FailureKind.SKIPPED,
+     HealthState.WARNING, ExitStatus.HEALTH_WARNING),
+    ((HealthState.STALE, HealthState.UNKNOWN), FailureKind.SKIPPED,
+     HealthState.STALE, ExitStatus.HEALTH_UNKNOWN),
+    ((HealthState.UNKNOWN, HealthState.UNREACHABLE), FailureKind.UNREACHABLE,
+     HealthState.UNREACHABLE, ExitStatus.HEALTH_CRITICAL),
+])
+def test_the_school_line_names_what_the_exit_status_counts(
+        states: tuple[HealthState, HealthState], failure: FailureKind,
+        school_state: HealthState, status: ExitStatus) -> None:
+    first, second = states
+    devices = [health("d1", first, failure=FailureKind.AUTH if first is HealthState.UNKNOWN
+                      else FailureKind.STALE if first is HealthState.STALE else None),
+               health("d2", second, failure=failure)]
+    result = report(*devices)
+    [school] = result.schools
+    assert (school.state, result.exit_status) == (school_state, status)
+    assert school.line().startswith(f"100001 {school_state.value}: ")
+
+
 def test_a_dead_site_is_critical_even_when_no_device_is() -> None:
     assert report(health("d1", HealthState.STALE), dead="core down").exit_status \
         is ExitStatus.HEALTH_CRITICAL
