@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provisioner.models import Device, Role
+from provisioner.wlan.readback import controller_name
 
 STRATEGIES = ("linear", "free", "mitogen_linear", "mitogen_free")
 # mitogen runs a school's Linux hosts' tasks in persistent interpreters: 1.9x plain
@@ -15,10 +16,14 @@ STRATEGY = "mitogen_linear"
 # Roles whose plays run beside the others' (see `slices`), and the slices' folder names.
 _BESIDE = frozenset({Role.SWITCH, Role.WLAN_CONTROLLER})
 SLICE_NAMES = ("hosts", "network")
-# How the progress counts a slice's devices: role -> (one, several).
-_ROLE_WORDS = {Role.SERVER: ("server", "servers"), Role.ACCESS_POINT: ("AP", "APs"),
-               Role.SWITCH: ("switch", "switches"),
-               Role.WLAN_CONTROLLER: ("WLAN controller", "WLAN controllers")}
+# How the progress counts a slice's devices: kind -> (one, several); an AP that names
+# its WLAN controller is a kind of its own (no play connects to it).
+_THROUGH_CONTROLLER = "through_controller"
+_KIND_WORDS: dict[Role | str, tuple[str, str]] = {
+    Role.SERVER: ("server", "servers"), Role.ACCESS_POINT: ("AP", "APs"),
+    Role.SWITCH: ("switch", "switches"),
+    Role.WLAN_CONTROLLER: ("WLAN controller", "WLAN controllers"),
+    _THROUGH_CONTROLLER: ("AP through its WLAN controller", "APs through their WLAN controller")}
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,21 @@ class Options:
         return flags
 
 
+def _through_controller(device: Device) -> bool:
+    """An AP that names its WLAN controller: configured and read back through it."""
+    return device.role is Role.ACCESS_POINT and bool(controller_name(device))
+
+
+def _kind(device: Device) -> Role | str:
+    return _THROUGH_CONTROLLER if _through_controller(device) else device.role
+
+
 def slice_title(part: Sequence[Device]) -> str:
-    """What a slice holds, counted by role in the roles' order: "2 servers and 12 APs",
-    "1 switch"; only the roles it has."""
-    counts = [(sum(d.role is role for d in part), words) for role, words in _ROLE_WORDS.items()]
+    """What a slice holds, counted by kind in the roles' order: "2 servers and 12 APs",
+    "1 switch, 1 WLAN controller and 4 APs through their WLAN controller"; only the
+    kinds it has."""
+    kinds = [_kind(d) for d in part]
+    counts = [(kinds.count(kind), words) for kind, words in _KIND_WORDS.items()]
     said = [f"{n} {words[n != 1]}" for n, words in counts if n]
     return " and ".join(said) if len(said) < 3 else ", ".join(said[:-1]) + " and " + said[-1]
 
@@ -86,14 +102,18 @@ def slices(wave: Sequence[Device], in_order: bool = False) -> list[list[Device]]
     controller's REST API) and need nothing the other plays do, so they go beside
     the servers' and access points' (which stay together: the servers' DHCP
     reservations take the APs' MAC addresses, read in the same run). The run then
-    takes as long as the longer of the two, not their sum.
+    takes as long as the longer of the two, not their sum. APs that name their WLAN
+    controller go with the switches and controllers: no play connects to them, and
+    they are read back through their controller once its slice has ended.
 
     Returns:
-        [servers and APs, switches and controllers]; one list when `in_order` or when
-        the wave holds only one of the two; [] for an empty wave.
+        [servers and APs, switches, controllers and the APs through them]; one list when
+        `in_order` or when the wave holds only one of the two; [] for an empty wave.
     """
     network = [d for d in wave if d.role in _BESIDE]
-    hosts = [d for d in wave if d.role not in _BESIDE]
+    if network:  # never a playbook run only to sort the APs through a controller
+        network = [d for d in wave if d.role in _BESIDE or _through_controller(d)]
+    hosts = [d for d in wave if d not in network]
     if in_order or not network or not hosts:
         return [list(wave)] if wave else []
     return [hosts, network]

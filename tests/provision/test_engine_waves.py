@@ -270,6 +270,20 @@ def test_slices_keep_servers_with_aps_and_a_wave_of_one_kind_whole() -> None:
     assert slices([]) == []
 
 
+def test_aps_through_a_controller_go_with_the_network_slice_when_there_is_one() -> None:
+    devices = _devices()
+    instant = [Device("100001", f"100001-iap0{n}", Role.ACCESS_POINT, "aruba_instant",
+                      f"10.213.1.{60 + n}", vars={"controller": "100001-vc01"})
+               for n in (1, 2)]
+    hosts, network = slices([*devices, *instant])
+    assert instant[0] in network and instant[1] in network
+    assert not any(d in hosts for d in instant)
+    assert {d.role for d in hosts} == {Role.SERVER, Role.ACCESS_POINT}
+    # No switch or controller in the wave: no playbook run only to sort them.
+    no_network = [d for d in devices if d.role is not Role.SWITCH]
+    assert slices([*no_network, *instant]) == [[*no_network, *instant]]
+
+
 def test_max_fail_stops_starting_waves_and_says_why(settings: Settings) -> None:
     runner = FakeRunner(fail={"100001-srv01"})
     run, store = _run(settings, runner, engine.Options(check=True, batch=2,

@@ -11,6 +11,12 @@ def devices(*counts: tuple[Role, int]) -> list[Device]:
             for role, count in counts for n in range(count)]
 
 
+def instant_aps(count: int) -> list[Device]:
+    return [Device("100001", f"100001-iap{n}", Role.ACCESS_POINT, "aruba_instant",
+                   f"10.213.1.{50 + n}", vars={"controller": "100001-vc01"})
+            for n in range(count)]
+
+
 def test_a_slice_names_only_the_roles_it_holds() -> None:
     # A school without servers: its APs' slice does not speak of servers.
     assert slice_title(devices((Role.ACCESS_POINT, 12))) == "12 APs"
@@ -19,3 +25,14 @@ def test_a_slice_names_only_the_roles_it_holds() -> None:
         "1 switch and 2 WLAN controllers"
     assert slice_title(devices((Role.SERVER, 2), (Role.ACCESS_POINT, 1), (Role.SWITCH, 4))) == \
         "2 servers, 1 AP and 4 switches"
+
+
+def test_aps_through_their_controller_are_counted_apart_from_the_aps_played_on() -> None:
+    # The lab's school: 8 Linux APs are played on; 4 Instant APs get their SSIDs from
+    # the controller, so "12 APs" would promise plays that never connect to them.
+    assert slice_title(devices((Role.SERVER, 4), (Role.ACCESS_POINT, 8))) == \
+        "4 servers and 8 APs"
+    assert slice_title([*devices((Role.SWITCH, 6), (Role.WLAN_CONTROLLER, 1)),
+                        *instant_aps(4)]) == \
+        "6 switches, 1 WLAN controller and 4 APs through their WLAN controller"
+    assert slice_title(instant_aps(1)) == "1 AP through its WLAN controller"
