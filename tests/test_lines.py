@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import pytest
+
 from provisioner.ansible import HostRecap
+from provisioner.cli.base import echo, echo_rendered
 from provisioner.lines import LINE_MAX, joined_lines, one_line, printable
 from provisioner.provision.engine import _play_warnings
 from provisioner.terminal import render_table
+
+CLI = Path(__file__).resolve().parents[1] / "provisioner" / "cli"
 
 
 def test_one_line_is_the_first_line_without_control_characters() -> None:
@@ -38,3 +46,19 @@ def test_a_table_never_reads_a_devices_text_as_markup() -> None:
     # A header may be a device's word too (a WLAN controller's SSID names).
     assert render_table(["ap", "[/]\x1b[2J"], [["ap01", 3]]).splitlines() == [
         "ap    [/] [2J", "ap01  3"]
+
+
+def test_the_commands_print_text_for_people_only_through_one_sanitising_echo(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A device's answer reaches the terminal in many commands (task errors, health
+    # reasons, AP names on a controller): one function makes every line printable.
+    echo("ap01 \x1b]0;owned\x07 says\n\x1b[2Jsecond line", err=True)
+    echo_rendered('{"name": "ap01\\u001b"}')
+    out, err = capsys.readouterr()
+    assert err == "ap01  ]0;owned  says\n [2Jsecond line\n"
+    assert out == '{"name": "ap01\\u001b"}\n'
+    calls = {path.name: ast.unparse(node) for path in sorted(CLI.glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr in ("echo", "secho")
+             and isinstance(node.value, ast.Name) and node.value.id == "click"}
+    assert set(calls) == {"base.py"}, f"click.echo outside cli/base.py: {calls}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx
+from provisioner.cli.base import Context, cli, echo_rendered, json_option, pass_ctx
 from provisioner.terminal import to_json
 
 
@@ -20,7 +20,7 @@ def audit_cmd(obj: Context, limit: int) -> None:
     """
     entries = obj.app.store.audit_entries(limit)
     if obj.json_output:
-        click.echo(to_json(entries), nl=False)
+        echo_rendered(to_json(entries), nl=False)
         return
     obj.table(["when", "who", "command", "outcome", "detail"],
               [[e.at, e.user, e.command, e.outcome, e.detail] for e in entries])

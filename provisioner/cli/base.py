@@ -14,9 +14,25 @@ import click
 from provisioner import __version__
 from provisioner.app import App, build_app
 from provisioner.errors import InvalidInputError, Problem, ProvisionerError
+from provisioner.lines import printable
 from provisioner.terminal import render_table, to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def echo(text: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print text for people: the one way the commands do. Each line with its control
+    characters as blanks (`lines.printable`): much of what is printed comes from devices
+    (a task's error, an AP's name on its controller, a health reason), and a hostile
+    device must not rewrite the admin's terminal with escape sequences. Line breaks stay."""
+    click.echo("\n".join(printable(line) for line in str(text).split("\n")), err=err, nl=nl)
+
+
+def echo_rendered(text: str, *, nl: bool = True) -> None:
+    """Print what is already safe for a terminal: JSON (`to_json` escapes every control
+    character) or a table `terminal` rendered from cells it made printable, with its own
+    colour on a terminal."""
+    click.echo(text, nl=nl)
 
 
 class Context:
@@ -35,11 +51,12 @@ class Context:
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[object]], *,
               title: str | None = None, right: Sequence[int] = ()) -> None:
         """Print a table."""
-        click.echo(render_table(headers, rows, title=title, tty=self.tty, right=right), nl=False)
+        echo_rendered(render_table(headers, rows, title=title, tty=self.tty, right=right),
+                      nl=False)
 
     def progress(self, message: str) -> None:
         """Progress for people: on stderr, so stdout stays data."""
-        click.echo(message, err=True)
+        echo(message, err=True)
 
 
 def plural(count: int, noun: str) -> str:
@@ -71,11 +88,11 @@ def echo_error(exc: ProvisionerError, json_output: bool = False) -> None:
     """Print a library error as people should read it (its problems, then one line on
     stderr), or with `json_output` as the JSON error shape on stdout."""
     if json_output:
-        click.echo(to_json(error_of(exc)), nl=False)
+        echo_rendered(to_json(error_of(exc)), nl=False)
         return
     for problem in problems_of(exc):
-        click.echo(f"  {problem}", err=True)
-    click.echo(f"Error: {exc}", err=True)
+        echo(f"  {problem}", err=True)
+    echo(f"Error: {exc}", err=True)
 
 
 def fail(exc: ProvisionerError, json_output: bool = False) -> NoReturn:
@@ -97,7 +114,7 @@ class ProvisionerGroup(click.Group):
         except click.ClickException as exc:
             if not _json_output(ctx):
                 raise
-            click.echo(to_json(error_dict(exc.format_message(), exc.exit_code)), nl=False)
+            echo_rendered(to_json(error_dict(exc.format_message(), exc.exit_code)), nl=False)
             raise click.exceptions.Exit(exc.exit_code) from exc
         finally:
             obj = ctx.find_object(Context)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.base import Context, cli, pass_ctx, school_id_type
+from provisioner.cli.base import Context, cli, echo, echo_rendered, pass_ctx, school_id_type
 from provisioner.errors import ConfigError
 from provisioner.report import FORMATS, Scope, export_report
 from provisioner.report.service import BINARY_FORMATS, ExportOutcome
@@ -59,7 +59,7 @@ def export_cmd(obj: Context, formats: tuple[str, ...], output: Path | None, lang
         outcome = export_report(obj.app.store, scope, formats, user=obj.app.user, since=since,
                                 output=output)
     if outcome.note:
-        click.echo(f"Note: {outcome.note}", err=True)
+        echo(f"Note: {outcome.note}", err=True)
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(outcome.data[formats[0]])
@@ -82,13 +82,13 @@ def _show(obj: Context, outcome: ExportOutcome, scope: Scope, lang: str) -> None
     summary = outcome.report.summary
     files = {fmt: str(path) for fmt, path in outcome.files.items()}
     if obj.json_output:
-        click.echo(to_json({"files": files, "as_of": scope.as_of.isoformat(),
+        echo_rendered(to_json({"files": files, "as_of": scope.as_of.isoformat(),
                             "snapshot_id": outcome.snapshot.snapshot_id,
                             "summary": summary}), nl=False)
         return
     text = Text(lang)
     for fmt, path in outcome.files.items():
-        click.echo(f"wrote {path} ({fmt}, {len(outcome.data[fmt]):,} bytes)")
-    click.echo(f"{summary.schools} schools as of {text.date(scope.as_of)}: "
-               f"{text.percent(summary.percent_done)} done, {text.money(summary.spent_eur)} "
-               f"paid out; snapshot {outcome.snapshot.snapshot_id} kept for --since")
+        echo(f"wrote {path} ({fmt}, {len(outcome.data[fmt]):,} bytes)")
+    echo(f"{summary.schools} schools as of {text.date(scope.as_of)}: "
+         f"{text.percent(summary.percent_done)} done, {text.money(summary.spent_eur)} "
+         f"paid out; snapshot {outcome.snapshot.snapshot_id} kept for --since")

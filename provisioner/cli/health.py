@@ -11,12 +11,19 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo,
+    echo_rendered,
+    json_option,
+    pass_ctx,
+    school_id_type,
+)
 from provisioner.errors import ExitStatus, UnknownSchoolError
 from provisioner.health.model import HealthReport, HealthState
 from provisioner.health.prometheus import render, write_textfile
 from provisioner.health.run import HealthOptions, run_health
-from provisioner.lines import printable
 from provisioner.results import FailureKind
 from provisioner.snmp import BACKENDS, DEFAULT_BACKEND
 from provisioner.terminal import progress_bar, to_json
@@ -57,19 +64,19 @@ def _problem_rows(report: HealthReport) -> list[list[object]]:
 
 def _print_report(obj: Context, report: HealthReport) -> None:
     for school in report.schools:
-        click.echo(school.line())
+        echo(school.line())
         if school.controller_down and not school.dead_site:
-            click.echo(printable(f"{school.school_id} CONTROLLER DOWN: {school.controller_down}"))
+            echo(f"{school.school_id} CONTROLLER DOWN: {school.controller_down}")
     rows = _problem_rows(report)
     if rows and obj.tty:
         obj.table(["device", "school", "role", "state", "reason"], rows)
     else:
         # Plain lines for cron mail and grep: a table would squeeze long reasons.
         for device, _school, role, state, reason in rows:
-            click.echo(printable(f"{device} ({role}) {state}: {reason}"))
+            echo(f"{device} ({role}) {state}: {reason}")
     counts = ", ".join(f"{n} {state}" for state, n in report.states.items())
-    click.echo(f"{len(report.devices)} devices: {counts}; run {report.run_id} took "
-               f"{report.duration_s:.1f} s")
+    echo(f"{len(report.devices)} devices: {counts}; run {report.run_id} took "
+         f"{report.duration_s:.1f} s")
 
 
 def _textfile(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -142,7 +149,7 @@ def health(ctx: click.Context, schools: tuple[str, ...], devices: tuple[str, ...
     if prometheus is not None:
         write_textfile(prometheus, render(report, time.time()))
     if obj.json_output:
-        click.echo(to_json(report.as_dict()), nl=False)
+        echo_rendered(to_json(report.as_dict()), nl=False)
     else:
         _print_report(obj, report)
     if report.exit_status is not ExitStatus.OK:
@@ -171,7 +178,7 @@ def health_show(obj: Context, school: str | None, since: str) -> None:
     runs = [r for r in store.health.runs(limit=1000) if r.started_at >= since
             and (school is None or r.run_id in sampled)]
     if obj.json_output:
-        click.echo(to_json({"runs": runs, "samples": rows}), nl=False)
+        echo_rendered(to_json({"runs": runs, "samples": rows}), nl=False)
         return
     obj.table(["run", "started", "by", "scope", "s", "devices", "states", "dead sites", "exit"],
               [[r.run_id, r.started_at, r.started_by, r.scope,
@@ -180,7 +187,7 @@ def health_show(obj: Context, school: str | None, since: str) -> None:
                 r.status if r.exit_status is None else r.exit_status] for r in runs],
               title="Runs", right=[0, 4, 5])
     if not rows:
-        click.echo(f"no samples since {since}")
+        echo(f"no samples since {since}")
         return
     if obj.tty:
         obj.table(["at", "device", "school", "state", "detail"],
@@ -188,4 +195,4 @@ def health_show(obj: Context, school: str | None, since: str) -> None:
                   title="Samples")
         return
     for r in rows:
-        click.echo(printable(f"{r.at} {r.device} {r.state}: {r.detail}"))
+        echo(f"{r.at} {r.device} {r.state}: {r.detail}")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, plural, school_id_type
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo,
+    echo_rendered,
+    json_option,
+    pass_ctx,
+    plural,
+    school_id_type,
+)
 from provisioner.errors import ExitStatus
 from provisioner.inventory.check import InventoryReport
 from provisioner.inventory.service import (
@@ -22,7 +31,7 @@ def inventory() -> None:
 
 def _report_inventory(obj: Context, report: InventoryReport, synced: bool) -> None:
     if obj.json_output:
-        click.echo(to_json({"ok": report.ok, "problems": [str(p) for p in report.problems],
+        echo_rendered(to_json({"ok": report.ok, "problems": [str(p) for p in report.problems],
                             "warnings": [str(w) for w in report.warnings],
                             "hosts": report.seen, "devices": len(report.devices),
                             "comparisons": report.comparisons}), nl=False)
@@ -34,16 +43,16 @@ def _report_inventory(obj: Context, report: InventoryReport, synced: bool) -> No
             obj.table(["school", "role", "planned", "inventoried", "diff"], rows,
                       right=[2, 3, 4], title="Devices: plan against inventory")
         for problem in report.problems:
-            click.echo(f"  {problem}", err=True)
+            echo(f"  {problem}", err=True)
         for warning in report.warnings:
-            click.echo(f"  warning: {warning}", err=True)
+            echo(f"  warning: {warning}", err=True)
         refused = report.seen - len(report.devices)
         hosts = f" of {report.seen} hosts Ansible sees" if refused else ""
         devices = plural(len(report.devices), "device")
         done = f"{devices} synced" if synced else f"{devices} checked"
-        click.echo(f"{done}{hosts}, "
-                   f"{plural(len(report.problems), 'problem')}, "
-                   f"{plural(len(report.warnings), 'warning')}")
+        echo(f"{done}{hosts}, "
+             f"{plural(len(report.problems), 'problem')}, "
+             f"{plural(len(report.warnings), 'warning')}")
     if not report.ok:
         raise click.exceptions.Exit(int(ExitStatus.INVALID_INPUT))
 
@@ -87,6 +96,6 @@ def inventory_sync_cmd(obj: Context, school_id: str | None) -> None:
         if obj.json_output:
             _report_inventory(obj, exc.report, synced=True)  # exits with INVALID_INPUT
         for warning in exc.report.warnings:
-            click.echo(f"  warning: {warning}", err=True)
+            echo(f"  warning: {warning}", err=True)
         raise
     _report_inventory(obj, report, synced=True)

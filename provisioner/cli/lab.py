@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo,
+    echo_rendered,
+    json_option,
+    pass_ctx,
+    school_id_type,
+)
 from provisioner.errors import ExitStatus, LabError, NotFoundError, ProvisionerError
 from provisioner.lab import faults as lab_faults
 from provisioner.lab import manager as lab_manager
@@ -124,16 +132,16 @@ def lab_up_cmd(obj: Context, schools: int, servers: int, switches: int, aps: int
               [[d.name, d.school_id, d.role.value, d.kind.value, d.address]
                for d in state.devices])
     schools = len(spec.school_ids)
-    click.echo(f"lab up: {len(state.devices)} devices in {schools} "
-               f"school{'' if schools == 1 else 's'}; "
-               f"inventories in {app.settings.lab_dir / 'inventories'}")
+    echo(f"lab up: {len(state.devices)} devices in {schools} "
+         f"school{'' if schools == 1 else 's'}; "
+         f"inventories in {app.settings.lab_dir / 'inventories'}")
     if nodes:
         served = school_nodes(spec.school_ids, nodes)
-        click.echo("execution nodes: " + "; ".join(
+        echo("execution nodes: " + "; ".join(
             f"{node}: {', '.join(s for s, n in served.items() if n == node)}"
             for node in dict.fromkeys(served.values())))
-        click.echo("the controller's broker settings: export PROVISIONER_BROKER_CONFIG="
-                   f"{controller_config_path(app.settings.lab_dir)}")
+        echo("the controller's broker settings: export PROVISIONER_BROKER_CONFIG="
+             f"{controller_config_path(app.settings.lab_dir)}")
 
 
 @lab.command("prepare")
@@ -152,8 +160,8 @@ def lab_prepare_cmd(obj: Context) -> None:
     """
     # Not audited: it changes nothing but the cache, and opens no database.
     prepared = lab_prepare.prepare_lab(obj.app.settings.cache_dir, obj.progress)
-    click.echo(f"lab prepare: base {prepared.base.root.parent} ({prepared.base_s:.0f} s), "
-               f"SNMP data {prepared.snmp.root} ({prepared.snmp_s:.0f} s)")
+    echo(f"lab prepare: base {prepared.base.root.parent} ({prepared.base_s:.0f} s), "
+         f"SNMP data {prepared.snmp.root} ({prepared.snmp_s:.0f} s)")
 
 
 @lab.command("down")
@@ -165,7 +173,7 @@ def lab_down_cmd(obj: Context) -> None:
     """
     with obj.app.audited("lab down"):
         summary = lab_manager.lab_down(obj.app.settings, obj.progress)
-    click.echo(f"lab down: {summary}")
+    echo(f"lab down: {summary}")
 
 
 @lab.command("status")
@@ -186,7 +194,7 @@ def lab_status_cmd(obj: Context) -> None:
         snmp.close()
     probes = [r.data for r in results if r.data is not None]
     if obj.json_output:
-        click.echo(to_json([{"device": p.device.name, "address": p.device.address,
+        echo_rendered(to_json([{"device": p.device.name, "address": p.device.address,
                              "ssh": None if not p.ssh_checked else (p.ssh_error or ANSWERED),
                              "snmp": None if not p.snmp_checked else (p.snmp_error or ANSWERED),
                              "api": None if not p.api_checked else (p.api_error or ANSWERED),
@@ -203,7 +211,7 @@ def lab_status_cmd(obj: Context) -> None:
                     p.fault or "", p.sys_descr.splitlines()[0][:60] if p.sys_descr else ""]
                    for p in probes])
         failed = len(results.failed_devices)
-        click.echo(f"{len(results) - failed} of {len(results)} devices answer")
+        echo(f"{len(results) - failed} of {len(results)} devices answer")
     if results.failed:
         raise click.exceptions.Exit(int(ExitStatus.DEVICES_FAILED))
 
@@ -243,10 +251,10 @@ def lab_fault_cmd(obj: Context, words: tuple[str, ...], school: str | None) -> N
         with obj.app.audited(f"lab fault {words[0]} {words[1]}"):
             outcome = lab_faults.device_fault(obj.app.settings.lab_dir, words[0], words[1])
     if obj.json_output:
-        click.echo(to_json({"target": outcome.target, "action": outcome.action,
+        echo_rendered(to_json({"target": outcome.target, "action": outcome.action,
                             "fault": outcome.fault, "message": outcome.message}), nl=False)
     else:
-        click.echo(outcome.message)
+        echo(outcome.message)
 
 
 @lab.command("recordings")
@@ -261,7 +269,7 @@ def lab_recordings_cmd(obj: Context) -> None:
     """
     infos = [describe_recording(path) for path in installed_recordings()]
     if obj.json_output:
-        click.echo(to_json([{"recording": i.path, "sys_descr": i.sys_descr,
+        echo_rendered(to_json([{"recording": i.path, "sys_descr": i.sys_descr,
                              "sys_object_id": i.sys_object_id} for i in infos]), nl=False)
         return
     obj.table(["recording", "sysObjectID", "sysDescr"],

@@ -8,7 +8,16 @@ from pathlib import Path
 import click
 
 from provisioner import overview
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, plural, school_id_type
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo,
+    echo_rendered,
+    json_option,
+    pass_ctx,
+    plural,
+    school_id_type,
+)
 from provisioner.plan import ParsedPlan
 from provisioner.plan.diff import PlanDiff
 from provisioner.plan.service import ImportOutcome, import_plan, last_change
@@ -37,8 +46,8 @@ def _diff_rows(diff: PlanDiff) -> list[list[object]]:
 
 
 def _show_diff(obj: Context, diff: PlanDiff) -> None:
-    click.echo(f"{len(diff.added)} added, {len(diff.removed)} removed, "
-               f"{len(diff.changed)} changed, {diff.unchanged} unchanged")
+    echo(f"{len(diff.added)} added, {len(diff.removed)} removed, "
+         f"{len(diff.changed)} changed, {diff.unchanged} unchanged")
     if not diff.is_empty:
         obj.table(["", "school", "measure", "year", "what", "budget"], _diff_rows(diff))
 
@@ -51,24 +60,24 @@ def _read_as(parsed: ParsedPlan) -> dict[str, object]:
 
 def _show_import(obj: Context, outcome: ImportOutcome, dry_run: bool) -> None:
     parsed = outcome.parsed
-    click.echo(f"{parsed.source}: {plural(len(parsed.items), 'plan item')} of "
-               f"{plural(len(parsed.schools), 'school')}")
+    echo(f"{parsed.source}: {plural(len(parsed.items), 'plan item')} of "
+         f"{plural(len(parsed.schools), 'school')}")
     if outcome.previous is None:
         # Against an empty database every line is new: a list of them tells nothing.
-        click.echo(f"first plan: {plural(len(parsed.items), 'item')}")
+        echo(f"first plan: {plural(len(parsed.items), 'item')}")
     else:
         _show_diff(obj, outcome.diff)
-    click.echo(f"read as {parsed.detected}")
+    echo(f"read as {parsed.detected}")
     for notice in parsed.notices:
-        click.echo(f"note: {notice}")
+        echo(f"note: {notice}")
     for warning in parsed.warnings:
-        click.echo(f"warning: {warning}")
+        echo(f"warning: {warning}")
     if outcome.version is not None:
-        click.echo(f"imported as plan version {outcome.version.version_id}")
+        echo(f"imported as plan version {outcome.version.version_id}")
     elif dry_run:
-        click.echo("dry run: nothing written")
+        echo("dry run: nothing written")
     else:
-        click.echo("the plan in force already says exactly this: nothing written")
+        echo("the plan in force already says exactly this: nothing written")
 
 
 @plan.command("import")
@@ -97,7 +106,7 @@ def plan_import(obj: Context, file: Path, dry_run: bool, sheet: str | None,
                               sheet=sheet, encoding=encoding)
     if obj.json_output:
         parsed = outcome.parsed
-        click.echo(to_json({"version": outcome.version, "dry_run": dry_run,
+        echo_rendered(to_json({"version": outcome.version, "dry_run": dry_run,
                             "schools": len(parsed.schools), "items": len(parsed.items),
                             "read_as": _read_as(parsed),
                             "notices": [asdict(p) for p in parsed.notices],
@@ -122,7 +131,7 @@ def plan_show(obj: Context, school_id: str | None, year: int | None) -> None:
         store.school(school_id)
     items = store.plan_items(school_id=school_id, year=year)
     if obj.json_output:
-        click.echo(to_json({"items": items, "totals": overview.plan_totals(items)}), nl=False)
+        echo_rendered(to_json({"items": items, "totals": overview.plan_totals(items)}), nl=False)
         return
     names = {s.school_id: s.name for s in store.schools()}
     rows = [[i.school_id, names.get(i.school_id, ""), i.year, i.measure.german, i.quantity,
@@ -131,11 +140,11 @@ def plan_show(obj: Context, school_id: str | None, year: int | None) -> None:
     obj.table(["school", "name", "year", "measure", "qty", "budget", "funding", "status",
                "spent"], rows, right=[4, 5, 8])
     for plan_year, totals in overview.totals_by_year(items).items():
-        click.echo(f"total {plan_year}: {eur(totals.budget_eur)} budget, "
-                   f"{eur(totals.spent_eur)} spent, {totals.items} items")
+        echo(f"total {plan_year}: {eur(totals.budget_eur)} budget, "
+             f"{eur(totals.spent_eur)} spent, {totals.items} items")
     totals = overview.plan_totals(items)
-    click.echo(f"total: {eur(totals.budget_eur)} budget, {eur(totals.spent_eur)} spent, "
-               f"{totals.items} items")
+    echo(f"total: {eur(totals.budget_eur)} budget, {eur(totals.spent_eur)} spent, "
+         f"{totals.items} items")
 
 
 @plan.command("diff")
@@ -150,11 +159,11 @@ def plan_diff(obj: Context, version_id: int | None) -> None:
     """
     new, old, diff = last_change(obj.app.store, version_id)
     if obj.json_output:
-        click.echo(to_json({"version": new, "previous": old, "diff": diff}), nl=False)
+        echo_rendered(to_json({"version": new, "previous": old, "diff": diff}), nl=False)
         return
     against = f"version {old.version_id}" if old else "an empty plan"
-    click.echo(f"plan version {new.version_id} ({new.source}, {new.imported_at}) "
-               f"against {against}:")
+    echo(f"plan version {new.version_id} ({new.source}, {new.imported_at}) "
+         f"against {against}:")
     _show_diff(obj, diff)
 
 
@@ -168,7 +177,7 @@ def plan_versions(obj: Context) -> None:
     """
     versions = obj.app.store.plan_versions()
     if obj.json_output:
-        click.echo(to_json(versions), nl=False)
+        echo_rendered(to_json(versions), nl=False)
         return
     obj.table(["version", "imported", "by", "file", "items", "sha256"],
               [[v.version_id, v.imported_at, v.imported_by, v.source, v.item_count,
@@ -202,8 +211,8 @@ def plan_progress(obj: Context, school_id: str, measure: str, year: int, done: s
         entry = record_progress(obj.app.store, school_id=school_id, measure=kind, year=year,
                                 done=done, note=note, user=obj.app.user)
     if obj.json_output:
-        click.echo(to_json(entry), nl=False)
+        echo_rendered(to_json(entry), nl=False)
         return
     amount = f"{entry.done}%" if entry.unit == "percent" else f"{entry.done} done"
-    click.echo(f"recorded: {entry.school_id} {kind.german} {entry.year}: {amount}"
-               + (f" ({entry.note})" if entry.note else ""))
+    echo(f"recorded: {entry.school_id} {kind.german} {entry.year}: {amount}"
+         + (f" ({entry.note})" if entry.note else ""))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import click
-
-from provisioner.cli.base import Context, cli, json_option, pass_ctx
+from provisioner.cli.base import Context, cli, echo_rendered, json_option, pass_ctx
 from provisioner.platforms import Capability, matrix
 from provisioner.terminal import to_json
 
@@ -34,6 +32,6 @@ def platforms_cmd(obj: Context) -> None:
     Example: provision platforms --json
     """
     if obj.json_output:
-        click.echo(to_json(matrix()), nl=False)
+        echo_rendered(to_json(matrix()), nl=False)
         return
-    click.echo(matrix_text(obj.tty), nl=False)
+    echo_rendered(matrix_text(obj.tty), nl=False)

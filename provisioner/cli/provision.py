@@ -15,7 +15,9 @@ from provisioner.ansible import playbook_output
 from provisioner.cli.base import (
     Context,
     cli,
+    echo,
     echo_error,
+    echo_rendered,
     error_of,
     fail,
     json_option,
@@ -24,7 +26,6 @@ from provisioner.cli.base import (
 from provisioner.devices.ssh import fetch_host_key, pin_host_key
 from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
 from provisioner.inventory import load_inventories
-from provisioner.lines import printable
 from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.outcome import HostStatus, Phase, RunStatus
 from provisioner.provision import engine
@@ -48,9 +49,9 @@ def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
     for h in hosts:
         task = f"task {h.failed_task!r}: " if h.failed_task else ""
         if h.message and h.status != HostStatus.VERIFIED:
-            click.echo(f"  {h.host} {h.status}: {printable(task + h.message)}")
+            echo(f"  {h.host} {h.status}: {task + h.message}")
         for warning in h.warnings.splitlines():
-            click.echo(f"  {h.host} warning: {printable(warning)}")
+            echo(f"  {h.host} warning: {warning}")
 
 
 def _confirm(obj: Context, plans: dict[str, list[Device]], check: bool, yes: bool) -> None:
@@ -58,7 +59,7 @@ def _confirm(obj: Context, plans: dict[str, list[Device]], check: bool, yes: boo
         groups = [f"{role.group}: {', '.join(d.name for d in devices if d.role is role)}"
                   for role in Role if any(d.role is role for d in devices)]
         mode = " (check mode: nothing changes)" if check else ""
-        click.echo(f"school {school_id}{mode}: " + "; ".join(groups or ["no hosts"]), err=True)
+        echo(f"school {school_id}{mode}: " + "; ".join(groups or ["no hosts"]), err=True)
     if yes:
         return
     if not sys.stdin.isatty():
@@ -90,7 +91,7 @@ class _Reporter:
         failed = event.phase == Phase.PLAY and event.host
         text = f"failed in task {event.task!r}" if failed else event.message
         who = f" {event.host}" if event.host else ""
-        click.echo(f"[{event.school_id}]{who} {event.phase}: {printable(text)}", err=True)
+        echo(f"[{event.school_id}]{who} {event.phase}: {text}", err=True)
 
 
 def _exit_status(results: Sequence[engine.SchoolResult | ProvisionerError]) -> int:
@@ -123,10 +124,10 @@ def _audit_line(result: engine.SchoolResult | ProvisionerError) -> str:
 def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerError]) -> None:
     for done in (r for r in results if isinstance(r, engine.SchoolResult)):
         for run_id in done.reaped:  # on stderr, so also with --json
-            click.echo(f"run {run_id} of school {done.school_id} had died (its process is "
-                       "gone): marked interrupted", err=True)
+            echo(f"run {run_id} of school {done.school_id} had died (its process is "
+                 "gone): marked interrupted", err=True)
     if obj.json_output:
-        click.echo(to_json([asdict(r) if isinstance(r, engine.SchoolResult) else error_of(r)
+        echo_rendered(to_json([asdict(r) if isinstance(r, engine.SchoolResult) else error_of(r)
                             for r in results]), nl=False)
         return
     for result in results:
@@ -134,11 +135,11 @@ def _render(obj: Context, results: Sequence[engine.SchoolResult | ProvisionerErr
             echo_error(result)  # with each address outside the networks, say
             continue
         for warning in result.warnings:
-            click.echo(f"school {result.school_id}: warning: {warning}", err=True)
+            echo(f"school {result.school_id}: warning: {warning}", err=True)
         if result.hosts:
             show_recap(obj, result.hosts,
                        f"school {result.school_id}, run {result.run_id}: {result.status}")
-        click.echo(f"school {result.school_id}: {result.status} ({result.detail})")
+        echo(f"school {result.school_id}: {result.status} ({result.detail})")
 
 
 def provision_command(obj: Context | None, school_ids: Sequence[str], options: engine.Options,
@@ -195,7 +196,7 @@ def runs_cmd(obj: Context, school_id: str | None, limit: int) -> None:
     """
     runs = obj.app.store.runs.list(school_id=school_id, kind="provision", limit=limit)
     if obj.json_output:
-        click.echo(to_json(runs), nl=False)
+        echo_rendered(to_json(runs), nl=False)
         return
     obj.table(["run", "school", "mode", "scope", "started", "finished", "status", "by"],
               [[r.run_id, r.school_id, r.mode, _scope(r), r.started_at, r.finished_at or "",
@@ -226,31 +227,31 @@ def run_show_cmd(obj: Context, run_id: int, output: bool) -> None:
     if output and not obj.json_output:
         _print_playbook_output(record.artifacts)
     if obj.json_output:
-        click.echo(to_json(record), nl=False)
+        echo_rendered(to_json(record), nl=False)
         return
     s = record.summary
-    click.echo(f"run {s.run_id}: school {s.school_id}, {s.status}")
-    click.echo(f"mode: {s.mode}, scope: {_scope(s)}")
-    click.echo(f"by {s.started_by}, {s.started_at} - {s.finished_at or 'not finished'}")
-    click.echo("arguments: " + ", ".join(f"{k}={v}" for k, v in sorted(record.arguments.items())
+    echo(f"run {s.run_id}: school {s.school_id}, {s.status}")
+    echo(f"mode: {s.mode}, scope: {_scope(s)}")
+    echo(f"by {s.started_by}, {s.started_at} - {s.finished_at or 'not finished'}")
+    echo("arguments: " + ", ".join(f"{k}={v}" for k, v in sorted(record.arguments.items())
                                          if v not in (None, False, [])))
-    click.echo(f"playbook commit: {record.playbook_commit or 'unknown (not a git checkout)'}")
-    click.echo(f"artifacts: {record.artifacts}")
+    echo(f"playbook commit: {record.playbook_commit or 'unknown (not a git checkout)'}")
+    echo(f"artifacts: {record.artifacts}")
     if record.detail:
-        click.echo(f"detail: {record.detail}")
+        echo(f"detail: {record.detail}")
     show_recap(obj, record.hosts, "hosts")
 
 
 def _print_playbook_output(folder: str) -> None:
     waves = playbook_output(Path(folder)) if folder else []
     if not waves:
-        click.echo(f"(no Ansible output kept in {folder or 'this run'}: the run did not "
-                   "reach its play, or its folder was removed)")
+        echo(f"(no Ansible output kept in {folder or 'this run'}: the run did not "
+             "reach its play, or its folder was removed)")
     for wave, text in waves:
-        click.echo(f"--- {wave}")
+        echo(f"--- {wave}")
         # What devices said is in it: their escape sequences are not the terminal's.
-        click.echo("\n".join(printable(line) for line in text.rstrip("\n").splitlines()))
-    click.echo("---")
+        echo(text.rstrip("\n"))
+    echo("---")
 
 
 def _find_device(obj: Context, host: str) -> tuple[Device, list[Device]]:
@@ -285,11 +286,11 @@ def trust_cmd(obj: Context, host: str, fingerprint: str | None, yes: bool) -> No
     pinned = pinned_keys(known_hosts, device.address, port)
     presented = fetch_host_key(device.address, port,
                                key_types=[k.key_type for k in pinned] or None)
-    click.echo(f"{device.name} ({device.address}) presents {presented.key_type} "
-               f"{presented.fingerprint}")
-    click.echo("pinned: " + (", ".join(k.fingerprint for k in pinned) or "nothing"))
+    echo(f"{device.name} ({device.address}) presents {presented.key_type} "
+         f"{presented.fingerprint}")
+    echo("pinned: " + (", ".join(k.fingerprint for k in pinned) or "nothing"))
     if presented.fingerprint in {k.fingerprint for k in pinned}:
-        click.echo("already trusted: nothing to do")
+        echo("already trusted: nothing to do")
         return
     if fingerprint is not None and fingerprint != presented.fingerprint:
         raise ConfigError(f"{device.name} presents {presented.fingerprint}, not {fingerprint}: "
@@ -304,4 +305,4 @@ def trust_cmd(obj: Context, host: str, fingerprint: str | None, yes: bool) -> No
         pin_host_key(known_hosts, device.address, presented, port=port)
         # A new key can mean a new installation: its next run gathers facts afresh.
         forget_facts(engine.runs_root(obj.app.settings), device.name)
-    click.echo(f"pinned {presented.fingerprint} for {device.address} in {known_hosts}")
+    echo(f"pinned {presented.fingerprint} for {device.address} in {known_hosts}")

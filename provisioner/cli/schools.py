@@ -5,9 +5,16 @@ from __future__ import annotations
 import click
 
 from provisioner import overview
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo,
+    echo_rendered,
+    json_option,
+    pass_ctx,
+    school_id_type,
+)
 from provisioner.cli.provision import provision_command
-from provisioner.lines import printable
 from provisioner.models import Role
 from provisioner.outcome import HealthState
 from provisioner.provision import engine
@@ -25,7 +32,7 @@ def schools_cmd(obj: Context) -> None:
     """
     lines = overview.schools_overview(obj.app.store)
     if obj.json_output:
-        click.echo(to_json(lines), nl=False)
+        echo_rendered(to_json(lines), nl=False)
         return
     rows = [[o.school.school_id, _name(o.school.name, o.in_plan), o.school.school_type,
              o.totals.items,
@@ -104,37 +111,37 @@ def school_show(obj: Context, school_id: str) -> None:
     """
     detail = overview.school_detail(obj.app.store, school_id)
     if obj.json_output:
-        click.echo(to_json(detail), nl=False)
+        echo_rendered(to_json(detail), nl=False)
         return
     s = detail.school
-    click.echo(f"{s.school_id} {s.name or '(no name)'} ({s.school_type or 'type unknown'})")
+    echo(f"{s.school_id} {s.name or '(no name)'} ({s.school_type or 'type unknown'})")
     if not detail.in_plan:
-        click.echo("not in the plan in force: its devices are kept and the committee report "
-                   "lists them under 'not in the plan'; import a plan that contains it")
+        echo("not in the plan in force: its devices are kept and the committee report "
+             "lists them under 'not in the plan'; import a plan that contains it")
     obj.table(["year", "measure", "qty", "budget", "status", "spent"],
               [[i.year, i.measure.german, i.quantity, eur(i.budget_eur),
                 i.funding_status.value if i.funding_status else "", eur(i.spent_eur)]
                for i in detail.items], title="Plan", right=[2, 3, 5])
     totals = detail.totals
-    click.echo(f"total: {eur(totals.budget_eur)} budget, {eur(totals.spent_eur)} spent")
+    echo(f"total: {eur(totals.budget_eur)} budget, {eur(totals.spent_eur)} spent")
     if detail.devices:
         obj.table(["device", "role", "platform", "address", "room", "state"],
                   [[d.name, d.role.value, d.platform, d.address, d.room, d.state]
                    for d in detail.devices], title="Devices")
         for d in detail.devices:
             if d.state.needs_attention:
-                click.echo(printable(f"  {d.name} {d.state} since {d.state_at}: {d.state_detail}"))
+                echo(f"  {d.name} {d.state} since {d.state_at}: {d.state_detail}")
     else:
-        click.echo("devices: none synced (run 'provision inventory sync')")
+        echo("devices: none synced (run 'provision inventory sync')")
     run = detail.latest_run
-    click.echo(f"latest run: {run.kind} {run.status} at {run.started_at}" if run
-               else "latest run: none")
+    echo(f"latest run: {run.kind} {run.status} at {run.started_at}" if run
+         else "latest run: none")
     if detail.progress:
         obj.table(["year", "measure", "done", "recorded", "by", "note"],
                   [[e.year, e.measure.german, f"{e.done} %" if e.unit == "percent" else e.done,
                     e.recorded_at[:10], e.recorded_by, e.note] for e in detail.progress],
                   title="Progress recorded")
-    click.echo(f"health: {detail.health_summary}")
+    echo(f"health: {detail.health_summary}")
     for sample in detail.health:
         if sample.state != HealthState.OK:
-            click.echo(printable(f"  {sample.device} {sample.state}: {sample.detail}"))
+            echo(f"  {sample.device} {sample.state}: {sample.detail}")

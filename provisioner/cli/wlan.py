@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.base import Context, cli, json_option, pass_ctx, school_id_type
+from provisioner.cli.base import (
+    Context,
+    cli,
+    echo,
+    echo_rendered,
+    json_option,
+    pass_ctx,
+    school_id_type,
+)
 from provisioner.errors import ExitStatus
 from provisioner.inventory import load_inventories
-from provisioner.lines import printable
 from provisioner.terminal import to_json
 from provisioner.wlan.overview import ControllerView, school_wlan
 
 
 def _print(obj: Context, view: ControllerView) -> None:
     if view.error:
-        click.echo(printable(f"{view.name} ({view.platform}, {view.address}): {view.error}"))
+        echo(f"{view.name} ({view.platform}, {view.address}): {view.error}")
         return
     ssids = ", ".join(f"{s.essid} (VLAN {s.vlan}, {s.opmode}"
                       f"{'' if s.enabled else ', disabled'})" for s in view.ssids) or "none"
     up = sum(a.state == "up" for a in view.aps)
     clients = sum(a.total for a in view.aps)
-    click.echo(printable(f"{view.name} ({view.platform}, {view.address}): SSIDs {ssids}; "
-                         f"{up} of {len(view.aps)} APs up, {clients} clients"))
+    echo(f"{view.name} ({view.platform}, {view.address}): SSIDs {ssids}; "
+                         f"{up} of {len(view.aps)} APs up, {clients} clients")
     names = [s.essid for s in view.ssids]
     if view.aps:
         obj.table(["ap", "state", "clients", *names],
                   [[a.name, a.state, a.total, *(a.clients.get(n, 0) for n in names)]
                    for a in view.aps], right=list(range(2, len(names) + 3)))
     for line in view.unknown:
-        click.echo(printable(f"  warning: AP {line} is in its cluster but not in the inventory"))
+        echo(f"  warning: AP {line} is in its cluster but not in the inventory")
 
 
 @cli.command("wlan")
@@ -48,9 +55,9 @@ def wlan_cmd(obj: Context, school_id: str) -> None:
     devices = load_inventories(obj.app.settings.inventories, school_id).devices
     views = school_wlan(devices)
     if obj.json_output:
-        click.echo(to_json(views), nl=False)
+        echo_rendered(to_json(views), nl=False)
     elif not views:
-        click.echo(f"school {school_id} has no WLAN controller in its inventory")
+        echo(f"school {school_id} has no WLAN controller in its inventory")
     for view in views if not obj.json_output else ():
         _print(obj, view)
     if any(v.error for v in views):
