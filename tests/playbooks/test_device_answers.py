@@ -165,10 +165,10 @@ def test_why_an_ap_gets_no_reservation() -> None:
     collected = {"ap01": "02:fc:00:00:01:0c", "ap02": "02:fc:00:00:01:0c",
                  "ap03": "02:fc:00:00:01:0d"}
     assert reservation_gaps(["ap01", "ap02", "ap03", "ap04"], collected) == [
-        "no DHCP reservation for ap01: its MAC 02:fc:00:00:01:0c is claimed by another "
-        "access point too; set the right one as its `mac` host var",
-        "no DHCP reservation for ap02: its MAC 02:fc:00:00:01:0c is claimed by another "
-        "access point too; set the right one as its `mac` host var",
+        "no DHCP reservation for ap01: its MAC 02:fc:00:00:01:0c is claimed by ap02 too; "
+        "set the right one as its `mac` host var",
+        "no DHCP reservation for ap02: its MAC 02:fc:00:00:01:0c is claimed by ap01 too; "
+        "set the right one as its `mac` host var",
         "no DHCP reservation for ap04: no `mac` host var, none read from the device and "
         "none held"]
     assert reservation_gaps(["ap03"], collected) == []
@@ -198,7 +198,7 @@ def test_the_ap_the_server_holds_a_claimed_mac_for_keeps_it() -> None:
                                             "100001-ap02": "02:fc:00:00:01:0d"}
     assert unshared_macs(claimed, "") == {}
     assert reservation_gaps(["100001-ap01", "100001-ap02"], claimed, {}, HELD) == [
-        "100001-ap02: its MAC 02:fc:00:00:01:0c is claimed by another access point too; "
+        "100001-ap02: its MAC 02:fc:00:00:01:0c is claimed by 100001-ap01 too; "
         "set the right one as its `mac` host var; the reservation this server holds "
         "(02:fc:00:00:01:0d) is kept"]
 

@@ -269,8 +269,11 @@ def _gap(ap: str, macs: Mapping[str, str]) -> str:
     """Why one AP that `unshared_macs` leaves out (with a usable `mac`, or none) has no
     reservation."""
     if ap in macs:
-        return (f"its MAC {macs[ap]} is claimed by another access point too; set the right "
-                "one as its `mac` host var")
+        mac = macs[ap].lower()
+        others = sorted(str(name) for name, other in macs.items()
+                        if str(other).lower() == mac and str(name) != ap)
+        by = ", ".join(others) if others else "another access point"
+        return f"its MAC {macs[ap]} is claimed by {by} too; set the right one as its `mac` host var"
     return "no `mac` host var, none read from the device and none held"
 
 
