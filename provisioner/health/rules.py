@@ -197,6 +197,30 @@ def restart_seen(item: RuleInput) -> str | None:
     return "younger" if now < passed else None
 
 
+_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+
+
+def span(seconds: float) -> str:
+    """A duration as an admin reads it, its two largest units, rounded down: "42 s",
+    "5 min 42 s", "3 h 12 min", "2 d 4 h", "1 d"."""
+    left = max(0, int(seconds))
+    parts: list[str] = []
+    for unit, size in _UNITS:
+        count, left = divmod(left, size)
+        if count and len(parts) < 2:
+            parts.append(f"{count} {unit}")
+        elif parts:
+            break  # the unit below the largest is zero: "1 d", not "1 d 0 h 5 min"
+    return " ".join(parts) or "0 s"
+
+
+def spans(first: float, second: float) -> tuple[str, str]:
+    """Two durations that are compared, as `span` gives them, or in whole seconds both
+    when `span` would give them alike ("1 d 3 h" and "1 d 3 h" compare nothing)."""
+    one, two = span(first), span(second)
+    return (one, two) if one != two else (f"{int(first)} s", f"{int(second)} s")
+
+
 def reboot(item: RuleInput) -> list[Finding]:
     """The agent started again since the previous sample (`restart_seen`): it rebooted
     (or its agent restarted), even when its uptime has since passed the previous one.
@@ -208,11 +232,12 @@ def reboot(item: RuleInput) -> list[Finding]:
     if now is None or prev is None or prev.uptime_s is None or sign is None:
         return []
     if sign == "lower":
-        seen = (f"uptime {int(now)} s, {int(prev.uptime_s)} s at the check "
-                f"{int(prev.age_s)} s ago")
+        up, before = spans(now, prev.uptime_s)
+        seen = f"uptime {up}, {before} at the check {span(prev.age_s)} ago"
     else:
-        seen = (f"up {int(now)} s, less than the {int(prev.age_s)} s since the check "
-                f"before, so it started again since (up {int(prev.uptime_s)} s then)")
+        up, since = spans(now, prev.age_s)
+        seen = (f"up {up}, less than the {since} since the check before, so it started "
+                f"again since (up {span(prev.uptime_s)} then)")
     run = restarted_during(item, now)
     if run is None:
         return [_warn("reboot", f"rebooted: {seen}")]

@@ -31,6 +31,7 @@ from provisioner.health.rules import (
     radios,
     reboot,
     restart_seen,
+    span,
     storage,
 )
 from provisioner.models import Role
@@ -49,7 +50,19 @@ def states(findings: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
 
 def test_reboot_when_uptime_is_lower_than_last_time() -> None:
     found = reboot(item(facts=facts(uptime_s=120.5), previous=Previous(86_400.0, 3600.0)))
-    assert states(found) == [("warning", "rebooted: uptime 120 s, 86400 s at the check 3600 s ago")]
+    assert states(found) == [("warning", "rebooted: uptime 2 min, 1 d at the check 1 h ago")]
+    # Alike in two units: both in whole seconds, so the message still compares them.
+    alike = reboot(item(facts=facts(uptime_s=98_000.0), previous=Previous(99_000.0, 3600.0)))
+    assert states(alike) == [
+        ("warning", "rebooted: uptime 98000 s, 99000 s at the check 1 h ago")]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0 s"), (42.9, "42 s"), (342, "5 min 42 s"), (3600, "1 h"), (3660, "1 h 1 min"),
+    (3605, "1 h"), (86_400, "1 d"), (90_061, "1 d 1 h"), (200_000, "2 d 7 h"), (-5, "0 s"),
+])
+def test_a_duration_reads_in_its_two_largest_units(seconds: float, text: str) -> None:
+    assert span(seconds) == text
 
 
 def test_no_reboot_when_uptime_grew_or_nothing_to_compare() -> None:
@@ -77,8 +90,8 @@ def test_a_restart_is_a_reboot_even_after_the_uptime_passed_the_previous_one() -
                      polled=polled(10))
     assert restart_seen(restarted) == "younger"
     assert states(reboot(restarted)) == [
-        ("warning", "rebooted: up 1200 s, less than the 3600 s since the check before, so "
-                    "it started again since (up 600 s then)")]
+        ("warning", "rebooted: up 20 min, less than the 1 h since the check before, so "
+                    "it started again since (up 10 min then)")]
 
 
 @pytest.mark.parametrize(("now", "previous", "window"), [

@@ -46,14 +46,14 @@ def states(found: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
 def test_a_restart_inside_the_run_is_an_ok_note_naming_it() -> None:
     # Polled 600-610 s after T0 with 400 s uptime: restarted 200-210 s into run 7.
     assert states(reboot(item(400.0))) == [
-        ("ok", "agent restarted during provisioning run 7: uptime 400 s, 86400 s at the "
-               "check 3600 s ago")]
+        ("ok", "agent restarted during provisioning run 7: uptime 6 min 40 s, 1 d at the "
+               "check 1 h ago")]
 
 
 def test_a_restart_after_the_run_ended_warns() -> None:
     # 200 s uptime: restarted 400-410 s after T0, 100 s after run 7 ended.
     assert states(reboot(item(200.0))) == [
-        ("warning", "rebooted: uptime 200 s, 86400 s at the check 3600 s ago")]
+        ("warning", "rebooted: uptime 3 min 20 s, 1 d at the check 1 h ago")]
 
 
 def test_a_restart_before_the_run_started_warns() -> None:
@@ -72,7 +72,7 @@ def test_a_run_still_open_reaches_to_the_poll() -> None:
     # 50 s uptime: restarted 550-560 s after T0, while run 8 still runs.
     assert states(reboot(item(50.0, runs=(RUN_7, running)))) == [
         ("ok", "agent restarted during provisioning run 8 (still running): uptime 50 s, "
-               "86400 s at the check 3600 s ago")]
+               "1 d at the check 1 h ago")]
 
 
 def test_a_device_the_run_did_not_reach_warns() -> None:
@@ -98,7 +98,7 @@ def test_the_device_is_ok_with_the_note_as_its_reason() -> None:
                             at(610).isoformat(), runs=(RUN_7,),
                             polled_from=at(600).isoformat())
     assert health.state is HealthState.OK
-    assert health.reason.startswith("agent restarted during provisioning run 7: uptime 400 s")
+    assert health.reason.startswith("agent restarted during provisioning run 7: uptime 6 min 40 s")
     assert judge_answered(planned(DEVICE, Role.SERVER), facts(uptime_s=400.0), 3.0,
                           ("2026-11-30T02:10:10+00:00", 86_400, {}),
                           at(610).isoformat()).state is HealthState.WARNING
