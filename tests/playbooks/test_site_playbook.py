@@ -317,6 +317,29 @@ def test_a_changed_switch_key_is_refused(lab: Lab, first_run: subprocess.Complet
     assert "host key" in said or "known_hosts" in said, said[-3000:]
 
 
+def test_a_user_changed_on_the_host_is_created_again(
+        lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
+    # Someone makes the SNMPv3 user anew by hand with other passphrases: the role's
+    # marker still holds its digest, but the keys snmpd keeps are not the tool's.
+    lab.ssh("10.213.1.10", "sudo systemctl stop snmpd && "
+            f"sudo sed -i '/^usmUser .* \"{SNMP_USER}\" /d' /var/lib/snmp/snmpd.conf && "
+            f"echo 'createUser {SNMP_USER} SHA \"someone-elses-1\" AES \"someone-elses-2\"' "
+            "| sudo tee -a /var/lib/snmp/snmpd.conf >/dev/null && "
+            # Started, snmpd makes the user; stopped, it writes the usmUser line.
+            "sudo systemctl start snmpd && sudo systemctl stop snmpd && "
+            "sudo systemctl start snmpd")
+    # snmpd holds the hand-made user as a usmUser line, as the tool's own would be.
+    counts = lab.ssh("10.213.1.10", "sudo awk '/^usmUser/ {u++} /^createUser/ {c++} "
+                                    "END {print u+0, c+0}' /var/lib/snmp/snmpd.conf")
+    assert counts.split() == ["1", "0"], counts
+    with pytest.raises(AssertionError):
+        snmpget(lab, "10.213.1.10", ".1.3.6.1.2.1.1.6.0")
+    run = lab.playbook("--limit", f"{SCHOOL}-srv01")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert recap(run.stdout)[f"{SCHOOL}-srv01"][1] > 0, run.stdout[-4000:]
+    assert snmpget(lab, "10.213.1.10", ".1.3.6.1.2.1.1.6.0").strip().strip('"') == "Serverraum 0"
+
+
 def test_a_changed_snmpv3_passphrase_recreates_the_user(
         lab: Lab, first_run: subprocess.CompletedProcess[str]) -> None:
     # Another authentication passphrase for the server alone: the module must stop

@@ -125,3 +125,66 @@ def test_a_killed_runs_leftovers_are_removed(usm: ModuleType, tmp_path: Path) ->
     (tmp_path / "snmpd.conf").write_text("kept\n", encoding="utf-8")
     usm.remove_leftovers(str(tmp_path))
     assert [p.name for p in tmp_path.iterdir()] == ["snmpd.conf"]
+
+
+@pytest.mark.parametrize(("hash_name", "key"), [
+    # RFC 3414 A.3.1 and A.3.2: "maplesyrup" for engine 00...02.
+    ("md5", "526f5eed9fcce26f8964c2930787d82b"),
+    ("sha1", "6695febc9288e36282235fc7151f128497b38f3f"),
+])
+def test_keys_are_localized_as_rfc_3414_says(usm: ModuleType, hash_name: str, key: str) -> None:
+    engine = bytes.fromhex("000000000000000000000002")
+    assert usm.localized_key(hash_name, "maplesyrup", engine).hex() == key
+
+
+ENGINE = "80001f88807c2f2e2e9d98146b00000000"
+
+
+def user_line(usm: ModuleType, auth: str = "auth-pass-1", priv: str = "priv-pass-1",
+              auth_oid: str = ".1.3.6.1.6.3.10.1.1.3", priv_oid: str = ".1.3.6.1.6.3.10.1.2.4",
+              priv_octets: int = 16) -> str:
+    """A usmUser line as snmpd 5.9 writes it for these passphrases (SHA, AES)."""
+    engine = bytes.fromhex(ENGINE)
+    auth_key = usm.localized_key("sha1", auth, engine).hex()
+    priv_key = usm.localized_key("sha1", priv, engine)[:priv_octets].hex()
+    return (f'usmUser 1 3 0x{ENGINE} "provisioner" "provisioner" NULL {auth_oid} '
+            f'0x{auth_key} {priv_oid} 0x{priv_key} ""')
+
+
+def test_a_user_whose_keys_match_the_passphrases_is_left_alone(usm: ModuleType) -> None:
+    assert usm.change_reason(f"{user_line(usm)}\n", "d1", "provisioner", "d1", params()) == ""
+
+
+@pytest.mark.parametrize(("changed", "reason"), [
+    # Created again on the host with another passphrase: the marker cannot tell.
+    ({"auth": "someone-elses-1"}, "snmpd's user has another authentication key"),
+    ({"priv": "someone-elses-2"}, "snmpd's user has another privacy key"),
+    ({"auth_oid": ".1.3.6.1.6.3.10.1.1.2"}, "snmpd's user has another authentication protocol"),
+    ({"priv_oid": ".1.3.6.1.6.3.10.1.2.2"}, "snmpd's user has another privacy protocol"),
+    ({"priv_octets": 8}, "snmpd's user has another privacy key"),
+])
+def test_a_user_changed_outside_the_tool_is_created_again(
+        usm: ModuleType, changed: dict[str, Any], reason: str) -> None:
+    line = user_line(usm, **changed)
+    assert usm.change_reason(f"{line}\n", "d1", "provisioner", "d1", params()).startswith(reason)
+
+
+def test_longer_privacy_keys_are_compared_over_the_localized_key(usm: ModuleType) -> None:
+    # AES-256 with SHA: snmpd extends the 20 octets of the localized key to 32.
+    localized = user_line(usm, priv_oid=".1.3.6.1.4.1.14832.1.4", priv_octets=20)
+    line = localized.removesuffix(' ""') + "0b" * 12 + ' ""'
+    assert usm.key_reason(line, params(priv_protocol="AES-256")) == ""
+    # ... but AES-256 asked for and AES-128's OID found is another protocol.
+    assert usm.key_reason(user_line(usm), params(priv_protocol="AES-256")).startswith(
+        "snmpd's user has another privacy protocol")
+
+
+@pytest.mark.parametrize("line", [
+    'usmUser 1 3 0x80 "provisioner" "provisioner" NULL',
+    'usmUser 1 3 zz "provisioner" "provisioner" NULL .1.3.6.1.6.3.10.1.1.3 0x11 '
+    '.1.3.6.1.6.3.10.1.2.4 0x22 ""',
+    'usmUser 1 3 0x80 "provisioner" "provisioner" NULL .1.3.6.1.6.3.10.1.1.3 0xgg '
+    '.1.3.6.1.6.3.10.1.2.4 0x22 ""',
+])
+def test_a_line_that_cannot_be_read_makes_the_user_anew(usm: ModuleType, line: str) -> None:
+    assert usm.key_reason(line, params()) == "the user's usmUser line cannot be read"

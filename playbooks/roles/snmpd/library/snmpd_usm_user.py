@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import pwd
 import re
@@ -21,9 +23,12 @@ description:
   - snmpd (net-snmp 5.9, snmpd.conf(5) section "SNMPv3 Users") reads C(createUser) lines
     of its persistent configuration at start, turns them into localized C(usmUser) lines
     and writes those back when it saves its state; it never shows a passphrase again.
-  - So a run cannot compare passphrases. A digest of user and passphrases, computed by
+  - So a run cannot read passphrases back. A digest of user and passphrases, computed by
     the caller, is kept in a marker file; the user is left alone when the marker holds
-    that digest and the persistent file has exactly one C(usmUser) line of the user.
+    that digest, the persistent file has exactly one C(usmUser) line of the user, and
+    that line's protocols and keys are what the passphrases give for its engine ID
+    (RFC 3414 section 2.6 and A.2, RFC 7860 for SHA-2): a user changed on the host
+    outside the tool is created again.
   - Otherwise snmpd is stopped (it would overwrite the file at shutdown), the user's old
     C(usmUser)/C(createUser) lines are replaced by one C(createUser) line and the marker
     is written. The caller starts snmpd again; snmpd then creates the user.
@@ -57,6 +62,19 @@ reason:
 
 AUTH_PROTOCOLS = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
 PRIV_PROTOCOLS = ("DES", "AES", "AES-192", "AES-256")
+# Per auth protocol: the hash its keys are made with and its OID as snmpd writes it
+# (SNMP-USER-BASED-SM-MIB usmHMACMD5AuthProtocol, usmHMACSHAAuthProtocol; RFC 7860's
+# usmHMAC128SHA224AuthProtocol ... usmHMAC384SHA512AuthProtocol).
+AUTH_KEYS = {"MD5": ("md5", ".1.3.6.1.6.3.10.1.1.2"), "SHA": ("sha1", ".1.3.6.1.6.3.10.1.1.3"),
+             "SHA-224": ("sha224", ".1.3.6.1.6.3.10.1.1.4"),
+             "SHA-256": ("sha256", ".1.3.6.1.6.3.10.1.1.5"),
+             "SHA-384": ("sha384", ".1.3.6.1.6.3.10.1.1.6"),
+             "SHA-512": ("sha512", ".1.3.6.1.6.3.10.1.1.7")}
+# usmDESPrivProtocol and usmAesCfb128Protocol (RFC 3826). AES-192 and AES-256 have no
+# OID of an RFC (net-snmp has used more than one): any other than these two.
+PRIV_OIDS = {"DES": ".1.3.6.1.6.3.10.1.2.2", "AES": ".1.3.6.1.6.3.10.1.2.4"}
+# The shortest privacy key: DES's and AES-128's 16 octets.
+PRIV_KEY_MIN = 16
 # A security name snmpd writes quoted and this module can match exactly.
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,32}$")
 # snmpd reads the passphrase between double quotes up to the next one, on one line.
@@ -98,8 +116,70 @@ def entry_pattern(name):
     return re.compile(rf'^(usmUser .* "{re.escape(name)}" |createUser {re.escape(name)} )')
 
 
-def change_reason(persistent_text, marker_text, name, digest):
-    """Why the user must be (re)created, or "" when snmpd has exactly this user."""
+def localized_key(hash_name, passphrase, engine_id):
+    """The user's key for one SNMP engine: RFC 3414 A.2 (password to key: the passphrase
+    repeated to 1 MiB, hashed) then 2.6 (localized: hash of key, engine ID, key).
+
+    Args:
+        hash_name: hashlib's name (md5, sha1, sha224 ... sha512).
+        passphrase: str, at least 8 characters.
+        engine_id: bytes, the snmpEngineID.
+
+    Returns:
+        bytes, the hash's length.
+    """
+    data = passphrase.encode("utf-8")
+    repeated = (data * (1048576 // len(data) + 1))[:1048576]
+    key = hashlib.new(hash_name, repeated).digest()
+    return hashlib.new(hash_name, key + engine_id + key).digest()
+
+
+def _octets(field):
+    """A 0x-prefixed hex field of a usmUser line as bytes, None when it is not one."""
+    if not field.lower().startswith("0x"):
+        return None
+    try:
+        return bytes.fromhex(field[2:])
+    except ValueError:
+        return None
+
+
+def key_reason(user_line, params):
+    """Why the user's usmUser line is not what the parameters make, or "" when its
+    protocols and keys are: snmpd writes `usmUser <storage> <status> <engineID> <name>
+    <securityName> <cloneFrom> <authProtocol> <authKey> <privProtocol> <privKey> <public>`
+    (net-snmp 5.9, snmplib/snmpusm.c usm_save_user). The privacy key is compared over
+    the localized key's length at most (AES-192/256 keys extend it)."""
+    fields = user_line.split()
+    if len(fields) < 11:
+        return "the user's usmUser line cannot be read"
+    engine_id, auth_key, priv_key = _octets(fields[3]), _octets(fields[8]), _octets(fields[10])
+    if not engine_id or auth_key is None or priv_key is None:
+        return "the user's usmUser line cannot be read"
+    hash_name, auth_oid = AUTH_KEYS[params["auth_protocol"].upper()]
+    priv = params["priv_protocol"].upper()
+    if fields[7] != auth_oid:
+        return f"snmpd's user has another authentication protocol ({fields[7]})"
+    if fields[9] != PRIV_OIDS.get(priv, fields[9]) or (
+            priv not in PRIV_OIDS and fields[9] in PRIV_OIDS.values()):
+        return f"snmpd's user has another privacy protocol ({fields[9]})"
+    if not hmac.compare_digest(auth_key, localized_key(hash_name, params["auth_passphrase"],
+                                                       engine_id)):
+        return "snmpd's user has another authentication key (changed outside the tool)"
+    wanted = localized_key(hash_name, params["priv_passphrase"], engine_id)
+    length = min(len(priv_key), len(wanted))
+    if length < PRIV_KEY_MIN or not hmac.compare_digest(priv_key[:length], wanted[:length]):
+        return "snmpd's user has another privacy key (changed outside the tool)"
+    return ""
+
+
+def change_reason(persistent_text, marker_text, name, digest, params=None):
+    """Why the user must be (re)created, or "" when snmpd has exactly this user.
+
+    Args:
+        params: the module's parameters; given, the usmUser line's protocols and keys
+            are checked against them too (`key_reason`).
+    """
     users = [line for line in persistent_text.splitlines() if user_line_pattern(name).match(line)]
     if not users:
         return f"no usmUser line of {name}"
@@ -107,7 +187,7 @@ def change_reason(persistent_text, marker_text, name, digest):
         return f"{len(users)} usmUser lines of {name}"
     if marker_text.strip() != digest:
         return "the user's digest differs (other passphrases or protocols)"
-    return ""
+    return key_reason(users[0], params) if params is not None else ""
 
 
 def create_user_line(params):
@@ -199,7 +279,7 @@ def main():
         module.fail_json(msg="snmpd_usm_user: " + "; ".join(problems))
     try:
         reason = change_reason(read_text(params["persistent_conf"]), read_text(params["marker"]),
-                               params["name"], params["digest"])
+                               params["name"], params["digest"], params)
     except OSError as exc:
         module.fail_json(msg=f"snmpd_usm_user: cannot read snmpd's files: {exc}")
     if not reason or module.check_mode:
