@@ -23,7 +23,8 @@ Rules (warning / critical):
 - storage: a disk is more than 90 % full / more than 95 %
 - processes: - / a `proc` check of snmpd fails (prErrorFlag): a service is not running
 - radios: an AP its controller reports is down / a radio is down
-- odd_data: a value the profile could not read right, named / -
+- odd_data: a value the profile could not read right, named; a sysUpTime that stood
+  still for FROZEN_MIN_S or more since the previous run / -
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ UPTIME_DRIFT = 1e-3
 # How long the previous poll may have run before its stored moment (it is not stored):
 # for the wrap only, at least this; a restart within it of a 497-day wrap goes unseen.
 PREVIOUS_POLL_S = 3600.0
+# A sysUpTime that has not moved for this long (certainly passed, as `restart_seen`
+# reckons it) is odd: agents may cache it for seconds, not for minutes.
+FROZEN_MIN_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,21 @@ def restarted_during(item: RuleInput, uptime_s: float) -> RunWindow | None:
     return None
 
 
+def _window(item: RuleInput, prev: Previous) -> float:
+    """How long this poll took (s); unknown: the whole age of the previous sample."""
+    if item.polled is None:
+        return prev.age_s
+    return (item.polled[1] - item.polled[0]).total_seconds()
+
+
+def _passed(item: RuleInput, prev: Previous) -> float:
+    """Seconds that have certainly passed between the previous answer and this one: the
+    age less this poll's window, RUN_SLACK_S and UPTIME_DRIFT of the age (the previous
+    answer came at its stored moment or before)."""
+    slack = RUN_SLACK_S + UPTIME_DRIFT * prev.age_s
+    return max(0.0, prev.age_s - _window(item, prev) - slack)
+
+
 def restart_seen(item: RuleInput) -> str | None:
     """How the uptime shows that the agent started again since the previous sample:
     "lower" (it is lower than then), "younger" (it is up for less time than has
@@ -184,10 +203,9 @@ def restart_seen(item: RuleInput) -> str | None:
         return None  # a negative age: the controller's clock went back; nothing to weigh
     if int(now) == int(prev.uptime_s):
         return None  # stored in whole seconds
-    window = ((item.polled[1] - item.polled[0]).total_seconds() if item.polled is not None
-              else prev.age_s)
+    window = _window(item, prev)
     slack = RUN_SLACK_S + UPTIME_DRIFT * prev.age_s
-    passed = max(0.0, prev.age_s - window - slack)  # at least, between the two answers
+    passed = _passed(item, prev)
     beyond = (prev.uptime_s + prev.age_s + max(window, PREVIOUS_POLL_S) + slack
               - UPTIME_WRAP_S)
     if beyond >= 0 and now <= beyond:
@@ -395,12 +413,27 @@ def radios(item: RuleInput) -> list[Finding]:
 
 
 def odd_data(item: RuleInput) -> list[Finding]:
-    """Values the profile could not read right, each named (at most 3, then a count)."""
+    """Values the profile could not read right, each named (at most 3, then a count),
+    and a sysUpTime that stood still (`uptime_stands_still`)."""
     odd = item.facts.anomalies
     found = [_warn("odd_data", f"odd data: {text}") for text in odd[:MAX_ODD]]
     if len(odd) > MAX_ODD:
         found.append(_warn("odd_data", f"odd data: {len(odd) - MAX_ODD} more"))
-    return found
+    still = uptime_stands_still(item)
+    return found + ([_warn("odd_data", f"odd data: {still}")] if still else [])
+
+
+def uptime_stands_still(item: RuleInput) -> str | None:
+    """Why the agent's sysUpTime is odd: it answered the same whole second as at the
+    previous sample, though FROZEN_MIN_S or more have certainly passed since (`_passed`).
+    A stuck clock, or answers replayed from a recording; no restart either way."""
+    now, prev = item.facts.uptime_s, item.previous
+    if now is None or prev is None or prev.uptime_s is None or prev.age_s < 0:
+        return None
+    if int(now) != int(prev.uptime_s) or _passed(item, prev) < FROZEN_MIN_S:
+        return None
+    return (f"sysUpTime stands still at {int(now)} s, as at the check {span(prev.age_s)} "
+            "ago (the agent's clock is stuck, or its answers are replayed)")
 
 
 RULES: tuple[tuple[str, Rule], ...] = (

@@ -111,6 +111,27 @@ def test_no_reboot_where_only_the_clocks_moved(now: float, previous: Previous,
                        polled=polled(window))) == []
 
 
+@pytest.mark.parametrize(("now", "previous", "window", "odd"), [
+    (1000.57, Previous(1000.0, 3600.0), 10, True),  # frozen for an hour
+    (0.0, Previous(0.0, 86_400.0), 10, True),  # an agent that always answers 0
+    (1000.0, Previous(1000.0, 120.0), 10, False),  # two minutes: a cache may do that
+    (1000.0, Previous(1000.0, 400.0), 200, False),  # the poll's own window eats it
+    (1000.0, Previous(1000.0, -3600.0), 10, False),  # stored while the clock was ahead
+    (4600.0, Previous(1000.0, 3600.0), 10, False),  # it moved
+])
+def test_a_sysuptime_that_stands_still_is_odd_data_not_a_reboot(
+        now: float, previous: Previous, window: float, odd: bool) -> None:
+    checked = item(facts=facts(uptime_s=now), previous=previous, polled=polled(window))
+    found = states(odd_data(checked))
+    assert reboot(checked) == []
+    if odd:
+        assert found == [("warning", f"odd data: sysUpTime stands still at {int(now)} s, as "
+                          f"at the check {span(previous.age_s)} ago (the agent's clock is "
+                          "stuck, or its answers are replayed)")]
+    else:
+        assert found == []
+
+
 def test_a_previous_sample_from_the_future_is_not_weighed() -> None:
     # The controller's clock was days ahead when the previous sample was stored: until
     # the clock passes it again, that sample would report the same restart every night.
