@@ -174,17 +174,19 @@ def keep_since(now: str, retention_days: int) -> str:
 
 def previous_samples(db: Database, devices: Sequence[str]) -> dict[str, tuple[str, int | None,
                                                                              dict[str, Any]]]:
-    """The newest answered sample (one with an uptime) of each named device: sampled_at,
-    uptime_s, facts summary."""
+    """The last answered sample (one with an uptime) of each named device: sampled_at,
+    uptime_s, facts summary. Last as stored (the highest id), not by `sampled_at`: a sample
+    stored while the controller's clock was ahead would otherwise stay "the previous one"
+    for every run until the clock passed it."""
     found: dict[str, tuple[str, int | None, dict[str, Any]]] = {}
     names = list(devices)
     for start in range(0, len(names), 500):
         chunk = names[start:start + 500]
         marks = ", ".join("?" for _ in chunk)
         rows = db.conn.execute(
-            f"SELECT device, MAX(sampled_at), uptime_s, facts FROM health_samples "
+            f"SELECT device, MAX(id), sampled_at, uptime_s, facts FROM health_samples "
             f"WHERE device IN ({marks}) AND uptime_s IS NOT NULL GROUP BY device", chunk)
-        for device, at, uptime, facts in rows:
+        for device, _id, at, uptime, facts in rows:
             found[device] = (at, uptime, json.loads(facts or "{}"))
     return found
 

@@ -50,6 +50,14 @@ def test_previous_is_the_newest_answered_sample(store: Store) -> None:
                                 {"vendor": "Cisco", "port_errors": {"Gi1/0/1": 3}})}
 
 
+def test_previous_is_the_last_stored_not_the_latest_stamped(store: Store) -> None:
+    # The controller's clock was a week ahead at the first run: the run after it, with
+    # the clock right again, is the previous sample for the next one.
+    run(store, "2026-11-08T02:00:00+00:00", [sample("sw1", "ok", 500)])
+    run(store, "2026-11-01T02:00:00+00:00", [sample("sw1", "ok", 86_900)])
+    assert store.health.previous(["sw1"])["sw1"][:2] == ("2026-11-01T02:00:00+00:00", 86_900)
+
+
 def test_old_samples_fold_into_daily_summaries(store: Store) -> None:
     run(store, "2026-10-01T01:00:00+00:00", [sample("sw1", "ok", 50, 4.0)], 30)
     run(store, "2026-10-01T13:00:00+00:00", [sample("sw1", "critical", 30, 6.0)], 30)
