@@ -164,6 +164,26 @@ def test_check_diff_shows_the_lines_and_changes_nothing(lab: Lab) -> None:
     assert 'name "Schueler"' in lab.running_config()
 
 
+def test_a_vlan_the_profile_does_not_give_a_port_is_taken_off_it(lab: Lab) -> None:
+    # Someone tagged the AP's port in the administration VLAN: the run takes it off
+    # again (as `switchport trunk allowed vlan` does on IOS), and changes nothing after.
+    inventory = {d.name: d for d in load_inventories(lab.inventories, SCHOOL).devices}
+    ap_port = int(inventory[AP].uplink_port)
+    with lab.aoss() as switch:
+        switch.configure(["vlan 10", f"tagged {ap_port}"])
+    assert ap_port in ports_of(_vlan_blocks(lab.running_config())[10]["TAGGED"])
+    repaired, hosts = lab.provision("--limit", AOSS_SWITCH)
+    assert repaired.exit_code == 0, repaired.output
+    assert (hosts[AOSS_SWITCH]["status"], bool(hosts[AOSS_SWITCH]["changed"])) == ("verified",
+                                                                                  True)
+    blocks = _vlan_blocks(lab.running_config())
+    assert ap_port not in ports_of(blocks[10]["TAGGED"])
+    assert ap_port in ports_of(blocks[20]["TAGGED"]) and ap_port in ports_of(
+        blocks[99]["UNTAGGED"])
+    again, hosts = lab.provision("--limit", AOSS_SWITCH)
+    assert again.exit_code == 0 and hosts[AOSS_SWITCH]["changed"] == 0, again.output
+
+
 def _set_host_var(lab: Lab, host: str, key: str, value: object) -> None:
     path = lab.inventories / SCHOOL / "hosts.yml"
     data = yaml.safe_load(path.read_text())

@@ -13,7 +13,12 @@ from types import ModuleType
 
 import pytest
 
-from provisioner.platforms.aruba_aoss import RUNNING_VLANS, ports_of, switch_differences
+from provisioner.platforms.aruba_aoss import (
+    RUNNING_VLANS,
+    port_problems,
+    ports_of,
+    switch_differences,
+)
 from provisioner.platforms.aruba_aoss.cli import Switch
 from provisioner.platforms.aruba_aoss.config import SwitchConfig, format_ports
 from provisioner.platforms.aruba_aoss.shell import Shell
@@ -197,6 +202,20 @@ def test_verification_names_what_the_switch_lacks() -> None:
         "VLAN 30 'Schueler' missing", "VLAN 99 'Management' missing"]
 
 
+def test_a_room_port_that_is_neither_names_the_access_points_wish_too() -> None:
+    # The switch cannot know which room port an AP hangs off: its message says both.
+    profile = {"port_profiles": [{"name": "Klassenraum", "mode": "access", "vlan": 30},
+                                 {"name": "AccessPoint", "mode": "trunk", "native_vlan": 99,
+                                  "vlans": [20, 30, 99]}],
+               "access_ports": [{"profile": "Klassenraum", "first": 1, "last": 2}]}
+    blocks = {30: {"UNTAGGED": "2", "TAGGED": "1"}, 20: {"TAGGED": "1"}, 10: {"TAGGED": "1"},
+              99: {"UNTAGGED": "1"}}
+    assert port_problems(profile, [], blocks) == [
+        "port 1 is untagged in VLAN 99 and tagged in 10,20,30; its profile Klassenraum wants "
+        "untagged in VLAN 30 or, if an access point hangs off it, untagged in VLAN 99 and "
+        "tagged in 20,30"]
+
+
 def _plugin(kind: str) -> ModuleType:
     path = PLUGINS / kind / "aruba_aoss.py"
     spec = importlib.util.spec_from_file_location(f"aoss_{kind}", path)
@@ -228,6 +247,35 @@ def test_the_cliconf_diff_sends_only_what_the_switch_lacks() -> None:
     as_repr = cliconf.refusal(Exception(repr(b"untagged 52\r\nModule not present for port or "
                                              b"invalid port: 52\r\nsw1(vlan-30)# ")), "untagged 52")
     assert as_repr == refused
+
+
+def test_the_cliconf_diff_takes_the_profiles_ports_out_of_vlans_it_does_not_give_them(
+        ) -> None:
+    # Someone tagged the AP port 21 in the administration VLAN and room port 1 in a VLAN
+    # of their own; port 5 is no port of the profile: it keeps what it has.
+    cliconf = _plugin("cliconf")
+    candidate = ('vlan 30\n   name "Schueler"\n   untagged 1-4\n   tagged 21\n   exit\n'
+                 'vlan 99\n   name "Management"\n   untagged 21\n   exit\n')
+    shell = Shell(Switch(SwitchConfig.factory("sw1")))
+    for line in ("conf", "vlan 30 name Schueler", "vlan 30 untagged 1-4", "vlan 30 tagged 21",
+                 "vlan 99 name Management", "vlan 99 untagged 21", "vlan 10 name Verwaltung",
+                 "vlan 10 tagged 5,21", "vlan 77 name Privat", "vlan 77 tagged 1"):
+        shell.run(line)
+    plugin = cliconf.Cliconf.__new__(cliconf.Cliconf)
+    diff = plugin.get_diff(candidate, "\n".join(shell.run("show running-config").lines))
+    assert diff["config_diff"].splitlines() == ["vlan 10", "no tagged 21", "vlan 77",
+                                                "no tagged 1"]
+    for line in diff["config_diff"].splitlines():
+        shell.run(line)
+    running = "\n".join(shell.run("show running-config").lines)
+    members = cliconf.vlan_members(running)
+    assert (members[10]["tagged"], members[77]["tagged"]) == ({5}, set())
+    assert members[30]["tagged"] == {21} and members[99]["untagged"] == {21}
+    assert plugin.get_diff(candidate, running)["config_diff"] == ""
+    # A port the candidate makes untagged in that VLAN is not also taken out of it.
+    assert cliconf.stray_tagged("vlan 10\n   untagged 21\n   exit",
+                                "vlan 10\n   tagged 21\n   exit") == []
+    assert cliconf.port_ranges({1, 2, 3, 5, 7, 8}) == "1-3,5,7-8"
 
 
 def test_the_terminal_plugin_knows_the_prompts_and_refusals() -> None:

@@ -138,9 +138,13 @@ def port_problems(profile: dict[str, Any], uplinks: list[str],
         if name not in by_name:
             continue
         want, got = wanted(by_name[name]), have.get(port, (None, frozenset()))
-        if got != want and not (by_name[name].get("mode") == "access" and got == ap):
+        room = by_name[name].get("mode") == "access"
+        if got != want and not (room and got == ap):
+            # An access point's port is a room port to the profile: name both wishes.
+            either = f" or, if an access point hangs off it, {_describe(ap)}" \
+                if room and ap is not None else ""
             problems.append(f"port {port} is {_describe(got)}; its profile {name} wants "
-                            f"{_describe(want)}")
+                            f"{_describe(want)}{either}")
     if len(problems) > MAX_PORT_PROBLEMS:
         problems[MAX_PORT_PROBLEMS:] = [f"and {len(problems) - MAX_PORT_PROBLEMS} more ports"]
     return problems

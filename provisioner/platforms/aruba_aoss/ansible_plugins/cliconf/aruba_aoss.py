@@ -8,7 +8,10 @@ folder `provisioner.ansible` hands to Ansible (ANSIBLE_CLICONF_PLUGINS). It give
   without the header the switch prints before it;
 - `get_diff`: the candidate's lines missing from the running configuration, by
   Ansible's NetworkConfig with AOS-S's three-space indentation, so a second run sends
-  nothing;
+  nothing; then `no tagged` for each port the candidate places (a port in any of its
+  VLAN blocks) that the running configuration has tagged in a VLAN where the candidate
+  does not (`stray_tagged`): the profile owns its ports' VLANs, as `switchport trunk
+  allowed vlan` makes it on IOS. Ports the candidate does not name are left alone;
 - `edit_config`: `configure terminal`, the lines, `end`, in one session; a refused line
   fails the task with the switch's own message and the line it refused; commands that
   open a one-key dialog (`snmpv3 enable`, HPE ArubaOS-Switch 16.11 Management and
@@ -53,6 +56,64 @@ _ERROR_LINE = re.compile(
     r"(Invalid input: .*|Incomplete input: .*|Ambiguous input: .*|Module not present for "
     r"port or invalid port: .*|String .* too long\. Allowed length is.*|VLAN \d+ not found\."
     r"|The Default VLAN cannot be deleted\.|Maximum number of VLANs.*|.* is not emulated .*)")
+
+
+_VLAN_LINE = re.compile(r"^vlan (\d+)$")
+_MEMBER_LINE = re.compile(r"^\s+(untagged|tagged) ([\d,-]+)$")
+
+
+def port_numbers(text: str) -> set[int]:
+    """`1-12,21,25-28` as port numbers."""
+    found: set[int] = set()
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        if first.isdigit() and (last or first).isdigit():
+            found |= set(range(int(first), int(last or first) + 1))
+    return found
+
+
+def port_ranges(ports: set[int]) -> str:
+    """Port numbers as AOS-S writes them: `1-12,21,25-28`."""
+    out: list[str] = []
+    for port in sorted(ports):
+        if out and port == int(out[-1].rpartition("-")[2]) + 1:
+            out[-1] = f"{out[-1].partition('-')[0]}-{port}"
+        else:
+            out.append(str(port))
+    return ",".join(out)
+
+
+def vlan_members(text: str) -> dict[int, dict[str, set[int]]]:
+    """VLAN id -> its "untagged" and "tagged" ports, from a configuration's VLAN blocks
+    (`no untagged` lines and everything else are not read)."""
+    blocks: dict[int, dict[str, set[int]]] = {}
+    current: dict[str, set[int]] | None = None
+    for line in config_body(text).splitlines():
+        found = _VLAN_LINE.match(line)
+        if found:
+            current = blocks.setdefault(int(found.group(1)), {"untagged": set(), "tagged": set()})
+            continue
+        member = _MEMBER_LINE.match(line)
+        if current is not None and member:
+            current[member.group(1)] |= port_numbers(member.group(2))
+        elif not line.startswith(" "):
+            current = None
+    return blocks
+
+
+def stray_tagged(candidate: str, running: str) -> list[str]:
+    """Commands that take the candidate's ports out of VLANs they are tagged in on the
+    switch but not in the candidate: `vlan N`, `no tagged PORTS` per such VLAN, in VLAN
+    order. A port the candidate makes untagged in that VLAN is left to that line."""
+    want, have = vlan_members(candidate), vlan_members(running)
+    placed = set().union(*(block["untagged"] | block["tagged"] for block in want.values()))
+    commands: list[str] = []
+    for vid in sorted(have):
+        wanted = want.get(vid, {"untagged": set(), "tagged": set()})
+        stray = (have[vid]["tagged"] & placed) - wanted["tagged"] - wanted["untagged"]
+        if stray:
+            commands += [f"vlan {vid}", f"no tagged {port_ranges(stray)}"]
+    return commands
 
 
 def config_body(text: str) -> str:
@@ -100,13 +161,16 @@ class Cliconf(CliconfBase):
         if candidate is None:
             raise ValueError("candidate configuration is required to generate diff")
         want = NetworkConfig(indent=INDENT, contents=config_body(candidate))
+        stray: list[str] = []
         if running and diff_match != "none":
             have = NetworkConfig(indent=INDENT, contents=config_body(running),
                                  ignore_lines=diff_ignore_lines)
             objects = want.difference(have, path=path, match=diff_match, replace=diff_replace)
+            stray = stray_tagged(candidate, running)
         else:
             objects = want.items
-        return {"config_diff": dumps(objects, "commands") if objects else "", "banner_diff": {}}
+        commands = [dumps(objects, "commands")] if objects else []
+        return {"config_diff": "\n".join(commands + stray), "banner_diff": {}}
 
     def edit_config(self, candidate: Any = None, commit: bool = True, replace: Any = None,
                     comment: Any = None) -> dict[str, list[str]]:
