@@ -269,8 +269,9 @@ def _find_device(obj: Context, host: str) -> tuple[Device, list[Device]]:
 @click.argument("host")
 @click.option("--fingerprint", help="Pin only if the presented key has this SHA256:... "
                                     "fingerprint (checked out of band).")
-@click.option("--yes", is_flag=True, help="Pin without asking (needs --fingerprint when "
-                                          "stdin is not a terminal).")
+@click.option("--yes", is_flag=True, help="Pin without asking: a device's first key without "
+                                          "--fingerprint too (trust on first use, so "
+                                          "recorded); a changed key only with --fingerprint.")
 @pass_ctx
 def trust_cmd(obj: Context, host: str, fingerprint: str | None, yes: bool) -> None:
     """Show the SSH host key a device presents and pin it (replacing an older pin).
@@ -295,13 +296,21 @@ def trust_cmd(obj: Context, host: str, fingerprint: str | None, yes: bool) -> No
     if fingerprint is not None and fingerprint != presented.fingerprint:
         raise ConfigError(f"{device.name} presents {presented.fingerprint}, not {fingerprint}: "
                           "not pinned. Verify the key on the device's console")
+    if fingerprint is None and yes and pinned:
+        # A changed key is what an attacker in the path presents: a person checks it.
+        raise ConfigError(f"{device.name} has another key pinned: a changed key is pinned "
+                          "only with --fingerprint SHA256:... as the device's console shows "
+                          "it (or without --yes, at a terminal, after comparing)")
     if fingerprint is None and not yes:
         if not sys.stdin.isatty():
             raise click.UsageError("stdin is not a terminal: pass --fingerprint SHA256:... "
-                                   "(or --yes to trust whatever is presented)")
+                                   "(or, for a device's first key, --yes to trust it on first "
+                                   "use)")
         if not click.confirm(f"Pin {presented.fingerprint} for {device.name}?"):
             raise click.exceptions.Exit(int(ExitStatus.OK))
-    with obj.app.audited(f"trust {device.name} {presented.fingerprint}"):
+    how = ("checked against --fingerprint" if fingerprint is not None
+           else "trusted on first use (--yes)" if yes else "confirmed at the terminal")
+    with obj.app.audited(f"trust {device.name} {presented.fingerprint} ({how})"):
         pin_host_key(known_hosts, device.address, presented, port=port)
         # A new key can mean a new installation: its next run gathers facts afresh.
         forget_facts(engine.runs_root(obj.app.settings), device.name)

@@ -278,9 +278,16 @@ def test_a_rekeyed_host_is_blocked_until_trusted(lab: Lab) -> None:
         assert _ping(lab, strategy, SERVER) == "unreachable", strategy
     refused = lab.run("trust", SERVER, "--fingerprint", old.fingerprint)
     assert refused.exit_code != 0 and "not pinned" in refused.output
+    # --yes alone pins a device's first key, never a changed one.
+    blind = lab.run("trust", SERVER, "--yes")
+    assert blind.exit_code == 2 and "a changed key is pinned only with --fingerprint" in \
+        blind.output, blind.output
     trusted = lab.run("trust", SERVER, "--fingerprint", new.fingerprint)
     assert trusted.exit_code == 0, trusted.output
     assert f"pinned {new.fingerprint}" in trusted.output
+    audit = json.loads(lab.run("--json", "audit", "--limit", "1").output)[0]
+    assert audit["command"] == (f"trust {SERVER} {new.fingerprint} "
+                                "(checked against --fingerprint)")
     assert {_ping(lab, "mitogen_linear", SERVER), _ping(lab, "linear", SERVER)} == {"ok"}
     assert cached_files(facts, SERVER) == []  # trusted anew: gathered anew
     assert cached_files(facts, AP) == [other]
