@@ -178,7 +178,7 @@ def lab_up(spec: LabSpec, settings: Settings, credentials: LabCredentials, progr
     try:
         devices = plan_lab(spec)
     except ValueError as exc:
-        raise LabError(f"cannot lay out the lab: {exc}; ask for fewer schools or devices") from exc
+        raise LabError(f"cannot lay out the lab: {exc}") from exc
     say = _locked(progress)
     existing = _reusable(settings.lab_dir, spec, runtime)
     if existing is not None:

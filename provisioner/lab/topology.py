@@ -232,9 +232,16 @@ def plan_lab(spec: LabSpec) -> list[LabDevice]:
     if not spec.school_ids:
         raise ValueError("a lab needs at least one school")
     if len(spec.school_ids) > MAX_SCHOOLS:
-        raise ValueError(f"a lab holds at most {MAX_SCHOOLS} schools")
+        raise ValueError(f"a lab holds at most {MAX_SCHOOLS} schools; ask for fewer")
     if spec.per_school > MAX_DEVICES_PER_SCHOOL:
-        raise ValueError(f"a lab school holds at most {MAX_DEVICES_PER_SCHOOL} devices")
+        raise ValueError(f"a lab school holds at most {MAX_DEVICES_PER_SCHOOL} devices; "
+                         "ask for fewer")
+    for entry in spec.switch_platforms:
+        school = entry.rpartition(":")[0]
+        if school and school not in spec.school_ids:
+            raise ValueError(f"--switch-platform names school {school}, which is not one of "
+                             f"the lab's schools ({', '.join(spec.school_ids)}): give one of "
+                             "them, or leave SCHOOL: out for every school")
     devices: list[LabDevice] = []
     for school_no, school_id in enumerate(spec.school_ids):
         devices += _school_devices(spec, school_no, school_id, len(devices))

@@ -81,6 +81,17 @@ def test_more_devices_than_switch_ports_is_refused_before_any_work() -> None:
         plan_lab(LabSpec(("100001",), servers=1, switches=1, aps=50, recorded_aps=0))
 
 
+def test_a_switch_platform_for_a_school_the_lab_does_not_have_is_refused() -> None:
+    # A typo (10001 for 100001) would otherwise build IOS switches without a word.
+    with pytest.raises(ValueError, match=r"names school 10001, which is not one of the lab's "
+                                         r"schools \(100001, 100002\)"):
+        plan_lab(LabSpec(("100001", "100002"), switch_platforms=("10001:aruba_aoss",)))
+    laid_out = plan_lab(LabSpec(("100001", "100002"), switches=2,
+                                switch_platforms=("100002:aruba_aoss",)))
+    assert {d.platform for d in laid_out if d.school_id == "100002" and d.role is Role.SWITCH} \
+        == {"aruba_aoss"}
+
+
 def test_long_recording_paths_are_asked_for_by_their_md5() -> None:
     assert recording_context("network/switch/cisco-c3750") == "network/switch/cisco-c3750"
     long = "network/switch/hpe-procurve-516733-b21"
