@@ -14,6 +14,7 @@ from pathlib import Path
 from provisioner.inventory import network_profile, write_school_inventory
 from provisioner.models import ROLE_MEASURE, Device, Role
 from provisioner.plan import read_plan
+from provisioner.platforms import find_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 # Schools where part of the plan is not installed yet: role -> devices still missing.
@@ -81,6 +82,8 @@ def devices_of(school_id: str, school_no: int, planned: Counter[Role]) -> list[D
                 f"10.{school_no}.0.{FIRST_HOST[role] + n - 1}",
                 serial=f"MS{school_id}{PREFIX[role].upper()}{n:03d}",
                 room=f"{ROOMS[role]} {n if role is not Role.SERVER else ''}".strip(),
+                # LANCOM has no platform in the tool yet: watched over SNMP only.
+                managed=find_platform(platform(role, school_no)) is not None,
             ))
     devices += controller_of(school_id, school_no, devices)
     links = uplinks(school_id, devices)

@@ -65,8 +65,9 @@ def inventory_check_cmd(obj: Context, school_id: str | None) -> None:
     """Check inventories as Ansible reads them: roles, platforms, addresses, uplinks, plan.
 
     Every host Ansible sees (ansible-inventory -i DIR/SCHOOL --list) is a device
-    or named in a problem: no role group or two, no platform, a Jinja2 value that
-    does not render, an unknown uplink, an uplink cycle, an address used twice, a
+    or named in a problem: no role group or two, no platform, a managed device's
+    platform the tool does not know or of another kind than its group, a Jinja2 value
+    that does not render, an unknown uplink, an uplink cycle, an address used twice, a
     file Ansible cannot parse. Numbers YAML made of text (serial 000123, room 1.10)
     are warnings. Device counts are compared with the plan (reported, not an error).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from provisioner.errors import Problem
 from provisioner.inventory.loader import InventoryLoad
 from provisioner.inventory.uplinks import check_uplinks
 from provisioner.models import ROLE_MEASURE, Device, PlanItem, Role
+from provisioner.platforms import find_platform, platforms
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,37 @@ def _shared_macs(devices: Sequence[Device], load: InventoryLoad) -> list[Problem
     return warnings
 
 
+# (role, platform kind) that go together: each role with its own kind, and an access
+# point with its WLAN controller's platform (an Instant AP, a campus AP of a controller).
+_FITTING = {*((role.value, role.value) for role in Role),
+            (Role.ACCESS_POINT.value, "wlan_controller")}
+
+
+def _platform_problems(devices: Sequence[Device], load: InventoryLoad) -> list[Problem]:
+    """Managed devices whose platform the registry does not know (a typo, or a vendor the
+    tool has no platform for: set `managed: false`), or whose platform is of another kind
+    than their group (a switch with a server's platform): the run would pick the wrong
+    role or connection. A device watched over SNMP only is read by what it answers, not
+    by its platform, so its platform is not checked."""
+    names = sorted({n for p in platforms() for n in (p.name, *p.aliases)})
+    problems: list[Problem] = []
+    for device in (d for d in devices if d.managed):
+        where = load.files.get((device.school_id, device.name), device.school_id)
+        platform = find_platform(device.platform)
+        if platform is None:
+            near = difflib.get_close_matches(device.platform.lower(), names, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            problems.append(Problem(where, (
+                f"host {device.name!r}: platform {device.platform!r} is not one the tool "
+                f"knows{hint}; 'provision platforms' lists them (or set managed: false)")))
+        elif (device.role.value, platform.kind.value) not in _FITTING:
+            problems.append(Problem(where, (
+                f"host {device.name!r} is in the group {device.role.group}, but its platform "
+                f"{platform.name} is for a {platform.kind.value.replace('_', ' ')}; fix the "
+                "group or the platform (or set managed: false)")))
+    return problems
+
+
 def _school_problems(schools: Iterable[str], root: str) -> list[Problem]:
     return [Problem(_school_folder(root, school_id), f"folder {school_id!r} is not a 6-digit "
                     "Schulnummer; rename it to the school's id")
@@ -163,6 +196,7 @@ def check_inventory(load: InventoryLoad, plan_items: Sequence[PlanItem],
     report.problems += _duplicates(load.devices, "address", load)
     report.problems += _duplicates(load.devices, "name", load)
     report.warnings += _shared_macs(load.devices, load)
+    report.problems += _platform_problems(load.devices, load)
     uplink_problems, uplink_warnings = _uplink_findings(load)
     report.problems += uplink_problems
     report.warnings += uplink_warnings

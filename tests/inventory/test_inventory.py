@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_problems_name_file_and_host(tmp_path: Path) -> None:
     make_inventories(tmp_path)
     write_school_inventory(tmp_path, "100003", [
         dev("100003", "c-srv01", Role.SERVER, "10.1.0.10"),  # address of a-srv01
-        dev("100003", "a-sw01", Role.SWITCH, "10.3.0.20"),  # host name of school 100001
+        dev("100003", "a-sw01", Role.SWITCH, "10.3.0.20", "cisco_ios"),  # 100001's host name
     ])
     (tmp_path / "12345").mkdir()
     (tmp_path / "12345" / "hosts.yml").write_text(
@@ -162,3 +163,27 @@ def test_an_snmp_host_var_that_is_no_boolean_is_a_problem(tmp_path: Path) -> Non
     assert [str(p).replace(str(tmp_path), "INV") for p in load.problems] == [
         "INV/100001/hosts.yml: host '100001-srv01' has snmp 'maybe'; it must be true or false"]
     assert [d.name for d in load.devices] == ["100001-srv02"]
+
+
+def test_an_unknown_or_unfitting_platform_is_named_before_any_run(tmp_path: Path) -> None:
+    write_school_inventory(tmp_path, "100001", [
+        dev("100001", "a-srv01", Role.SERVER, "10.1.0.10", "cisco_ioss"),
+        dev("100001", "a-sw01", Role.SWITCH, "10.1.0.20", "aruba_aos"),
+        dev("100001", "a-sw02", Role.SWITCH, "10.1.0.21", "debian"),
+        dev("100001", "a-ap01", Role.ACCESS_POINT, "10.1.0.30", "linux_hostapd"),
+        # An Instant AP has its controller's platform: that fits.
+        dev("100001", "a-iap01", Role.ACCESS_POINT, "10.1.0.31", "aruba_instant"),
+        # Watched over SNMP only: read by what it answers, its platform not checked.
+        replace(dev("100001", "a-ap02", Role.ACCESS_POINT, "10.1.0.32", "lancom"),
+                managed=False),
+    ], {"all": network_profile(1)})
+    report = check_inventory(load_inventories(tmp_path), [], {"100001"}, str(tmp_path))
+    texts = [p.message for p in report.problems]
+    assert texts == [
+        "host 'a-srv01': platform 'cisco_ioss' is not one the tool knows (did you mean "
+        "cisco_ios?); 'provision platforms' lists them (or set managed: false)",
+        "host 'a-sw01': platform 'aruba_aos' is not one the tool knows (did you mean "
+        "aruba_aoss?); 'provision platforms' lists them (or set managed: false)",
+        "host 'a-sw02' is in the group switches, but its platform debian is for a server; "
+        "fix the group or the platform (or set managed: false)"], texts
+    assert not report.ok

@@ -52,13 +52,13 @@ def test_group_vars_inline_in_files_in_folders_and_host_vars() -> None:
     assert rows(report) == [
         # platform from group_vars/access_points.yml, room from the child group's file,
         # host_vars/t2-ap01/main.yml wins over the group
-        ("t2-ap01", "access_point", "lancom", "10.32.0.100", "", "Altbau 1.04a", "t2-sw02",
+        ("t2-ap01", "access_point", "ubiquiti_unifi", "10.32.0.100", "", "Altbau 1.04a", "t2-sw02",
          "A24", True),
         ("t2-ap02", "access_point", "unifi", "10.32.0.101", "", "Altbau", "t2-sw02", "A24", True),
         # platform and room from the group's `vars:` in hosts.yml
         ("t2-srv01", "server", "debian", "10.32.0.10", "", "Serverraum", "t2-sw01", "", True),
         # host_vars/t2-sw01.yml: its own platform and serial, `uplink:` empty (the core)
-        ("t2-sw01", "switch", "aruba_os", "10.32.0.20", "CN12AB34", "", "", "", True),
+        ("t2-sw01", "switch", "aruba_aoss", "10.32.0.20", "CN12AB34", "", "", "", True),
         # group_vars/switches/ is a folder of two files
         ("t2-sw02", "switch", "hp_procurve", "10.32.0.21", "", "", "t2-sw01", "A1", True),
     ]
@@ -93,8 +93,8 @@ def test_groups_at_the_top_level_without_all() -> None:
 def test_ini_hosts_file_with_children_vars_and_a_range() -> None:
     report = report_of("ini")
     assert rows(report) == [
-        ("t5-ap01", "access_point", "lancom", "t5-ap01", "", "", "t5-sw02", "", False),
-        ("t5-ap02", "access_point", "lancom", "t5-ap02", "", "", "t5-sw02", "", False),
+        ("t5-ap01", "access_point", "ubiquiti_unifi", "t5-ap01", "", "", "t5-sw02", "", False),
+        ("t5-ap02", "access_point", "ubiquiti_unifi", "t5-ap02", "", "", "t5-sw02", "", False),
         ("t5-srv01", "server", "debian", "10.35.0.10", "", "", "t5-sw01", "", True),
         ("t5-sw01", "switch", "hp_procurve", "10.35.0.20", "", "", "", "", True),
         # INI keeps 000123 as text (Python literal rules), but makes 1.10 the float 1.1
