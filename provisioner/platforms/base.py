@@ -90,12 +90,15 @@ class ReadBack:
         snmp_agent: the device runs the agent the tool's roles configure (net-snmp
             with the inventory's SNMPv3 user): sysLocation and the process table are
             compared too.
+        snmp_user: the role configures the device's own agent with the inventory's
+            SNMPv3 user (a switch): that it answers as that user is read back too.
     """
 
     transport: str
     parsers: tuple[str, ...] = ()
     dialect: CliDialect | None = None
     snmp_agent: bool = False
+    snmp_user: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ What is read depends on the device's platform (provisioner/platforms/, its `Read
   inventory's `room` (what the snmpd role writes), and every process check of
   UCD-SNMP-MIB's prTable (prNames .1.3.6.1.4.1.2021.2.1.2, prErrorFlag ...2.1.100)
   reports no error, for at least the services the role watches (sshd, snmpd);
+- devices whose own agent the role gives the SNMPv3 user (`ReadBack.snmp_user`:
+  switches): that it answers as that user (sysObjectID, SNMPv2-MIB), unless the
+  inventory says `snmp: false`;
 - then the platform's own read-back (`Platform.verify`): a switch's VLANs, access ports
   and trunks over its CLI, an access point's SSIDs over SSH;
 - WLAN controllers and the access points that name one (host var `controller`): read
@@ -29,9 +32,11 @@ from provisioner.platforms import Platform, platform_for
 from provisioner.provision.preflight import known_hosts_file
 from provisioner.results import AggregatedResult, DeviceResult, FailureKind
 from provisioner.snmp import SnmpBackend, SnmpTarget
+from provisioner.wlan.readback import answers_snmp
 from provisioner.wlan.verify import is_wlan, verify_wlan
 
 SYS_LOCATION = "1.3.6.1.2.1.1.6.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 PR_NAMES = "1.3.6.1.4.1.2021.2.1.2"
 PR_ERROR_FLAG = "1.3.6.1.4.1.2021.2.1.100"
 REQUIRED_PROCS = ("sshd", "snmpd")
@@ -79,6 +84,29 @@ def snmp_differences(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, 
     answered = [t for name, t in targets.items() if found[name] == []]
     for name, problems in process_checks(answered, snmp).items():
         found[name] += problems
+    return found
+
+
+def _has_snmp_user(device: Device) -> bool:
+    platform = platform_for(device)
+    return bool(platform and platform.read_back and platform.read_back.snmp_user
+                and answers_snmp(device))
+
+
+def snmp_user_differences(devices: Sequence[Device],
+                          snmp: SnmpBackend) -> dict[str, list[str]]:
+    """Per device: [] when it answers SNMPv3 as the configured user (sysObjectID), else
+    why not."""
+    targets: dict[str, SnmpTarget] = {}
+    found: dict[str, list[str]] = {}
+    for device in devices:
+        try:
+            targets[device.name] = snmp_target(device, device.vars)
+        except ConfigError as exc:
+            found[device.name] = [f"no SNMP settings to read it back with: {exc}"]
+    for reply in snmp.get_many(list(targets.values()), [SYS_OBJECT_ID]):
+        found[reply.target] = [] if reply.ok else [
+            f"SNMPv3 as the configured user does not answer ({reply.error})"]
     return found
 
 
@@ -148,6 +176,8 @@ def verify_devices(devices: Sequence[Device], snmp: SnmpBackend,
     devices = [d for d in devices if not is_wlan(d)]
     agents = [d for d in devices if _runs_our_agent(d)]
     snmp_found = snmp_differences(agents, snmp) if agents else {}
+    users = [d for d in devices if _has_snmp_user(d) and d not in agents]
+    snmp_found |= snmp_user_differences(users, snmp) if users else {}
     checks = [(device, partial(_checks, device, known_hosts_file(device, known_hosts),
                                snmp_found.get(device.name, []))) for device in devices]
     # Each check is its own SSH session (a CLI login, a file read): they wait on the

@@ -184,6 +184,22 @@ def test_a_vlan_the_profile_does_not_give_a_port_is_taken_off_it(lab: Lab) -> No
     assert again.exit_code == 0 and hosts[AOSS_SWITCH]["changed"] == 0, again.output
 
 
+def test_a_switch_whose_snmpv3_user_does_not_answer_is_not_verified(lab: Lab) -> None:
+    # Its CLI is right, but its address answers SNMP with nothing usable: the read-back
+    # says so instead of "verified".
+    device_fault(lab.lab_dir, AOSS_SWITCH, "hostile")
+    try:
+        result, hosts = lab.provision("--limit", AOSS_SWITCH)
+        assert result.exit_code == 7, result.output
+        assert hosts[AOSS_SWITCH]["status"] == "failed"
+        assert "SNMPv3 as the configured user does not answer" in \
+            str(hosts[AOSS_SWITCH]["message"]), hosts[AOSS_SWITCH]
+    finally:
+        device_fault(lab.lab_dir, AOSS_SWITCH, "restore")
+    again, hosts = lab.provision("--limit", AOSS_SWITCH)
+    assert again.exit_code == 0 and hosts[AOSS_SWITCH]["status"] == "verified", again.output
+
+
 def _set_host_var(lab: Lab, host: str, key: str, value: object) -> None:
     path = lab.inventories / SCHOOL / "hosts.yml"
     data = yaml.safe_load(path.read_text())

@@ -181,8 +181,9 @@ class ArubaAosS(Platform):
                    "ansible_network_os": "aruba_aoss", "ansible_become": False})
     read_back = ReadBack(
         "ssh-cli", ("show vlans: ntc-templates hp_procurve_show_vlans",
-                    "show running-config: the platform's TextFSM template (VLAN blocks)"),
-        dialect=AOSS)
+                    "show running-config: the platform's TextFSM template (VLAN blocks)",
+                    "SNMPv3 GET sysObjectID as the configured user"),
+        dialect=AOSS, snmp_user=True)
     health = (HEALTH,)
     lab = LabSimulator(
         "aoss_switch", "the project's AOS-S 16.11 CLI (a 2530-24G-PoEP); SNMP from "

@@ -118,8 +118,9 @@ class CiscoIos(Platform):
                    "ansible_become_method": "enable"})
     read_back = ReadBack(
         "ssh-cli", ("show vlan: ntc-templates cisco_ios_show_vlan",
-                    "show running-config: the platform's TextFSM template (interfaces)"),
-        dialect=IOS)
+                    "show running-config: the platform's TextFSM template (interfaces)",
+                    "SNMPv3 GET sysObjectID as the configured user"),
+        dialect=IOS, snmp_user=True)
     health = (HEALTH,)
     lab = LabSimulator(
         "ios_switch", "fake-switches' Catalyst 2960-48TT-L with the project's IOS "
