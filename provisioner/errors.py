@@ -97,7 +97,8 @@ class InvalidInputError(ProvisionerError):
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(
-            f"{self.path}: {count} {noun} found, nothing was written; fix them and run again"
+            f"{self.path}: {count} {noun} found, nothing was written; fix "
+            f"{'it' if count == 1 else 'them'} and run again"
         )
 
 

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -531,11 +531,24 @@ def provision_school(settings: Settings, store: Store, snmp: SnmpBackend, school
         done_word = HostStatus.CHECKED if options.check else HostStatus.VERIFIED
         detail = (f"{sum(h.status in DONE for h in run.hosts.values())} of {len(devices)} "
                   f"hosts {done_word} or skipped")
+        if options.check:
+            detail += would_change(run.hosts.values())
         if run.lost:
             detail = f"{run.lost}; {detail}"
         store.runs.finish(run_id, status, detail)
         return SchoolResult(school_id, run_id, status, store.runs.hosts(run_id), reaped, detail,
                             warnings)
+
+
+def would_change(hosts: Iterable[HostRun], named: int = 5) -> str:
+    """What a check run found to change, for its one-line detail: "; 2 would change
+    (sw01, sw02), nothing was changed" or "; none would change"."""
+    changing = sorted(h.host for h in hosts if h.counts.changed)
+    if not changing:
+        return "; none would change"
+    names = ", ".join(changing[:named]) + (f" and {len(changing) - named} more"
+                                           if len(changing) > named else "")
+    return f"; {len(changing)} would change ({names}), nothing was changed"
 
 
 def _sync_all(settings: Settings, school_ids: Sequence[str]

@@ -157,6 +157,8 @@ def test_check_diff_shows_the_lines_and_changes_nothing(lab: Lab) -> None:
     result, hosts = lab.provision("--check")
     assert result.exit_code == 0, result.output
     assert hosts[AOSS_SWITCH]["status"] == "checked" and hosts[AOSS_SWITCH]["changed"]
+    # The summary line says that a host would change, and that nothing did.
+    assert "would change (" in result.output and "nothing was changed" in result.output
     assert lab.running_config() == before
     repaired, hosts = lab.provision("--limit", AOSS_SWITCH)
     assert repaired.exit_code == 0, repaired.output

@@ -291,6 +291,9 @@ def test_check_mode_changes_nothing(lab: Lab, first_run: subprocess.CompletedPro
     assert check.returncode == 0, check.stdout[-4000:]
     hosts = recap(check.stdout)
     assert {host: counts[1] for host, counts in hosts.items()} == dict.fromkeys(hosts, 0)
+    # The roles' reports do not claim what check mode did not do.
+    assert "hostapd configuration would be written (check mode)" in check.stderr
+    assert "written and checked" not in check.stderr
     # Diffs of the templates that hold secrets are never shown (no_log).
     for path in (lab.creds.snmp_auth, lab.creds.snmp_priv, lab.creds.radius_secret,
                  lab.creds.wlan_psk):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from provisioner.models import Device, Role
+from provisioner.models import Device, HostRun, Role
+from provisioner.outcome import Counts, HostStatus
+from provisioner.provision.engine import would_change
 from provisioner.provision.options import slice_title
 
 
@@ -36,3 +38,13 @@ def test_aps_through_their_controller_are_counted_apart_from_the_aps_played_on()
                         *instant_aps(4)]) == \
         "6 switches, 1 WLAN controller and 4 APs through their WLAN controller"
     assert slice_title(instant_aps(1)) == "1 AP through its WLAN controller"
+
+
+def test_a_check_run_says_what_would_change_and_that_nothing_did() -> None:
+    hosts = [HostRun(f"100001-sw0{n}", "switch", HostStatus.CHECKED,
+                     counts=Counts(ok=5, changed=n % 2)) for n in range(1, 4)]
+    assert would_change(hosts) == ("; 2 would change (100001-sw01, 100001-sw03), nothing "
+                                   "was changed")
+    assert would_change(hosts, named=1) == ("; 2 would change (100001-sw01 and 1 more), "
+                                            "nothing was changed")
+    assert would_change(hosts[1:2]) == "; none would change"
