@@ -6,7 +6,7 @@ import pytest
 
 from provisioner.health.facts import counter_delta
 from provisioner.health.profiles import parse, select_profile
-from provisioner.health.profiles.base import MAX_ROWS
+from provisioner.health.profiles.base import MAX_ROWS, object_name
 from provisioner.health.profiles.interfaces import (
     IF_DESCR,
     IF_HC_IN_OCTETS,
@@ -40,9 +40,9 @@ def test_wrong_types_are_named_and_skipped() -> None:
     facts = parse(data, "switch")
     assert facts.uptime_s is None
     assert facts.sys_name == "42"
-    assert f"{SYS_UPTIME}: expected a number, got 'a while'" in facts.anomalies
-    assert f"{SYS_NAME}: expected text, got the number 42" in facts.anomalies
-    assert f"{IF_OPER}.1: expected a number, got 'up'" in facts.anomalies
+    assert f"{object_name(SYS_UPTIME)}: expected a number, got 'a while'" in facts.anomalies
+    assert f"{object_name(SYS_NAME)}: expected text, got the number 42" in facts.anomalies
+    assert f"{object_name(IF_OPER + '.1')}: expected a number, got 'up'" in facts.anomalies
     ports = {p.index: p for p in facts.interfaces}
     assert ports[1].oper is None and ports[2].oper == "up" and ports[2].name == "Gi1/0/2"
     assert facts.vendor == "Cisco" and facts.firmware == "12.2(50)SE5"
@@ -59,14 +59,14 @@ def test_no_such_instance_is_noted_with_its_oid() -> None:
     data = device({SYS_NAME: None}, markers={SYS_NAME: Marker.NO_SUCH_INSTANCE})
     facts = parse(data, "switch")
     assert facts.sys_name is None
-    assert facts.anomalies == (f"{SYS_NAME}: noSuchInstance (no value)",)
+    assert facts.anomalies == ("sysName.0 (1.3.6.1.2.1.1.5.0): noSuchInstance (no value)",)
 
 
 def test_non_utf8_text_is_replaced_and_noted() -> None:
     data = device({SYS_LOCATION: "5363686f6f6cff"}, markers={SYS_LOCATION: Marker.HEX})
     facts = parse(data, "switch")
     assert facts.sys_location == "School\ufffd"
-    assert any(a.startswith(SYS_LOCATION) and "UTF-8" in a for a in facts.anomalies)
+    assert any(a.startswith(object_name(SYS_LOCATION)) and "UTF-8" in a for a in facts.anomalies)
 
 
 def test_counters_beyond_their_width_and_wraps() -> None:
@@ -75,8 +75,10 @@ def test_counters_beyond_their_width_and_wraps() -> None:
     facts = parse(data, "switch")
     port = facts.interfaces[0]
     assert port.in_octets is None and port.counter_bits == 32
-    assert f"{IF_IN_OCTETS}.1: {2 ** 32 + 5} does not fit a 32-bit counter" in facts.anomalies
-    assert f"{IF_HC_IN_OCTETS}.1: -1 does not fit a 64-bit counter" in facts.anomalies
+    assert f"{object_name(IF_IN_OCTETS + '.1')}: {2 ** 32 + 5} does not fit a 32-bit counter" \
+        in facts.anomalies
+    assert f"{object_name(IF_HC_IN_OCTETS + '.1')}: -1 does not fit a 64-bit counter" \
+        in facts.anomalies
     assert counter_delta(2 ** 32 - 10, 5, 32) == (15, True)
     assert counter_delta(100, 250, 64) == (150, False)
     assert counter_delta(None, 250, 64) == (None, False)
@@ -86,14 +88,15 @@ def test_a_huge_table_is_cut_with_a_note() -> None:
     rows = {str(i): f"port{i}" for i in range(1, 100_001)}
     facts = parse(device({}, {IF_DESCR: rows}), "switch")
     assert len(facts.interfaces) == MAX_ROWS
-    assert f"{IF_DESCR}: 100000 rows; only the first {MAX_ROWS} are read" in facts.anomalies
+    assert f"{object_name(IF_DESCR)}: 100000 rows; only the first {MAX_ROWS} are read" \
+        in facts.anomalies
 
 
 def test_a_table_cut_by_the_poller_is_noted() -> None:
     data = device({}, {IF_DESCR: {"1": "a", "2": "b"}})
     data.truncated[IF_DESCR] = 2
     facts = parse(data, "switch")
-    assert f"{IF_DESCR}: table cut at 2 rows by the poller" in facts.anomalies
+    assert f"{object_name(IF_DESCR)}: table cut at 2 rows by the poller" in facts.anomalies
     assert len(facts.interfaces) == 2
 
 
@@ -104,11 +107,13 @@ def test_odd_indexes_and_storage_units() -> None:
         HR_SIZE: {"1": 10, "2": 10}, PR_NAMES: {"1": "sshd"}})
     facts = parse(data, "server")
     assert [p.index for p in facts.interfaces] == [1]
-    assert f"{IF_DESCR}.x.y: an ifIndex that is not a number; skipped" in facts.anomalies
+    assert f"{object_name(IF_DESCR + '.x.y')}: an ifIndex that is not a number; skipped" \
+        in facts.anomalies
     assert facts.server is not None
     sizes = {s.descr: s.size_bytes for s in facts.server.storage}
     assert sizes == {"/": 40960, "/srv": None}
-    assert f"{HR_UNITS}.2: no usable allocation unit; sizes left out" in facts.anomalies
+    assert f"{object_name(HR_UNITS + '.2')}: no usable allocation unit; sizes left out" \
+        in facts.anomalies
     assert [p.name for p in facts.server.processes] == ["sshd"]
 
 

@@ -20,6 +20,39 @@ from provisioner.snmp import Marker, PollRequest, SnmpData, SnmpValue
 MAX_ROWS = 10_000
 
 
+# MIB object names of the objects most profiles read, for anomalies people can read:
+# OID prefix -> name (SNMPv2-MIB system group, IF-MIB ifTable and ifXTable columns,
+# HOST-RESOURCES-MIB hrStorageTable, UCD-SNMP-MIB prTable and laTable).
+_OBJECT_NAMES: dict[str, str] = {
+    **{f"1.3.6.1.2.1.1.{n}": name for n, name in enumerate(
+        ("sysDescr", "sysObjectID", "sysUpTime", "sysContact", "sysName", "sysLocation",
+         "sysServices"), start=1)},
+    **{f"1.3.6.1.2.1.2.2.1.{n}": name for n, name in (
+        (1, "ifIndex"), (2, "ifDescr"), (3, "ifType"), (5, "ifSpeed"), (7, "ifAdminStatus"),
+        (8, "ifOperStatus"), (10, "ifInOctets"), (14, "ifInErrors"), (16, "ifOutOctets"),
+        (20, "ifOutErrors"))},
+    **{f"1.3.6.1.2.1.31.1.1.1.{n}": name for n, name in (
+        (1, "ifName"), (6, "ifHCInOctets"), (10, "ifHCOutOctets"), (15, "ifHighSpeed"),
+        (18, "ifAlias"))},
+    **{f"1.3.6.1.2.1.25.2.3.1.{n}": name for n, name in (
+        (2, "hrStorageType"), (3, "hrStorageDescr"), (4, "hrStorageAllocationUnits"),
+        (5, "hrStorageSize"), (6, "hrStorageUsed"))},
+    "1.3.6.1.4.1.2021.2.1.2": "prNames", "1.3.6.1.4.1.2021.2.1.100": "prErrorFlag",
+    "1.3.6.1.4.1.2021.10.1.3": "laLoad",
+}
+
+
+def object_name(oid: str) -> str:
+    """`oid` with its MIB object name where `_OBJECT_NAMES` has it: "sysLocation.0
+    (1.3.6.1.2.1.1.6.0)", "ifDescr (1.3.6.1.2.1.2.2.1.2)"; else the OID alone."""
+    parts = oid.split(".")
+    for cut in range(len(parts), 0, -1):
+        name = _OBJECT_NAMES.get(".".join(parts[:cut]))
+        if name is not None:
+            return f"{'.'.join([name, *parts[cut:]])} ({oid})"
+    return oid
+
+
 class Reader:
     """Typed, tolerant access to what an agent answered; collects anomalies."""
 
@@ -29,7 +62,7 @@ class Reader:
 
     def note(self, oid: str, what: str) -> None:
         """Record one odd value (the OID and what was odd about it)."""
-        line = f"{oid}: {what}"
+        line = f"{object_name(oid)}: {what}"
         if line not in self.anomalies:
             self.anomalies.append(line)
 
