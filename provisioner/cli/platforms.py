@@ -7,12 +7,18 @@ from provisioner.platforms import Capability, matrix
 from provisioner.terminal import to_json
 
 
+def _cell(text: str) -> str:
+    """A capability the platform has: "yes", or how (the lab's "SNMP only")."""
+    return "yes" if text in ("yes", "simulated") else text
+
+
 def matrix_text(tty: bool = False) -> str:
     """The matrix as `provision platforms` prints it (the README shows the plain one)."""
     from provisioner.terminal import render_table
 
     headers = ["platform", "kind", *(c.value for c in Capability), "also known as"]
-    rows = [[row.platform, row.kind, *("yes" if row.capabilities[c.value] else "-"
+    rows = [[row.platform, row.kind, *(_cell(row.lab if c is Capability.LAB else "yes")
+                                       if row.capabilities[c.value] else "-"
                                        for c in Capability), ", ".join(row.aliases)]
             for row in matrix()]
     return render_table(headers, rows, tty=tty)

@@ -102,6 +102,9 @@ class MatrixRow:
     kind: str
     aliases: tuple[str, ...]
     capabilities: dict[str, bool]
+    # How the lab stands it up: "simulated" (it can be provisioned and read back there),
+    # "SNMP only" (a recording answers its SNMP), "" (not at all).
+    lab: str = ""
 
 
 def matrix() -> list[MatrixRow]:
@@ -109,6 +112,8 @@ def matrix() -> list[MatrixRow]:
     rows = []
     for platform in platforms():
         held = platform.capabilities()
+        lab = "" if platform.lab is None else \
+            "SNMP only" if platform.lab.kind == "recorded" else "simulated"
         rows.append(MatrixRow(platform.name, platform.title, platform.kind.value,
-                              platform.aliases, {c.value: c in held for c in Capability}))
+                              platform.aliases, {c.value: c in held for c in Capability}, lab))
     return rows

@@ -15,6 +15,7 @@ from provisioner.platforms import (
     PlatformKind,
     find_platform,
     get_platform,
+    matrix,
     platform_for,
     platforms,
 )
@@ -86,3 +87,11 @@ def test_preflight_blocks_what_the_tool_cannot_provision(tmp_path: Path) -> None
     health_only = platform_problem(_device("unifi"))
     assert "ubiquiti_unifi cannot be provisioned by the tool (only: health)" in health_only
     assert platform_problem(_device("cisco_ios")) == ""
+
+
+def test_the_matrix_says_which_lab_devices_answer_snmp_only() -> None:
+    # A recording answers a controller's SNMP; nothing in the lab can be provisioned as one.
+    lab = {row.platform: (row.capabilities["lab simulator"], row.lab) for row in matrix()}
+    assert lab["aruba_os"] == lab["ubiquiti_airos"] == (True, "SNMP only")
+    assert lab["aruba_aoss"] == lab["debian"] == (True, "simulated")
+    assert lab["cisco_wlc"] == (False, "")
