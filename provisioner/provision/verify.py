@@ -64,8 +64,8 @@ def _runs_our_agent(device: Device) -> bool:
     return bool(platform and platform.read_back and platform.read_back.snmp_agent)
 
 
-def snmp_differences(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, list[str]]:
-    """Per device: what its SNMPv3 agent lacks (sysLocation, process checks)."""
+def _targets(devices: Sequence[Device]) -> tuple[dict[str, SnmpTarget], dict[str, list[str]]]:
+    """Each device's SNMP target from its inventory, or (second) why it has none."""
     targets: dict[str, SnmpTarget] = {}
     found: dict[str, list[str]] = {}
     for device in devices:
@@ -73,6 +73,12 @@ def snmp_differences(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, 
             targets[device.name] = snmp_target(device, device.vars)
         except ConfigError as exc:
             found[device.name] = [f"no SNMP settings to read it back with: {exc}"]
+    return targets, found
+
+
+def snmp_differences(devices: Sequence[Device], snmp: SnmpBackend) -> dict[str, list[str]]:
+    """Per device: what its SNMPv3 agent lacks (sysLocation, process checks)."""
+    targets, found = _targets(devices)
     by_name = {d.name: d for d in devices}
     for reply in snmp.get_many(list(targets.values()), [SYS_LOCATION]):
         if not reply.ok:
@@ -97,13 +103,7 @@ def snmp_user_differences(devices: Sequence[Device],
                           snmp: SnmpBackend) -> dict[str, list[str]]:
     """Per device: [] when it answers SNMPv3 as the configured user (sysObjectID), else
     why not."""
-    targets: dict[str, SnmpTarget] = {}
-    found: dict[str, list[str]] = {}
-    for device in devices:
-        try:
-            targets[device.name] = snmp_target(device, device.vars)
-        except ConfigError as exc:
-            found[device.name] = [f"no SNMP settings to read it back with: {exc}"]
+    targets, found = _targets(devices)
     for reply in snmp.get_many(list(targets.values()), [SYS_OBJECT_ID]):
         found[reply.target] = [] if reply.ok else [
             f"SNMPv3 as the configured user does not answer ({reply.error})"]
