@@ -275,7 +275,6 @@ def test_the_cliconf_diff_takes_the_profiles_ports_out_of_vlans_it_does_not_give
     # A port the candidate makes untagged in that VLAN is not also taken out of it.
     assert cliconf.stray_tagged("vlan 10\n   untagged 21\n   exit",
                                 "vlan 10\n   tagged 21\n   exit") == []
-    assert cliconf.port_ranges({1, 2, 3, 5, 7, 8}) == "1-3,5,7-8"
 
 
 def test_the_terminal_plugin_knows_the_prompts_and_refusals() -> None:

@@ -39,6 +39,7 @@ from provisioner.platforms.base import (
     profile_of,
 )
 from provisioner.platforms.parsing import UnparsableOutputError, parse_ntc, parse_template
+from provisioner.platforms.port_lists import ports_of
 
 PLUGINS = Path(__file__).resolve().parent / "ansible_plugins"
 HEALTH = Profile("hpe-procurve", "HPE", SWITCH_SECTIONS, by_enterprise(11), ROLE_EXTRAS)
@@ -68,16 +69,6 @@ Vlan
   ^\\s+\\S
   ^\\S -> Record Start
 """
-
-
-def ports_of(text: str) -> set[int]:
-    """`1-12,21,25-28` as port numbers (stacked `1/5` names are not read)."""
-    found: set[int] = set()
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        if first.isdigit() and (last or first).isdigit():
-            found |= set(range(int(first), int(last or first) + 1))
-    return found
 
 
 Membership = tuple[int | None, frozenset[int]]  # untagged VLAN, tagged VLANs of a port

@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from provisioner.platforms.port_lists import format_ports
+
 MODEL = "J9773A"
 DESCRIPTION = "HP J9773A 2530-24G-PoEP Switch"
 RELEASE = "YA.16.11.0026"
@@ -24,17 +26,6 @@ DEFAULT_VID = 1
 SNMPV3_GROUPS = {"managerpriv": "ManagerPriv", "managerauth": "ManagerAuth",
                  "operatorauth": "OperatorAuth", "operatornoauth": "OperatorNoAuth",
                  "commanderauth": "CommanderAuth", "commanderpriv": "CommanderPriv"}
-
-
-def format_ports(ports: set[int]) -> str:
-    """Ports as AOS-S lists them: sorted, runs of two or more as `a-b`, comma-separated."""
-    runs: list[list[int]] = []
-    for port in sorted(ports):
-        if runs and port == runs[-1][-1] + 1:
-            runs[-1].append(port)
-        else:
-            runs.append([port])
-    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def quoted(text: str) -> str:

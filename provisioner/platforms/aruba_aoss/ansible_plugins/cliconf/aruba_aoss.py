@@ -36,6 +36,8 @@ from ansible_collections.ansible.netcommon.plugins.module_utils.network.common.u
 )
 from ansible_collections.ansible.netcommon.plugins.plugin_utils.cliconf_base import CliconfBase
 
+from provisioner.platforms.port_lists import format_ports, ports_of
+
 DOCUMENTATION = """
 author: provisioner
 name: aruba_aoss
@@ -62,27 +64,6 @@ _VLAN_LINE = re.compile(r"^vlan (\d+)$")
 _MEMBER_LINE = re.compile(r"^\s+(untagged|tagged) ([\d,-]+)$")
 
 
-def port_numbers(text: str) -> set[int]:
-    """`1-12,21,25-28` as port numbers."""
-    found: set[int] = set()
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        if first.isdigit() and (last or first).isdigit():
-            found |= set(range(int(first), int(last or first) + 1))
-    return found
-
-
-def port_ranges(ports: set[int]) -> str:
-    """Port numbers as AOS-S writes them: `1-12,21,25-28`."""
-    out: list[str] = []
-    for port in sorted(ports):
-        if out and port == int(out[-1].rpartition("-")[2]) + 1:
-            out[-1] = f"{out[-1].partition('-')[0]}-{port}"
-        else:
-            out.append(str(port))
-    return ",".join(out)
-
-
 def vlan_members(text: str) -> dict[int, dict[str, set[int]]]:
     """VLAN id -> its "untagged" and "tagged" ports, from a configuration's VLAN blocks
     (`no untagged` lines and everything else are not read)."""
@@ -95,7 +76,7 @@ def vlan_members(text: str) -> dict[int, dict[str, set[int]]]:
             continue
         member = _MEMBER_LINE.match(line)
         if current is not None and member:
-            current[member.group(1)] |= port_numbers(member.group(2))
+            current[member.group(1)] |= ports_of(member.group(2))
         elif not line.startswith(" "):
             current = None
     return blocks
@@ -112,7 +93,7 @@ def stray_tagged(candidate: str, running: str) -> list[str]:
         wanted = want.get(vid, {"untagged": set(), "tagged": set()})
         stray = (have[vid]["tagged"] & placed) - wanted["tagged"] - wanted["untagged"]
         if stray:
-            commands += [f"vlan {vid}", f"no tagged {port_ranges(stray)}"]
+            commands += [f"vlan {vid}", f"no tagged {format_ports(stray)}"]
     return commands
 
 
