@@ -46,7 +46,13 @@ from provisioner.outcome import (
 from provisioner.platforms import ansible_plugin_env
 from provisioner.provision import preflight as pf
 from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
-from provisioner.provision.locks import KIND, Cancellation, process_start_time, school_lock
+from provisioner.provision.locks import (
+    KIND,
+    Cancellation,
+    process_start_time,
+    run_is_alive,
+    school_lock,
+)
 from provisioner.provision.options import (
     SLICE_NAMES,
     Options,
@@ -166,10 +172,18 @@ def select_devices(devices: Sequence[Device], limit: Sequence[str], source: str)
 def resume_selection(store: Store, school_id: str, devices: Sequence[Device]) -> list[Device]:
     """The devices the school's last run did not finish (failed, blocked, interrupted...).
 
+    The last run is the newest that ended or a newer one still recorded as running whose
+    process is gone (killed with -9; the next start reaps it under the school's lock).
+    So the confirmation, asked before that lock, names the hosts the run will touch.
+
     Raises:
         NotFoundError: the school has no earlier run.
     """
     last = store.runs.last(KIND, school_id)
+    dead = [run_id for run_id, pid, started in store.runs.running(KIND, school_id)
+            if not run_is_alive(pid, started)]
+    if dead and (last is None or max(dead) > last.summary.run_id):
+        last = store.runs.get(max(dead))
     if last is None:
         raise NotFoundError(f"school {school_id} has no earlier run to resume; "
                             "run without --resume")

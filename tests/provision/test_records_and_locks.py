@@ -14,6 +14,7 @@ from provisioner.db import Store
 from provisioner.errors import AlreadyRunningError
 from provisioner.models import Device, HostRun, Role
 from provisioner.outcome import Counts, DeviceState, HostStatus, Phase, RunStatus
+from provisioner.provision.engine import resume_selection
 from provisioner.provision.locks import (
     KIND,
     Cancellation,
@@ -104,6 +105,29 @@ def test_a_dead_run_is_marked_interrupted_by_the_next_start(tmp_path: Path,
 def _synced(store: Store, *names: str) -> None:
     store.replace_devices(["100001"], [Device("100001", n, Role.SERVER, "debian", f"10.0.0.{i}")
                                        for i, n in enumerate(names, start=1)])
+
+
+def test_resume_before_the_lock_takes_the_hosts_of_a_run_killed_with_9(store: Store) -> None:
+    # The confirmation is asked before the lock, so before the dead run is reaped: it
+    # must name the hosts of that run, not of the run before (nor find "no earlier run").
+    devices = [Device("100001", f"100001-{n}", Role.SERVER, "debian", f"10.213.1.{i}")
+               for i, n in enumerate(["srv01", "srv02", "srv03"], start=10)]
+    killed = _start(store, _dead_pid(), None)
+    store.runs.save_hosts(killed, [
+        HostRun("100001-srv01", "server", HostStatus.VERIFIED, Phase.DONE),
+        HostRun("100001-srv02", "server", HostStatus.RUNNING, Phase.PLAY)])
+    assert [d.name for d in resume_selection(store, "100001", devices)] == ["100001-srv02"]
+    older = killed
+    killed = _start(store, _dead_pid(), None)  # a newer one, with an older one dead too
+    store.runs.save_hosts(killed, [
+        HostRun("100001-srv03", "server", HostStatus.RUNNING, Phase.PLAY)])
+    store.runs.finish(older, RunStatus.INTERRUPTED, "reaped")
+    assert [d.name for d in resume_selection(store, "100001", devices)] == ["100001-srv03"]
+    # A run whose process still runs is not the last one: its lock will refuse the start.
+    alive = _start(store, os.getpid(), process_start_time(os.getpid()))
+    store.runs.save_hosts(alive, [HostRun("100001-srv01", "server", HostStatus.RUNNING,
+                                          Phase.PLAY)])
+    assert [d.name for d in resume_selection(store, "100001", devices)] == ["100001-srv03"]
 
 
 def test_host_results_move_device_states_and_keep_their_history(store: Store) -> None:
