@@ -612,18 +612,13 @@ def transmit(job: PlaybookJob, stage: Path) -> bytes:
 
 def node_job(run_dir: Path, playbook_name: str, *, check: bool, forks: int,
              strategy: str | None, fact_cache: Path | None,
-             sockets: Path | None = None,
              plugin_env: Mapping[str, str] | None = None) -> PlaybookJob:
     """The job as a node runs it, in its own private data dir `run_dir` (made by `work`).
 
-    `sockets`: a short private folder for network_cli's persistent connection sockets
-    (a Unix socket path holds at most 107 bytes; the node's folders may be deep).
     `plugin_env`: the node's own ANSIBLE_<TYPE>_PLUGINS for the platforms' plugins
     (`provisioner.platforms.ansible_plugin_env`: paths are the node's).
     """
     env = {"HOME": str(run_dir / STREAM_HOME), **(plugin_env or {})}
-    if sockets is not None:
-        env["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = str(sockets)
     return PlaybookJob(playbook=run_dir / STREAM_PROJECT / playbook_name,
                        inventory=run_dir / STREAM_INVENTORY, run_dir=run_dir, check=check,
                        forks=forks, env=env, strategy=strategy, fact_cache=fact_cache)
@@ -653,8 +648,15 @@ def work(stream: bytes, job: PlaybookJob, output: ByteSink,
         job.fact_cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     # ansible-runner's Worker itself, built here rather than through interface.run, which
     # drops the cancel callback before it reaches the Worker.
+    env = {**ansible_env(job), **containment.env()}
+    if containment.scratch is not None:
+        # network_cli's sockets in the run's short scratch folder: a Unix socket path
+        # holds at most 107 bytes, and the node's folders may be deep.
+        sockets = containment.scratch / "pc"
+        sockets.mkdir(mode=0o700)
+        env["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = str(sockets)
     worker = Worker(_input=io.BytesIO(stream), _output=output, private_data_dir=str(job.run_dir),
-                    envvars={**ansible_env(job), **containment.env()},
+                    envvars=env,
                     suppress_env_files=True, cancel_callback=cancelled,
                     **({"fact_cache": str(job.fact_cache)} if job.fact_cache else {}))
     try:

@@ -26,6 +26,13 @@ be re-parented past it) is then out of reach.
 `end` ends what is left of a run when it returns; `end_leftovers` does it for a run
 whose tool died, from the record each run leaves in its folder (locks.py calls it
 before anything else touches the school).
+
+Files go the same way. A run's processes write temporary files on this machine:
+mitogen's multiplexer its Unix socket, Ansible the payloads of modules it runs
+here. A killed run used to leave them in the system's temporary folder, where nothing
+ever removed them. Each run gets a private scratch folder as TMPDIR (short, so that
+Unix socket paths stay under their 107 bytes), recorded with the run. `end`, the
+supervisor, or a later `end_leftovers` removes it.
 """
 
 from __future__ import annotations
@@ -33,8 +40,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
@@ -44,6 +54,8 @@ from pathlib import Path
 MARKER_ENV = "PROVISIONER_RUN"
 TOOL_PID_ENV = "PROVISIONER_RUN_TOOL_PID"
 CGROUP_ENV = "PROVISIONER_RUN_CGROUP"
+SCRATCH_ENV = "PROVISIONER_RUN_SCRATCH"
+SCRATCH_PREFIX = "provisioner-run-"
 RECORD = "contained.json"
 CGROUP_PREFIX = "provisioner-run-"
 SUPERVISOR_MODULE = "provisioner.supervisor"
@@ -60,15 +72,20 @@ class Containment:
         marker: the value of PROVISIONER_RUN every process of the run carries (the
             run's folder, absolute: unique per run and database).
         cgroup: the run's cgroup folder, or None where none could be made.
+        scratch: the run's private temporary folder (its processes' TMPDIR), or None.
     """
 
     marker: str
     cgroup: Path | None
+    scratch: Path | None = None
 
     def env(self) -> dict[str, str]:
         """The environment the run's first process gets (it names this process as the tool)."""
-        return {MARKER_ENV: self.marker, TOOL_PID_ENV: str(os.getpid()),
-                CGROUP_ENV: str(self.cgroup or "")}
+        env = {MARKER_ENV: self.marker, TOOL_PID_ENV: str(os.getpid()),
+               CGROUP_ENV: str(self.cgroup or "")}
+        if self.scratch is not None:
+            env.update({SCRATCH_ENV: str(self.scratch), "TMPDIR": str(self.scratch)})
+        return env
 
     def supervised(self, argv: Iterable[str]) -> list[str]:
         """`argv` run under the supervisor (provisioner/supervisor.py)."""
@@ -80,19 +97,21 @@ class Containment:
         marker = env.get(MARKER_ENV, "")
         if not marker:
             return None
-        cgroup = env.get(CGROUP_ENV, "")
-        return cls(marker, Path(cgroup) if cgroup else None)
+        cgroup, scratch = env.get(CGROUP_ENV, ""), env.get(SCRATCH_ENV, "")
+        return cls(marker, Path(cgroup) if cgroup else None, Path(scratch) if scratch else None)
 
 
 def contain(folder: Path) -> Containment:
     """Set up the containment of a run whose files live in `folder`; records it there.
 
     The cgroup is made where this process may make one, else the run goes without.
+    The scratch folder is made in the system's temporary folder (mode 0700).
     """
     marker = os.path.abspath(folder)
     digest = hashlib.sha256(marker.encode()).hexdigest()[:16]
-    containment = Containment(marker, make_cgroup(CGROUP_PREFIX + digest))
-    record = {"marker": marker, "cgroup": str(containment.cgroup or "")}
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    containment = Containment(marker, make_cgroup(CGROUP_PREFIX + digest), scratch)
+    record = {"marker": marker, "cgroup": str(containment.cgroup or ""), "scratch": str(scratch)}
     (folder / RECORD).write_text(json.dumps(record), encoding="utf-8")
     return containment
 
@@ -100,9 +119,30 @@ def contain(folder: Path) -> Containment:
 def _read_record(path: Path) -> Containment | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Containment(str(data["marker"]), Path(data["cgroup"]) if data["cgroup"] else None)
-    except (OSError, ValueError, KeyError, TypeError):
+        # Records of runs before the scratch folder have no "scratch".
+        scratch = str(data.get("scratch") or "")
+        return Containment(str(data["marker"]), Path(data["cgroup"]) if data["cgroup"] else None,
+                           Path(scratch) if scratch else None)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def remove_scratch(path: Path) -> bool:
+    """Remove a run's scratch folder and what is in it; whether it was removed.
+
+    Only a real folder (not a link) named like one `contain` makes and owned by this
+    process's user is touched: the path comes from a file, and removing is not undone.
+    """
+    if not path.name.startswith(SCRATCH_PREFIX):
+        return False
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return not path.exists()
 
 
 # cgroups -----------------------------------------------------------------------------
@@ -278,7 +318,8 @@ def kill_until_gone(find: Callable[[], set[int]], signum: int = signal.SIGKILL,
 
 
 def end(containment: Containment) -> int:
-    """End every process of a run that is still there, then its cgroup; how many there were.
+    """End every process of a run that is still there, then remove its cgroup and scratch
+    folder; how many processes there were.
 
     Safe to call for a run that left nothing (0).
     """
@@ -290,6 +331,8 @@ def end(containment: Containment) -> int:
     ended = there | kill_until_gone(lambda: run_pids(containment))
     if group is not None:
         remove_cgroup(group)
+    if containment.scratch is not None:  # nothing of the run is left to write there
+        remove_scratch(containment.scratch)
     return len(ended)
 
 

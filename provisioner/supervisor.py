@@ -37,6 +37,7 @@ from provisioner.containment import (
     kill_until_gone,
     leave_cgroup,
     remove_cgroup,
+    remove_scratch,
     run_pids,
 )
 
@@ -159,6 +160,8 @@ def supervise(argv: Sequence[str], containment: Containment | None, tool_pid: in
         supervisor.end_run(GRACE_S if status is not None else 0.0)
         if group is not None:
             leave_cgroup(group)
+        if containment is not None and containment.scratch is not None:
+            remove_scratch(containment.scratch)  # nothing of the run is left to use it
     return 1 if status is None else _exit_as(status)
 
 

@@ -26,11 +26,13 @@ import provisioner
 from provisioner.containment import (
     MARKER_ENV,
     RECORD,
+    SCRATCH_PREFIX,
     contain,
     end,
     end_leftovers,
     join_cgroup,
     own_cgroup,
+    remove_scratch,
 )
 
 TOOL = """
@@ -125,18 +127,25 @@ def _users() -> list[str | None]:
 def test_a_killed_tool_takes_every_process_of_its_run_along(folder: Path, user: str | None,
                                                             package_copy: Path) -> None:
     token = f"31{os.getpid() % 1000:03d}.1"
-    # A daemon in a session of its own (re-parented when its shell ends), and a child.
-    script = f"(setsid sleep {token} &); sleep {token}"
+    # A daemon in a session of its own (re-parented when its shell ends), and a child;
+    # a file in TMPDIR first, as mitogen's multiplexer leaves its socket there.
+    script = f'touch "$TMPDIR/mux.sock"; (setsid sleep {token} &); sleep {token}'
     tool = _tool(folder, script, user, package_copy)
     try:
         deadline = time.monotonic() + 30
         while len(_with(token)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(_with(token)) == 2
+        scratch = Path(json.loads((folder / RECORD).read_text())["scratch"])
+        assert (scratch / "mux.sock").exists()
     finally:
         tool.kill()  # kill -9 of the tool
         tool.wait()
     assert _gone(token) == []
+    deadline = time.monotonic() + 10  # the supervisor removes the run's scratch folder
+    while scratch.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not scratch.exists()
     cgroup = json.loads((folder / RECORD).read_text())["cgroup"]
     if cgroup:  # the supervisor, last of the run, removes the run's cgroup as it leaves
         deadline = time.monotonic() + 10
@@ -148,10 +157,12 @@ def test_a_killed_tool_takes_every_process_of_its_run_along(folder: Path, user: 
 def test_a_finished_command_leaves_nothing_and_its_exit_status_stays(folder: Path) -> None:
     token = f"32{os.getpid() % 1000:03d}.1"
     containment = contain(folder)
-    done = subprocess.run(containment.supervised(["sh", "-c", f"(setsid sleep {token} &); exit 3"]),
+    script = f'test "$TMPDIR" = "{containment.scratch}" && (setsid sleep {token} &); exit 3'
+    done = subprocess.run(containment.supervised(["sh", "-c", script]),
                           env={**os.environ, **containment.env()}, timeout=60, check=False)
     assert done.returncode == 3
     assert _gone(token, 1.0) == []
+    assert containment.scratch is not None and not containment.scratch.exists()
     end(containment)
 
 
@@ -182,11 +193,33 @@ def test_the_next_start_ends_what_a_dead_runs_left_by_its_record(folder: Path) -
         unmarked = subprocess.Popen(["sleep", token], env=env, start_new_session=True)
         assert join_cgroup(containment.cgroup, unmarked.pid)
         others.append(unmarked)
+    assert containment.scratch is not None
+    (containment.scratch / "mitogen_unix_x.sock").touch()  # what the dead run left
     assert end_leftovers(folder) == len(others)
     assert [p.wait(10) for p in others] == [-signal.SIGKILL] * len(others)
+    assert not containment.scratch.exists()
     assert end_leftovers(folder) == 0
     if containment.cgroup is not None:
         assert not containment.cgroup.exists()
+
+
+def test_only_a_scratch_folder_of_this_user_is_removed(tmp_path: Path) -> None:
+    # Its path is read from a file: a path that is not a run's scratch is left alone.
+    other = tmp_path / "data"
+    other.mkdir()
+    assert not remove_scratch(other)
+    link = tmp_path / f"{SCRATCH_PREFIX}link"
+    link.symlink_to(other)
+    assert not remove_scratch(link)
+    assert other.exists() and link.is_symlink()
+    scratch = tmp_path / f"{SCRATCH_PREFIX}abc"
+    (scratch / "sub").mkdir(parents=True)
+    if os.geteuid() == 0:
+        os.chown(scratch, 65534, 65534)  # another user's folder of the same name
+        assert not remove_scratch(scratch)
+        os.chown(scratch, 0, 0)
+    assert remove_scratch(scratch)
+    assert not scratch.exists()
 
 
 def test_own_cgroup_reads_v2_and_named_v1_lines() -> None:

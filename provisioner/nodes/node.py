@@ -24,7 +24,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -203,7 +202,6 @@ class Node:
                                  name=f"alive-{job}", daemon=True)
         alive.start()
         status = "error"
-        sockets = Path(tempfile.mkdtemp(prefix="pvpc-"))
         try:
             facts = self.config.state_dir / "facts" / str(payload["school"])
             status = work(base64.b64decode(payload["stream"]),
@@ -211,13 +209,12 @@ class Node:
                                    check=bool(payload.get("check")),
                                    forks=int(payload.get("forks", 25)),
                                    strategy=payload.get("strategy") or None, fact_cache=facts,
-                                   sockets=sockets, plugin_env=ansible_plugin_env()),
+                                   plugin_env=ansible_plugin_env()),
                           forward, cancel.is_set)
         finally:
             done.set()
             alive.join(timeout=5)
             shutil.rmtree(run_dir, ignore_errors=True)
-            shutil.rmtree(sockets, ignore_errors=True)
             self.journal.note(job, "finished", status)
             writer.publish({"job": job, "kind": ReplyKind.DONE, "lines": forward.lines,
                             "status": status}, self.config.lease_s)

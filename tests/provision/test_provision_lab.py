@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from provisioner.ansible import PlaybookJob, run_playbook
 from provisioner.cli import cli
+from provisioner.containment import RECORD
 from provisioner.db import Store
 from provisioner.devices.cli_session import SwitchSession
 from provisioner.devices.ssh import fetch_host_key
@@ -375,6 +376,12 @@ def _wait_for_connections(lab: Lab, proc: subprocess.Popen[str]) -> tuple[int, P
     raise AssertionError(f"run {run_id} opened no SSH connection: {proc.communicate()}")
 
 
+def _scratch_folders(folder: Path) -> list[Path]:
+    """The scratch folders (TMPDIR) the run's playbooks were given, from their records."""
+    return [Path(json.loads(record.read_text())["scratch"])
+            for record in sorted(folder.glob(f"*/{RECORD}"))]
+
+
 def test_sigterm_stops_the_run_cleanly(lab: Lab) -> None:
     proc = _background_run(lab)
     run_id = _wait_for_play(lab, proc)
@@ -424,7 +431,7 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
     assert _playbooks_left(lab) == [], "the killed run's ansible-playbook is still running"
     assert _survivors(_run_folder(lab, run_id)) == {}
     result, hosts = lab.provision("--resume")
-    assert f"run {run_id} of school {SCHOOL} had died" in result.stderr
+    assert f"run {run_id} of school {SCHOOL} had died" in result.stderr, result.output
     store = Store.open(lab.db)
     assert store.runs.get(run_id).summary.status == "interrupted"
     store.close()
@@ -439,11 +446,16 @@ def test_kill_9_again_and_again_leaves_no_process_of_the_run(lab: Lab, strategy:
         try:
             run_id, folder = _wait_for_connections(lab, proc)
             assert _processes_of(folder)
+            scratch = _scratch_folders(folder)
+            if strategy.startswith("mitogen"):  # its multiplexer's socket is in TMPDIR
+                assert any(s.glob("mitogen_unix_*.sock") for s in scratch), scratch
         finally:
             os.kill(proc.pid, signal.SIGKILL)  # the tool alone: kill -9 PID
             proc.communicate()
         left = _survivors(folder)
         assert left == {}, f"{strategy}, kill {round_number}: run {run_id} lives on: {left}"
+        # Nor its files in the temporary folder (the supervisor removes the scratch).
+        assert scratch and not [s for s in scratch if s.exists()]
 
 
 def _wait_for_a_run_after(lab: Lab, run_id: int, proc: subprocess.Popen[str]) -> int:
@@ -480,12 +492,15 @@ def test_what_a_dead_run_left_running_is_ended_before_the_next_run_starts(lab: L
     proc.communicate()
     time.sleep(10)  # as long as the test above waits for survivors
     assert _processes_of(folder), "the dead run left nothing running: this test shows nothing"
+    scratch = [s for s in _scratch_folders(folder) if s.exists()]
+    assert scratch, "the dead run left no scratch folder: its removal shows nothing"
     following = _background_run(lab, "--limit", SERVER)
     try:
         # A run is recorded once its lock is held and the dead run dealt with: by
-        # then nothing of the dead run may run any more.
+        # then nothing of the dead run may run any more, nor its scratch folder be there.
         _wait_for_a_run_after(lab, run_id, following)
         assert _processes_of(folder) == {}
+        assert not [s for s in scratch if s.exists()]
     finally:
         output, _ = following.communicate(timeout=900)
     assert following.returncode == 0, output
