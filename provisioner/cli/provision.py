@@ -23,6 +23,7 @@ from provisioner.cli.base import (
     json_option,
     pass_ctx,
 )
+from provisioner.db import Store
 from provisioner.devices.ssh import fetch_host_key, pin_host_key
 from provisioner.errors import ConfigError, ExitStatus, NotFoundError, ProvisionerError
 from provisioner.inventory import load_inventories
@@ -30,7 +31,7 @@ from provisioner.models import Device, HostRun, Role, RunSummary
 from provisioner.outcome import HostStatus, Phase, RunStatus
 from provisioner.provision import engine
 from provisioner.provision.facts import forget_facts
-from provisioner.provision.locks import Cancellation
+from provisioner.provision.locks import Cancellation, gone_runs
 from provisioner.provision.preflight import known_hosts_file, pinned_keys, school_known_hosts
 from provisioner.terminal import LiveBoard, to_json
 
@@ -54,12 +55,26 @@ def show_recap(obj: Context, hosts: Sequence[HostRun], title: str) -> None:
             echo(f"  {h.host} warning: {warning}")
 
 
-def _confirm(obj: Context, plans: dict[str, list[Device]], check: bool, yes: bool) -> None:
+def run_status_text(run: RunSummary, gone: set[int]) -> str:
+    """A run's status for people: a run recorded as running whose process is gone (in
+    `gone`, from `locks.gone_runs`) is "died: process gone", not "running"."""
+    return "died: process gone" if run.run_id in gone else str(run.status)
+
+
+def _resumed(store: Store, school_id: str) -> str:
+    """Which run --resume continues, for the confirmation: ", resuming run 9 (failed)"."""
+    run = engine.run_to_resume(store, school_id).summary
+    return f", resuming run {run.run_id} ({run_status_text(run, gone_runs(store.runs, school_id))})"
+
+
+def _confirm(obj: Context, plans: dict[str, list[Device]], check: bool, yes: bool,
+             resumed: dict[str, str]) -> None:
     for school_id, devices in plans.items():
         groups = [f"{role.group}: {', '.join(d.name for d in devices if d.role is role)}"
                   for role in Role if any(d.role is role for d in devices)]
         mode = " (check mode: nothing changes)" if check else ""
-        echo(f"school {school_id}{mode}: " + "; ".join(groups or ["no hosts"]), err=True)
+        echo(f"school {school_id}{mode}{resumed.get(school_id, '')}: "
+             + "; ".join(groups or ["no hosts"]), err=True)
     if yes:
         return
     if not sys.stdin.isatty():
@@ -150,9 +165,10 @@ def provision_command(obj: Context | None, school_ids: Sequence[str], options: e
     app = obj.app
     try:
         plans = {s: engine.plan_school(app.settings, app.store, s, options) for s in school_ids}
+        resumed = {s: _resumed(app.store, s) for s in school_ids} if options.resume else {}
     except ProvisionerError as exc:
         fail(exc, obj.json_output)
-    _confirm(obj, plans, options.check, yes)
+    _confirm(obj, plans, options.check, yes, resumed)
     cancel = Cancellation()
     live = sys.stderr.isatty() and not obj.json_output
     board = LiveBoard(["school", "host", "phase", "task", "ok", "changed", "failed"]) \
@@ -195,12 +211,14 @@ def runs_cmd(obj: Context, school_id: str | None, limit: int) -> None:
     Example: provision runs --school 100001 --limit 5
     """
     runs = obj.app.store.runs.list(school_id=school_id, kind="provision", limit=limit)
+    gone = gone_runs(obj.app.store.runs, school_id)
     if obj.json_output:
-        echo_rendered(to_json(runs), nl=False)
+        echo_rendered(to_json([{**asdict(r), "process_gone": r.run_id in gone} for r in runs]),
+                      nl=False)
         return
     obj.table(["run", "school", "mode", "scope", "started", "finished", "status", "by"],
               [[r.run_id, r.school_id, r.mode, _scope(r), r.started_at, r.finished_at or "",
-                r.status, r.started_by] for r in runs], right=[0])
+                run_status_text(r, gone), r.started_by] for r in runs], right=[0])
 
 
 def _scope(summary: RunSummary) -> str:

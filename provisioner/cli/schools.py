@@ -14,10 +14,11 @@ from provisioner.cli.base import (
     pass_ctx,
     school_id_type,
 )
-from provisioner.cli.provision import provision_command
+from provisioner.cli.provision import provision_command, run_status_text
 from provisioner.models import Role
 from provisioner.outcome import HealthState
 from provisioner.provision import engine
+from provisioner.provision.locks import gone_runs
 from provisioner.provision.options import STRATEGIES, STRATEGY
 from provisioner.terminal import eur, to_json
 
@@ -46,7 +47,21 @@ def _name(name: str, in_plan: bool) -> str:
     return name if in_plan else f"{name} (not in the plan)".strip()
 
 
-@cli.group(invoke_without_command=True)
+class _SchoolGroup(click.Group):
+    """`school`'s subcommands; a school id in a subcommand's place gets the command it
+    was meant for (`provision school 100001` for `provision school --id 100001`)."""
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and self.get_command(ctx, name) is None and name.isdigit():
+            raise click.UsageError(f"{name!r} is no subcommand of 'school'; to provision "
+                                   f"school {name}: provision school --id {name}; to see "
+                                   f"it: provision school show {name}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@cli.group(cls=_SchoolGroup, invoke_without_command=True)
 @click.option("--id", "school_ids", multiple=True, type=school_id_type,
               help="Provision this school (repeat for several, run side by side).")
 @click.option("--check", is_flag=True, help="Ansible check mode with diff: change nothing.")
@@ -77,8 +92,9 @@ def school(ctx: click.Context, school_ids: tuple[str, ...], check: bool, limit: 
     Preflight (addresses, SSH host keys, credentials, SNMP), the site playbook through
     Ansible, then a read-back verification. Exit status: 0 all verified, 7 some hosts
     failed, 8 preflight let no host through, 3 bad input (e.g. an address outside the
-    management networks), 4 unknown school or no inventory, 9 the school is already
-    being provisioned, 130 stopped by Ctrl-C or SIGTERM.
+    management networks), 4 unknown school (no inventory) or a --limit that names no
+    host or group, 9 the school is already being provisioned, 130 stopped by Ctrl-C or
+    SIGTERM.
 
     Example: provision school --id 100001 --yes
     """
@@ -134,8 +150,14 @@ def school_show(obj: Context, school_id: str) -> None:
     else:
         echo("devices: none synced (run 'provision inventory sync')")
     run = detail.latest_run
-    echo(f"latest run: {run.kind} {run.status} at {run.started_at}" if run
-         else "latest run: none")
+    if run is None:
+        echo("latest run: none")
+    else:  # a check run changed nothing: it must not read as the rollout itself
+        mode = ", check mode: nothing changed" if run.mode == "check" else ""
+        scope = f", partial: {run.scope}" if run.partial else ""
+        status = run_status_text(run, gone_runs(obj.app.store.runs, school_id))
+        echo(f"latest run: run {run.run_id} ({run.kind}{mode}{scope}) {status} at "
+             f"{run.started_at}")
     if detail.progress:
         obj.table(["year", "measure", "done", "recorded", "by", "note"],
                   [[e.year, e.measure.german, f"{e.done} %" if e.unit == "percent" else e.done,

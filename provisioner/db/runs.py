@@ -201,11 +201,13 @@ class RunLog:
                           "WHERE run_id = ? ORDER BY host", [run_id])
         return [host_of(row) for row in rows]
 
-    def running(self, kind: str, school_id: str) -> list[tuple[int, int | None, int | None]]:
-        """Runs of a school recorded as running: (run id, pid, pid start time)."""
+    def running(self, kind: str, school_id: str | None) -> list[tuple[int, int | None, int | None]]:
+        """Runs of a school (of every school: None) recorded as running: (run id, pid, pid
+        start time)."""
+        where, params = ("AND school_id = ? ", [school_id]) if school_id is not None else ("", [])
         return [(int(r[0]), r[1], r[2]) for r in self._rows(
-            "SELECT id, pid, pid_started FROM runs WHERE kind = ? AND school_id = ? AND "
-            "status = ? ORDER BY id", [kind, school_id, RunStatus.RUNNING])]
+            f"SELECT id, pid, pid_started FROM runs WHERE kind = ? {where}AND status = ? "
+            "ORDER BY id", [kind, *params, RunStatus.RUNNING])]
 
     def list(self, *, school_id: str | None = None, kind: str | None = None,
              limit: int = 20) -> list[RunSummary]:

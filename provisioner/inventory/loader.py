@@ -18,6 +18,7 @@ warned about.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,9 +257,17 @@ def school_dirs(root: Path, school_id: str | None = None) -> list[Path]:
     if school_id is not None:
         folder = root / school_id
         if not folder.is_dir():
-            raise NotFoundError(f"no inventory for school {school_id} in {root}; "
-                                f"create {folder}/{HOSTS_FILE}")
+            # Mostly a mistyped id: name the nearest school there before a new folder.
+            near = difflib.get_close_matches(school_id, [p.name for p in _schools_in(root)], n=1)
+            hint = (f"did you mean {near[0]}? A new school needs {folder}/{HOSTS_FILE}" if near
+                    else f"a new school needs {folder}/{HOSTS_FILE}")
+            raise NotFoundError(f"unknown school {school_id}: no inventory for it in {root}; "
+                                f"{hint}")
         return [folder]
+    return _schools_in(root)
+
+
+def _schools_in(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 

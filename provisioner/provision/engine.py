@@ -8,6 +8,7 @@ a callback and never output: this module does not print.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import subprocess
@@ -24,14 +25,13 @@ from provisioner.errors import (
     ConfigError,
     InvalidInputError,
     NotFoundError,
-    Problem,
     ProvisionerError,
 )
 from provisioner.inventory import load_inventories
 from provisioner.inventory.check import InventoryReport
 from provisioner.inventory.service import inventory_sync, sync_schools
 from provisioner.lines import joined_lines
-from provisioner.models import Device, HostRun, Role
+from provisioner.models import Device, HostRun, Role, RunRecord
 from provisioner.outcome import (
     DONE,
     FAILING,
@@ -49,8 +49,8 @@ from provisioner.provision.facts import fact_cache_dir, prepare_fact_cache
 from provisioner.provision.locks import (
     KIND,
     Cancellation,
+    gone_runs,
     process_start_time,
-    run_is_alive,
     school_lock,
 )
 from provisioner.provision.options import (
@@ -156,38 +156,51 @@ def select_devices(devices: Sequence[Device], limit: Sequence[str], source: str)
     """The devices named by `limit` (host names or role groups); all when it is empty.
 
     Raises:
-        InvalidInputError: a name is neither a host nor a group of the inventory.
+        NotFoundError: a name is neither a host nor a group of the inventory (a typo in
+            an argument, not a fault of the inventory: exit 4, as an unknown device).
     """
     if not limit:
         return list(devices)
-    groups = {role.group: role for role in Role}
-    unknown = [n for n in limit if n not in groups and n not in {d.name for d in devices}]
+    groups = [role.group for role in Role]
+    names = [*groups, *(d.name for d in devices)]
+    unknown = [n for n in limit if n not in names]
     if unknown:
-        raise InvalidInputError(source, [Problem(source, f"--limit {n}: no such host or group "
-                                                 f"(groups: {', '.join(groups)})")
-                                         for n in unknown])
+        wrong = ", ".join(f"--limit {n}" + "".join(
+            f" (did you mean {near}?)" for near in difflib.get_close_matches(n, names, n=1))
+            for n in unknown)
+        raise NotFoundError(f"{wrong}: no such host or group in {source}; the groups are "
+                            f"{', '.join(groups)}, the hosts those of its inventory")
     return [d for d in devices if d.name in limit or d.role.group in limit]
 
 
-def resume_selection(store: Store, school_id: str, devices: Sequence[Device]) -> list[Device]:
-    """The devices the school's last run did not finish (failed, blocked, interrupted...).
-
-    The last run is the newest that ended or a newer one still recorded as running whose
-    process is gone (killed with -9; the next start reaps it under the school's lock).
-    So the confirmation, asked before that lock, names the hosts the run will touch.
+def run_to_resume(store: Store, school_id: str) -> RunRecord:
+    """The run `--resume` continues: the school's newest run that ended, or a newer one
+    still recorded as running whose process is gone (killed with -9; the next start
+    reaps it under the school's lock). So the confirmation, asked before that lock,
+    names the run and the hosts the run will take.
 
     Raises:
         NotFoundError: the school has no earlier run.
     """
     last = store.runs.last(KIND, school_id)
-    dead = [run_id for run_id, pid, started in store.runs.running(KIND, school_id)
-            if not run_is_alive(pid, started)]
+    dead = gone_runs(store.runs, school_id)
     if dead and (last is None or max(dead) > last.summary.run_id):
         last = store.runs.get(max(dead))
     if last is None:
         raise NotFoundError(f"school {school_id} has no earlier run to resume; "
                             "run without --resume")
-    unfinished = {h.host for h in last.hosts if h.status not in DONE}
+    return last
+
+
+def resume_selection(store: Store, school_id: str, devices: Sequence[Device]) -> list[Device]:
+    """The devices the run `run_to_resume` names did not finish (failed, blocked,
+    interrupted...).
+
+    Raises:
+        NotFoundError: the school has no earlier run.
+    """
+    unfinished = {h.host for h in run_to_resume(store, school_id).hosts
+                  if h.status not in DONE}
     return [d for d in devices if d.name in unfinished]
 
 

@@ -47,6 +47,14 @@ def run_is_alive(pid: int | None, started: int | None) -> bool:
     return now_started is not None and (started is None or now_started == started)
 
 
+def gone_runs(runs: RunLog, school_id: str | None = None) -> set[int]:
+    """Runs recorded as running whose process is gone (killed with -9, power loss): the
+    next start of their school records them interrupted; until then a listing must not
+    show them as running."""
+    return {run_id for run_id, pid, started in runs.running(KIND, school_id)
+            if not run_is_alive(pid, started)}
+
+
 @contextmanager
 def school_lock(lock_dir: Path, school_id: str, runs: RunLog) -> Iterator[list[int]]:
     """Hold school `school_id`'s provisioning lock for the block.

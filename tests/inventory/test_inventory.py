@@ -124,8 +124,14 @@ def test_broken_yaml_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_missing_school_folder(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match="no inventory for school 100009"):
+    with pytest.raises(NotFoundError, match="unknown school 100009: no inventory for it in "):
         load_inventories(tmp_path, "100009")
+    # A mistyped id names the nearest school there before suggesting a new folder.
+    (tmp_path / "100001").mkdir()
+    with pytest.raises(NotFoundError) as caught:
+        load_inventories(tmp_path, "10001")
+    assert f"did you mean 100001? A new school needs {tmp_path}/10001/hosts.yml" in str(
+        caught.value)
     with pytest.raises(NotFoundError, match="does not exist; pass --inventories"):
         load_inventories(tmp_path / "nope")
 

@@ -16,7 +16,7 @@ from provisioner.ansible import HostRecap
 from provisioner.config import Settings
 from provisioner.db import Store
 from provisioner.devices.ssh import HostKey, pin_host_key
-from provisioner.errors import ConfigError, InvalidInputError, LabError
+from provisioner.errors import ConfigError, InvalidInputError, LabError, NotFoundError
 from provisioner.inventory import network_profile, write_school_inventory
 from provisioner.models import Device, Role
 from provisioner.outcome import Counts, HostStatus
@@ -112,9 +112,13 @@ def test_limit_selects_hosts_and_groups_and_refuses_unknown_names() -> None:
                Device("1", "ap", Role.ACCESS_POINT, "debian", "10.0.0.3")]
     assert [d.name for d in engine.select_devices(devices, ("switches", "ap"), "x")] == \
         ["sw", "ap"]
-    with pytest.raises(InvalidInputError) as caught:
-        engine.select_devices(devices, ("printers",), "inv")
-    assert "--limit printers: no such host or group" in str(caught.value.problems[0])
+    with pytest.raises(NotFoundError) as caught:  # a mistyped argument: exit 4, one line
+        engine.select_devices(devices, ("printers", "swiches"), "inv")
+    assert str(caught.value) == (
+        "--limit printers, --limit swiches (did you mean switches?): no such host or group in "
+        "inv; the groups are servers, switches, access_points, wlan_controllers, the hosts "
+        "those of its inventory")
+    assert caught.value.exit_status == 4
 
 
 def test_the_audit_names_every_option_that_changes_the_run() -> None:

@@ -431,6 +431,8 @@ def test_concurrent_run_refused_then_kill_9_then_resume(lab: Lab) -> None:
     assert _playbooks_left(lab) == [], "the killed run's ansible-playbook is still running"
     assert _survivors(_run_folder(lab, run_id)) == {}
     result, hosts = lab.provision("--resume")
+    # The confirmation (asked before the dead run is reaped) names the run it continues.
+    assert f"school {SCHOOL}, resuming run {run_id} (died: process gone): " in result.stderr
     assert f"run {run_id} of school {SCHOOL} had died" in result.stderr, result.output
     store = Store.open(lab.db)
     assert store.runs.get(run_id).summary.status == "interrupted"

@@ -219,7 +219,36 @@ def test_runs_and_run_show_through_the_cli(invoke: Invoke, cli_env: Path) -> Non
     assert missing.output == "Error: no run 999: list the runs with 'provision runs'\n"
 
 
+def test_a_run_whose_process_is_gone_is_not_shown_as_running(invoke: Invoke,
+                                                            cli_env: Path) -> None:
+    # Until the school's next start records it interrupted, the record says "running";
+    # what the listings show must not.
+    store = Store.open(cli_env / "state.db")
+    dead = _start(store, _dead_pid(), None)
+    alive = store.runs.start(kind=KIND, school_id="100001", user="anna",
+                             arguments={"check": True}, playbook_commit="abc123",
+                             pid=os.getpid(), pid_started=process_start_time(os.getpid()),
+                             artifacts="")
+    store.close()
+    rows = {line.split()[0]: line for line in invoke("runs").output.splitlines()[1:]}
+    assert "died: process gone" in rows[str(dead)]
+    assert "running" in rows[str(alive)] and "died" not in rows[str(alive)]
+    listed = {r["run_id"]: r for r in json.loads(invoke("runs", "--json").output)}
+    assert listed[dead]["process_gone"] and listed[dead]["status"] == "running"
+    assert not listed[alive]["process_gone"]
+    shown = invoke("school", "show", "100001")
+    assert shown.exit_code == 0, shown.output
+    assert f"latest run: run {alive} (provision, check mode: nothing changed) running at " \
+        in shown.output
+
+
 def test_school_needs_an_id_or_a_subcommand(invoke: Invoke) -> None:
     result = invoke("school")
     assert result.exit_code == 2
     assert "give --id SCHOOL to provision" in result.output
+    # A school id in a subcommand's place: the command it was meant for, not only
+    # "No such command".
+    result = invoke("school", "100001")
+    assert result.exit_code == 2
+    assert ("'100001' is no subcommand of 'school'; to provision school 100001: provision "
+            "school --id 100001; to see it: provision school show 100001") in result.output
