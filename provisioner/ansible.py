@@ -50,6 +50,7 @@ from provisioner.errors import ConfigError, EnvironmentProblemError
 from provisioner.files import write_atomic
 from provisioner.lines import one_line
 from provisioner.outcome import STATS_KEYS, Counts, RecapStatus, RunnerStatus
+from provisioner.platforms import network_plugins
 
 # Warnings kept per host and run: a report of 45 APs' reservations must not fill the
 # record; the run's output (`provision run show --output`) has them all, and the record
@@ -63,6 +64,11 @@ ALL_HOSTS = "all"
 # The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
 FACT_PREFIX = "facts-"
 FACT_TTL_S = 3600
+# The plugins the tool's strategy loads before its workers fork (its WARM_ENV):
+# the playbooks' Jinja filters and tests from collections (tests/playbooks checks that
+# each one the playbooks name is here), and the platforms' network plugins.
+WARM_PLUGINS_ENV = "PROVISIONER_WARM_PLUGINS"
+PLAYBOOK_JINJA_PLUGINS = ("filter:ansible.utils.ipaddr", "test:ansible.utils.in_any_network")
 
 
 @dataclass
@@ -331,6 +337,7 @@ def ansible_env(job: PlaybookJob) -> dict[str, str]:
         env["ANSIBLE_STRATEGY"] = job.strategy
         if job.strategy.startswith("mitogen"):
             env["ANSIBLE_STRATEGY_PLUGINS"] = str(mitogen_strategy_dir())
+            env[WARM_PLUGINS_ENV] = ",".join([*PLAYBOOK_JINJA_PLUGINS, *network_plugins()])
     if job.fact_cache is not None:  # the folder goes to ansible-runner (run_playbook)
         env.update({"ANSIBLE_GATHERING": "smart", "ANSIBLE_CACHE_PLUGIN": "jsonfile",
                     "ANSIBLE_CACHE_PLUGIN_PREFIX": FACT_PREFIX,

@@ -88,6 +88,20 @@ def ansible_plugin_env() -> dict[str, str]:
             for kind, found in folders.items()}
 
 
+def network_plugins() -> list[str]:
+    """The connection, cliconf and terminal plugins the platforms' Ansible access uses,
+    as "kind:name" (the strategy loads them before its workers fork: `warm_plugins` in
+    provisioner/ansible_plugins/strategy/mitogen_unpinned.py)."""
+    names: list[str] = []
+    for access in (p.ansible for p in platforms() if p.ansible is not None):
+        if access.connection == "ssh":
+            continue
+        names.append(f"connection:{access.connection}")
+        if access.connection.endswith("network_cli") and access.network_os:
+            names += [f"cliconf:{access.network_os}", f"terminal:{access.network_os}"]
+    return list(dict.fromkeys(names))
+
+
 def platform_for(device: Device) -> Platform | None:
     """The platform of a device, by its inventory `platform`, or None if unknown."""
     return find_platform(device.platform)

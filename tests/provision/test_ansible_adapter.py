@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from provisioner.ansible import (
+    PLAYBOOK_JINJA_PLUGINS,
     WARNINGS_MAX,
     EventCollector,
     HostRecap,
@@ -25,6 +27,8 @@ from provisioner.ansible import (
     task_warnings,
 )
 from provisioner.outcome import Counts
+
+REPO = Path(__file__).resolve().parents[2]
 
 SECRET = "s3cr3t-Passphrase-4711"
 PLAY = f"""\
@@ -217,6 +221,61 @@ def test_a_roles_report_is_a_warning_on_its_host(tmp_path: Path, strategy: str |
     assert a.status == "ok" and a.counts.changed == 0
     assert (b.failed_task, b.message) == ("Report nothing",
                                           "report_warning: msg is empty; give the warning's text")
+
+
+WARM_PLAY = """\
+- name: Warm plugins
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Report whether the worker found the playbooks' collection filters loaded
+      report_warning:
+        msg: "{{ 0 | loaded_before }}"
+"""
+WARM_FILTER = """\
+import sys
+
+
+class FilterModule:
+    def filters(self):
+        return {"loaded_before": lambda _value: " ".join(
+            name.rpartition(".")[2] for name in ("ansible_collections.ansible.utils.plugins."
+                                                 "filter.ipaddr",
+                                                 "ansible_collections.cisco.ios.plugins."
+                                                 "cliconf.ios")
+            if name in sys.modules) or "none"}
+"""
+
+
+@pytest.mark.parametrize("strategy", [None, "mitogen_linear"])
+def test_the_tools_strategy_loads_the_collections_plugins_before_the_workers_fork(
+        tmp_path: Path, strategy: str | None) -> None:
+    # Ansible compiles a collection's files anew in each worker that imports them (it
+    # keeps no bytecode for collections): the tool's strategy loads the playbooks' filters
+    # and the platforms' network plugins once, in ansible-playbook, for every worker.
+    (tmp_path / "filter_plugins").mkdir()
+    (tmp_path / "filter_plugins" / "loaded.py").write_text(WARM_FILTER)
+    outcome = run_playbook(_job(tmp_path, WARM_PLAY, strategy=strategy))
+    loaded = outcome.hosts["a"].warnings
+    assert loaded == (["ipaddr ios"] if strategy else ["none"])
+
+
+def test_the_warmed_filters_and_tests_cover_every_one_the_playbooks_name() -> None:
+    # Only speed hangs on the list; this keeps it from falling behind the playbooks.
+    text = "\n".join(line for f in (REPO / "playbooks").rglob("*")
+                     if f.suffix in (".yml", ".j2") and f.is_file()
+                     for line in f.read_text().splitlines()
+                     if not line.lstrip().startswith(("#", "{#")))  # not the comments' words
+    named = {("filter", m) for m in re.findall(r"\|\s*([a-z_]+\.[a-z_]+)\.[a-z_]+", text)}
+    named |= {("test", m) for m in re.findall(
+        r"(?:select|reject|selectattr|rejectattr)\([^)]*'([a-z_]+\.[a-z_]+)\.[a-z_]+'", text)}
+    named |= {("test", m) for m in re.findall(
+        r"\bis[ \t]+(?:not[ \t]+)?([a-z_]+\.[a-z_]+)\.[a-z_]+", text)}
+    named.discard(("filter", "ansible.builtin"))
+    named.discard(("test", "ansible.builtin"))
+    warmed = {(kind, name.rpartition(".")[0])
+              for kind, _, name in (p.partition(":") for p in PLAYBOOK_JINJA_PLUGINS)}
+    assert named and named <= warmed, named - warmed
 
 
 def test_task_warnings_are_one_printable_line_each() -> None:

@@ -27,6 +27,7 @@ school's re-run: a tenth less CPU per worker, 3,700 page faults instead of 4,150
 from __future__ import annotations
 
 import gc
+import os
 from typing import Any
 
 import ansible_mitogen.affinity
@@ -39,11 +40,48 @@ ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 network_sessions.install()
 
 
+WARM_ENV = "PROVISIONER_WARM_PLUGINS"
+_warmed: set[str] = set()
+
+
+def warm_plugins(spec: str) -> list[str]:
+    """Load the plugins `spec` names ("filter:ansible.utils.ipaddr,connection:
+    ansible.netcommon.network_cli,...") into this process; the ones that failed.
+
+    Ansible's collection loader compiles a collection's Python files from source on
+    every import (it keeps no bytecode), and each worker forked per host and task
+    imports anew what its parent did not: a template with one `ansible.utils` filter
+    loads all of that collection's filter files in every worker that renders it.
+    Loaded once here, before the workers fork, they are inherited. Only speed hangs on
+    it: a name that does not load is skipped (the worker then loads it as before).
+    """
+    from ansible.plugins import loader
+
+    loaders = {"filter": loader.filter_loader, "test": loader.test_loader,
+               "connection": loader.connection_loader, "cliconf": loader.cliconf_loader,
+               "terminal": loader.terminal_loader}
+    failed = []
+    for item in (part.strip() for part in spec.split(",")):
+        kind, _, name = item.partition(":")
+        if not name or item in _warmed:
+            continue
+        _warmed.add(item)
+        try:
+            found = loaders[kind].get(name, class_only=True) if kind in loaders else None
+        except Exception:  # a plugin's own import error: the worker reports it
+            found = None
+        if found is None:
+            failed.append(item)
+    return failed
+
+
 class FrozenHeapMixin:
-    """Runs a play with the heap its start finds frozen for the garbage collector."""
+    """Runs a play with the heap its start finds frozen for the garbage collector, after
+    loading the plugins its workers need (`warm_plugins`, from PROVISIONER_WARM_PLUGINS)."""
 
     def run(self, iterator: Any, play_context: Any, result: int = 0) -> Any:
         """The play, as the strategy below runs it; `gc.freeze()` before, unfrozen after."""
+        warm_plugins(os.environ.get(WARM_ENV, ""))
         gc.freeze()
         try:
             return super().run(iterator, play_context, result)  # type: ignore[misc]
