@@ -21,7 +21,9 @@ header of every object it visits, and so copies each page it visits. Frozen, the
 inherited heap is not walked, in the worker nor in `ansible-playbook` while its
 workers live; unfrozen at the play's end, it is collected as before. Measured on a lab
 school's re-run: a tenth less CPU per worker, 3,700 page faults instead of 4,150
-(docs/benchmarks.md).
+(docs/benchmarks.md). Before that, the play's start loads the collection plugins its
+workers need (`warm_plugins`): Ansible compiles a collection's files anew in each
+worker that imports them; loaded once here, the workers inherit them.
 """
 
 from __future__ import annotations
