@@ -248,7 +248,8 @@ def run_show_cmd(obj: Context, run_id: int, output: bool) -> None:
         echo_rendered(to_json(record), nl=False)
         return
     s = record.summary
-    echo(f"run {s.run_id}: school {s.school_id}, {s.status}")
+    gone = gone_runs(obj.app.store.runs, s.school_id) if s.school_id else set()
+    echo(f"run {s.run_id}: school {s.school_id}, {run_status_text(s, gone)}")
     echo(f"mode: {s.mode}, scope: {_scope(s)}")
     echo(f"by {s.started_by}, {s.started_at} - {s.finished_at or 'not finished'}")
     echo("arguments: " + ", ".join(f"{k}={v}" for k, v in sorted(record.arguments.items())

@@ -236,6 +236,8 @@ def test_a_run_whose_process_is_gone_is_not_shown_as_running(invoke: Invoke,
     listed = {r["run_id"]: r for r in json.loads(invoke("runs", "--json").output)}
     assert listed[dead]["process_gone"] and listed[dead]["status"] == "running"
     assert not listed[alive]["process_gone"]
+    assert f"run {dead}: school 100001, died: process gone" in invoke("run", "show",
+                                                                      str(dead)).output
     shown = invoke("school", "show", "100001")
     assert shown.exit_code == 0, shown.output
     assert f"latest run: run {alive} (provision, check mode: nothing changed) running at " \
