@@ -40,6 +40,7 @@ import collections
 import ctypes
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -183,6 +184,7 @@ def main() -> None:
     finally:
         bench.env = shipped
         bench.provision("lab", "down")
+        shutil.rmtree(home, ignore_errors=True)  # the accounting files: read above
 
 
 def measure(bench: Bench, school: str, label: str, path: Path) -> None:

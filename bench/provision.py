@@ -37,6 +37,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -211,8 +212,9 @@ def main() -> int:
                       f"changed hosts {result[2]}"
                       + (meter.report(result[0]) if args.cpu else ""), flush=True)
     finally:
-        if not args.keep:
+        if not args.keep:  # --keep leaves the lab and its folder here to look at
             bench.provision("lab", "down")
+            shutil.rmtree(home, ignore_errors=True)
     report(results, sum(bench.spec))
     return 0
 
