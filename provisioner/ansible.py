@@ -45,6 +45,7 @@ import yaml
 from ansible_runner.exceptions import AnsibleRunnerException, ConfigurationError
 from ansible_runner.streaming import Worker
 
+from provisioner.ansible_plugins import WARM_PLUGINS_ENV
 from provisioner.containment import Containment, contain, end
 from provisioner.errors import ConfigError, EnvironmentProblemError
 from provisioner.files import write_atomic
@@ -64,10 +65,10 @@ ALL_HOSTS = "all"
 # The fact cache (provisioner/provision/facts.py): file name prefix and lifetime.
 FACT_PREFIX = "facts-"
 FACT_TTL_S = 3600
-# The plugins the tool's strategy loads before its workers fork (its WARM_ENV):
-# the playbooks' Jinja filters and tests from collections (tests/playbooks checks that
-# each one the playbooks name is here), and the platforms' network plugins.
-WARM_PLUGINS_ENV = "PROVISIONER_WARM_PLUGINS"
+# The plugins the tool's strategy loads before its workers fork (WARM_PLUGINS_ENV): the
+# playbooks' Jinja filters and tests from collections (tests/provision/
+# test_ansible_adapter.py checks that each one the playbooks name is here), and the
+# platforms' network plugins.
 PLAYBOOK_JINJA_PLUGINS = ("filter:ansible.utils.ipaddr", "test:ansible.utils.in_any_network")
 
 

@@ -36,13 +36,12 @@ import ansible_mitogen.affinity
 import ansible_mitogen.loaders
 import ansible_mitogen.strategy
 
-from provisioner.ansible_plugins import network_sessions
+from provisioner.ansible_plugins import WARM_PLUGINS_ENV, network_sessions
 
 ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 network_sessions.install()
 
 
-WARM_ENV = "PROVISIONER_WARM_PLUGINS"
 _warmed: set[str] = set()
 
 
@@ -79,11 +78,11 @@ def warm_plugins(spec: str) -> list[str]:
 
 class FrozenHeapMixin:
     """Runs a play with the heap its start finds frozen for the garbage collector, after
-    loading the plugins its workers need (`warm_plugins`, from PROVISIONER_WARM_PLUGINS)."""
+    loading the plugins its workers need (`warm_plugins`, from WARM_PLUGINS_ENV)."""
 
     def run(self, iterator: Any, play_context: Any, result: int = 0) -> Any:
         """The play, as the strategy below runs it; `gc.freeze()` before, unfrozen after."""
-        warm_plugins(os.environ.get(WARM_ENV, ""))
+        warm_plugins(os.environ.get(WARM_PLUGINS_ENV, ""))
         gc.freeze()
         try:
             return super().run(iterator, play_context, result)  # type: ignore[misc]
